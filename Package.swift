@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+// fertui: a terminal live facial-expression monitor (ResNet18/34/50 on FER-2013).
+// Layout: one C module per system library (C*), OpenCV behind a C++ shim with a C header,
+// pure-Swift libraries for the domain, and a thin `fertui` executable that wires them.
+import PackageDescription
+
+let package = Package(
+    name: "fertui",
+    products: [
+        .executable(name: "fertui", targets: ["fertui"])
+    ],
+    targets: [
+        // System libraries, found through pkg-config.
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CNcursesw", pkgConfig: "ncursesw", providers: [.apt(["libncursesw-dev"])]),
+        .systemLibrary(name: "CV4L2", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
+        .systemLibrary(name: "COpenCV", pkgConfig: "opencv4", providers: [.apt(["libopencv-dev"])]),
+        // The only C++ in the project: OpenCV behind opaque handles and a C header.
+        .target(name: "COpenCVShim", dependencies: ["COpenCV"], cxxSettings: [.unsafeFlags(["-std=c++17"])]),
+
+        // Neural-network engine: safetensors, ResNet18/34/50, convolution on OpenBLAS.
+        .target(name: "Engine", dependencies: ["COpenBLAS"]),
+        // Frames in (camera, video, images, demo), faces found, crops turned into tensors.
+        .target(name: "Vision", dependencies: ["COpenCVShim", "CV4L2"]),
+        // The Dispatch pipeline, tracking, smoothing, predictions, dumps and logs.
+        .target(name: "Pipeline", dependencies: ["Engine", "Vision"]),
+        // Cell grid, half-block video, overlays, and the one ncurses adapter.
+        .target(name: "Terminal", dependencies: ["Pipeline", "CNcursesw"]),
+        // Argument parsing and wiring only.
+        .executableTarget(name: "fertui", dependencies: ["Engine", "Vision", "Pipeline", "Terminal"]),
+
+        .testTarget(name: "EngineTests", dependencies: ["Engine"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VisionTests", dependencies: ["Vision"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
+        .testTarget(name: "TerminalTests", dependencies: ["Terminal"]),
+        .testTarget(name: "EndToEndTests", dependencies: []),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,11 @@
+// The seam every frame source sits behind: cameras, video files, images, folders, the demo.
+
+/// A sequence of frames. `nextFrame()` blocks until a frame is ready (a camera's next frame, or
+/// the next decoded frame paced to the file's rate) and returns nil at the end of a finite source.
+public protocol FrameSource: AnyObject {
+    /// What the user named, for the screen, dumps and logs ("/dev/video0", "clip.mp4", "demo").
+    var name: String { get }
+    /// Frames per second the source delivers, when it knows.
+    var nominalFPS: Double? { get }
+    func nextFrame() throws -> Frame?
+}

@@ -1,0 +1,5 @@
+import XCTest
+
+final class PlaceholderEngineTests: XCTestCase {
+    func testBuilds() {}
+}

@@ -1,0 +1,5 @@
+import XCTest
+
+final class PlaceholderPipelineTests: XCTestCase {
+    func testBuilds() {}
+}

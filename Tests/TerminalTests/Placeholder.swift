@@ -1,0 +1,5 @@
+import XCTest
+
+final class PlaceholderTerminalTests: XCTestCase {
+    func testBuilds() {}
+}

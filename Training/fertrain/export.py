@@ -1,0 +1,55 @@
+"""Write a trained model as the engine's weights file: safetensors, torchvision state_dict keys,
+fp16 floats, model facts in `__metadata__` (all values strings)."""
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+
+def metadata(arch, input_size, classes, mean, std, **extra):
+    meta = {
+        "arch": arch,
+        "input_size": str(input_size),
+        "classes": ",".join(classes),
+        "mean": ",".join(f"{v:g}" for v in mean),
+        "std": ",".join(f"{v:g}" for v in std),
+        "grayscale": "true",
+    }
+    for k, v in extra.items():
+        meta[k] = v if isinstance(v, str) else json.dumps(v)
+    return meta
+
+
+def export(model, path, meta, dtype=torch.float16):
+    """Save atomically (temporary file, then rename). Float tensors become `dtype`; integer
+    buffers (BatchNorm's num_batches_tracked) keep their type so load_state_dict accepts the file."""
+    state = {}
+    for k, v in model.state_dict().items():
+        v = v.detach().cpu()
+        state[k] = (v.to(dtype) if v.is_floating_point() else v).contiguous()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(state, str(tmp), metadata=meta)
+    os.replace(tmp, path)
+
+
+def read_metadata(path):
+    with safe_open(str(path), framework="pt") as f:
+        return f.metadata() or {}
+
+
+def load(path):
+    """A torchvision model and its metadata from an exported file (floats back to fp32)."""
+    from . import models
+    from safetensors.torch import load_file
+    meta = read_metadata(path)
+    classes = meta["classes"].split(",")
+    model = models.build(meta["arch"], len(classes))
+    state = {k: (v.float() if v.is_floating_point() else v) for k, v in load_file(str(path)).items()}
+    model.load_state_dict(state)
+    model.eval()
+    return model, meta

@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""Train a torchvision ResNet on a class-folder FER dataset from a YAML recipe.
+
+    python Training/train.py --config Training/configs/fertui-resnet18.yaml
+
+Writes `last.pt` (model, optimiser, schedule, history) after every epoch into the run folder and
+resumes from it when started again; `log.jsonl` gets one line per epoch. At the end the best epoch
+(by validation accuracy) is exported to the engine's safetensors format, replacing an existing
+file only when the new model scores higher (or with --force).
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fertrain import augment as aug  # noqa: E402
+from fertrain import data, export, metrics, models  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def resolve(p):
+    """Paths in a config are relative to the repository root."""
+    return None if p is None else (Path(p) if Path(p).is_absolute() else REPO / p)
+
+
+def load_config(path):
+    with open(path) as f:
+        cfg = yaml.safe_load(f)
+    for key in ("model", "data", "train", "augment", "output"):
+        if key not in cfg:
+            raise SystemExit(f"{path}: missing section `{key}:` (see Training/configs/)")
+    return cfg
+
+
+def prepare(images, size, mean, std):
+    """uint8 (B, 48, 48) -> normalised float (B, 3, size, size), the engine's preprocessing."""
+    x = images.float().div_(255).unsqueeze(1)
+    if x.shape[-1] != size:
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+    return x
+
+
+def normalise(x, mean, std):
+    x = x.expand(-1, 3, -1, -1)
+    m = torch.tensor(mean, dtype=x.dtype).view(1, 3, 1, 1)
+    s = torch.tensor(std, dtype=x.dtype).view(1, 3, 1, 1)
+    return (x - m) / s
+
+
+@torch.no_grad()
+def predict(model, images, size, mean, std, batch=256, tta_flip=False):
+    """Softmax probabilities for uint8 images; with tta_flip, averaged with the mirror image."""
+    model.eval()
+    out = []
+    for i in range(0, len(images), batch):
+        x = prepare(images[i:i + batch], size, mean, std)
+        p = F.softmax(model(normalise(x, mean, std)), dim=1)
+        if tta_flip:
+            p = (p + F.softmax(model(normalise(x.flip(-1), mean, std)), dim=1)) / 2
+        out.append(p)
+    return torch.cat(out).numpy()
+
+
+def class_weights(labels, k, power):
+    """(count)^-power, scaled to mean 1 over the samples: power 0 is plain cross-entropy."""
+    counts = np.bincount(labels, minlength=k).astype(np.float64)
+    w = np.where(counts > 0, counts, 1) ** -power
+    w = w / (w * counts).sum() * counts.sum()
+    return torch.tensor(w, dtype=torch.float32)
+
+
+def make_schedule(opt, tcfg, total_steps):
+    kind = tcfg.get("schedule", "constant")
+    if kind == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=[g["lr"] for g in opt.param_groups], total_steps=total_steps,
+            pct_start=tcfg.get("warmup", 0.15), anneal_strategy="cos",
+            div_factor=tcfg.get("div_factor", 25), final_div_factor=tcfg.get("final_div_factor", 1e3))
+    if kind == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps)
+    if kind == "constant":
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
+    raise SystemExit(f"train.schedule: unknown schedule {kind!r} (onecycle, cosine, constant)")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", required=True, help="YAML recipe (Training/configs/*.yaml)")
+    ap.add_argument("--run-dir", help="where checkpoints and the log go (default: the config's output.dir)")
+    ap.add_argument("--export", help="safetensors path for the best epoch (default: the config's output.export)")
+    ap.add_argument("--force", action="store_true", help="export even if an existing model scores higher")
+    ap.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint and start over")
+    args = ap.parse_args(argv)
+
+    cfg = load_config(args.config)
+    mcfg, dcfg, tcfg, acfg, ocfg = (cfg[k] for k in ("model", "data", "train", "augment", "output"))
+    classes = dcfg["classes"]
+    size = int(mcfg["input_size"])
+    mean, std = dcfg["mean"], dcfg["std"]
+    torch.set_num_threads(int(tcfg.get("threads", os.cpu_count() or 1)))
+    device = torch.device("cuda" if torch.cuda.is_available() and tcfg.get("cuda", True) else "cpu")
+    torch.manual_seed(int(tcfg.get("seed", 0)))
+
+    run_dir = Path(args.run_dir) if args.run_dir else resolve(ocfg["dir"])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    limit = dcfg.get("limit_per_class")
+    t0 = time.time()
+    xtr, ytr = data.load_folder(resolve(dcfg["train"]), classes, limit_per_class=limit)
+    xva, yva = data.load_folder(resolve(dcfg["val"]), classes, limit_per_class=limit)
+    print(f"data: {len(ytr)} train, {len(yva)} val images ({time.time() - t0:.1f}s)", flush=True)
+    xtr_t, ytr_t = torch.from_numpy(xtr), torch.from_numpy(ytr)
+    xva_t = torch.from_numpy(xva)
+
+    model = models.build(mcfg["arch"], len(classes), resolve(mcfg.get("pretrained"))).to(device)
+    if tcfg.get("channels_last", False):
+        model = model.to(memory_format=torch.channels_last)
+    groups = models.param_groups(model, tcfg)
+    wd = float(tcfg.get("weight_decay", 0))
+    opt_kind = tcfg.get("optimizer", "adam")
+    if opt_kind == "adam":
+        opt = torch.optim.Adam(groups, weight_decay=wd)
+    elif opt_kind == "adamw":
+        opt = torch.optim.AdamW(groups, weight_decay=wd)
+    else:
+        raise SystemExit(f"train.optimizer: unknown optimizer {opt_kind!r} (adam, adamw)")
+    epochs, bs = int(tcfg["epochs"]), int(tcfg["batch_size"])
+    steps_per_epoch = len(ytr) // bs
+    if tcfg.get("max_steps"):
+        steps_per_epoch = min(steps_per_epoch, int(tcfg["max_steps"]))
+    sched = make_schedule(opt, tcfg, epochs * steps_per_epoch)
+    weights = class_weights(ytr, len(classes), float(tcfg.get("class_weight_power", 0))).to(device)
+    smoothing = float(tcfg.get("label_smoothing", 0))
+    tta = bool(cfg.get("eval", {}).get("tta_flip", False))
+
+    ckpt_path = run_dir / "last.pt"
+    start, history, best = 0, [], None
+    if ckpt_path.exists() and not args.fresh:
+        ck = torch.load(ckpt_path, map_location=device, weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["schedule"])
+        start, history, best = ck["epoch"], ck["history"], ck.get("best")
+        print(f"resuming {ckpt_path} after epoch {start}", flush=True)
+
+    gen = torch.Generator()
+    for epoch in range(start, epochs):
+        model.train()
+        gen.manual_seed(int(tcfg.get("seed", 0)) * 1000 + epoch)
+        order = torch.randperm(len(ytr), generator=gen)
+        t_epoch, total_loss, correct, seen = time.time(), 0.0, 0, 0
+        for step in range(steps_per_epoch):
+            idx = order[step * bs:(step + 1) * bs]
+            x = prepare(xtr_t[idx], size, mean, std)
+            x = aug.augment(x, acfg, generator=gen)
+            x = normalise(x, mean, std).to(device)
+            if tcfg.get("channels_last", False):
+                x = x.contiguous(memory_format=torch.channels_last)
+            y = ytr_t[idx].to(device)
+            logits = model(x)
+            loss = F.cross_entropy(logits, y, weight=weights, label_smoothing=smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total_loss += loss.item() * len(y)
+            correct += (logits.argmax(1) == y).sum().item()
+            seen += len(y)
+            if step % 50 == 0:
+                print(f"  epoch {epoch + 1} step {step}/{steps_per_epoch} loss {loss.item():.3f} "
+                      f"({time.time() - t_epoch:.0f}s)", flush=True)
+        train_s = time.time() - t_epoch
+        probs = predict(model, xva_t, size, mean, std, tta_flip=tta)
+        rep = metrics.report(yva, probs, classes)
+        val_loss = float(-np.log(np.maximum(probs[np.arange(len(yva)), yva], 1e-12)).mean())
+        row = {"epoch": epoch + 1, "train_loss": total_loss / seen, "train_acc": correct / seen,
+               "val_loss": val_loss, "val_acc": rep["accuracy"], "val_f1": rep["weighted"]["f1"],
+               "val_auc": rep["macro_auc"],
+               "val_recall": {c: round(v["recall"], 4) for c, v in rep["per_class"].items()},
+               "lr": {g["name"]: round(g["lr"], 8) for g in opt.param_groups} if len({g["lr"] for g in opt.param_groups}) > 1 else opt.param_groups[0]["lr"], "train_seconds": train_s,
+               "seconds": time.time() - t_epoch}
+        history.append(row)
+        print(json.dumps(row), flush=True)
+        with open(run_dir / "log.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
+        if best is None or row["val_acc"] > best["val_acc"]:
+            best = {"epoch": epoch + 1, "val_acc": row["val_acc"]}
+            torch.save(model.state_dict(), run_dir / "best.pt")
+        tmp = ckpt_path.with_suffix(".tmp")
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                    "schedule": sched.state_dict(), "epoch": epoch + 1, "history": history,
+                    "best": best}, tmp)
+        os.replace(tmp, ckpt_path)
+
+    with open(run_dir / "history.json", "w") as f:
+        json.dump({"config": cfg, "history": history, "best": best}, f, indent=1)
+    target = args.export or ocfg.get("export")
+    if target and best:
+        model.load_state_dict(torch.load(run_dir / "best.pt", map_location=device, weights_only=True))
+        target = resolve(target)
+        if target.exists() and not args.force:
+            old = float(export.read_metadata(target).get("val_accuracy", "0") or 0)
+            if old >= best["val_acc"]:
+                print(f"not exported: {target} scores {old:.4f} on val, this run {best['val_acc']:.4f} "
+                      f"(use --force to replace it)")
+                return 0
+        train_hours = sum(r["seconds"] for r in history) / 3600
+        meta = export.metadata(
+            mcfg["arch"], size, classes, mean, std,
+            recipe=cfg.get("name", Path(args.config).stem) + ": " + cfg.get("description", ""),
+            epochs=str(best["epoch"]), val_accuracy=f"{best['val_acc']:.4f}",
+            tta_flip="true" if tta else "false", train_hours=f"{train_hours:.2f}")
+        export.export(model.float().to(memory_format=torch.contiguous_format), target, meta)
+        print(f"exported epoch {best['epoch']} (val accuracy {best['val_acc']:.4f}) to {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
