@@ -62,7 +62,8 @@ train: deps-python
 
 ## fixtures: regenerate the engine's parity fixtures and the preprocessing fixtures from PyTorch
 fixtures: deps-python
-	$(PYTHON) Training/make_fixtures.py
+	$(PYTHON) Training/make_engine_fixtures.py
+	$(PYTHON) Training/make_preprocess_fixtures.py
 
 format:
 	swift format --in-place --recursive Sources Tests Package.swift

@@ -30,9 +30,9 @@ let package = Package(
         .executableTarget(name: "fertui", dependencies: ["Engine", "Vision", "Pipeline", "Terminal"]),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VisionTests", dependencies: ["Vision"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
-        .testTarget(name: "TerminalTests", dependencies: ["Terminal"]),
+        .testTarget(name: "VisionTests", dependencies: ["Vision"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Engine", "Vision"]),
+        .testTarget(name: "TerminalTests", dependencies: ["Terminal", "Pipeline", "Vision"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EndToEndTests", dependencies: []),
     ],
     swiftLanguageModes: [.v5]
