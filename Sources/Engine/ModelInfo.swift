@@ -30,3 +30,40 @@ public struct ModelInfo: Sendable, Equatable {
     /// FER-2013's classes in the order the paper and the models use.
     public static let ferClasses = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
 }
+
+extension ModelInfo {
+    /// Reads the facts from a weights file's `__metadata__`; `arch` and `classCount` come from the
+    /// tensors. Absent entries take defaults (input 224, FER classes when there are 7, ImageNet
+    /// mean/std, grayscale true); present but malformed entries are errors naming the value.
+    public init(metadata: [String: String], arch: String, classCount: Int) throws {
+        func floats(_ key: String, default def: [Float]) throws -> [Float] {
+            guard let s = metadata[key] else { return def }
+            let parts = s.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 3, parts.allSatisfy({ $0 != nil }) else {
+                throw EngineError("__metadata__ \(key) '\(s)': expected three comma-separated numbers")
+            }
+            return parts.map { $0! }
+        }
+        var inputSize = 224
+        if let s = metadata["input_size"] {
+            guard let v = Int(s.trimmingCharacters(in: .whitespaces)), v >= 32 else {
+                throw EngineError("__metadata__ input_size '\(s)': expected a whole number >= 32")
+            }
+            inputSize = v
+        }
+        var classes: [String]
+        if let s = metadata["classes"] {
+            classes = s.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard classes.count == classCount else {
+                throw EngineError("__metadata__ classes lists \(classes.count) names but fc.weight has \(classCount) rows")
+            }
+        } else {
+            classes = classCount == ModelInfo.ferClasses.count ? ModelInfo.ferClasses : (0..<classCount).map { "class\($0)" }
+        }
+        let grayscale = metadata["grayscale"].map { $0.lowercased() == "true" || $0 == "1" } ?? true
+        self.init(arch: arch, inputSize: inputSize, classes: classes,
+                  mean: try floats("mean", default: [0.485, 0.456, 0.406]),
+                  std: try floats("std", default: [0.229, 0.224, 0.225]),
+                  grayscale: grayscale, metadata: metadata)
+    }
+}

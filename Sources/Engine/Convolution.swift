@@ -1,0 +1,232 @@
+// The convolution (im2col + cblas_sgemm on NHWC activations) and the other ResNet kernels, with the
+// naive reference convolution beside it that the tests compare against.
+//
+// Layout: activations are NHWC, so an (n, h, w, c) tensor is an (n*h*w, c) row-major matrix and a
+// 1x1 stride-1 convolution is one GEMM on it; im2col rows are (ky, kx, ic) with ic fastest, which
+// turns each kernel tap into one contiguous copy of `inC` floats.
+
+import COpenBLAS
+import Foundation
+
+/// A convolution with its batch-norm folded in (eps 1e-5), packed for the GEMM.
+struct FoldedConv {
+    let inC: Int, outC: Int, kernel: Int, stride: Int, pad: Int
+    /// (kernel*kernel*inC, outC) row-major, rows ordered (ky, kx, ic): torch's weight * gamma/sqrt(var+eps).
+    let weight: [Float]
+    /// (outC): beta - mean * gamma/sqrt(var+eps).
+    let bias: [Float]
+
+    static let bnEps: Float = 1e-5
+
+    /// `w`: torch layout (outC, inC, kh, kw); BN parameters each (outC).
+    init(torchWeight w: [Float], outC: Int, inC: Int, kernel: Int, stride: Int, pad: Int,
+         gamma: [Float], beta: [Float], mean: [Float], variance: [Float]) {
+        self.inC = inC; self.outC = outC; self.kernel = kernel; self.stride = stride; self.pad = pad
+        var scale = [Float](repeating: 0, count: outC)
+        var bias = [Float](repeating: 0, count: outC)
+        for oc in 0..<outC {
+            // Same order of operations as PyTorch's BN in eval: (x - mean) / sqrt(var + eps) * gamma + beta.
+            let inv = 1 / (variance[oc] + Self.bnEps).squareRoot()
+            scale[oc] = gamma[oc] * inv
+            bias[oc] = beta[oc] - mean[oc] * scale[oc]
+        }
+        let k = kernel
+        var packed = [Float](repeating: 0, count: k * k * inC * outC)
+        for oc in 0..<outC {
+            for ic in 0..<inC {
+                for ky in 0..<k {
+                    for kx in 0..<k {
+                        packed[((ky * k + kx) * inC + ic) * outC + oc] = w[((oc * inC + ic) * k + ky) * k + kx] * scale[oc]
+                    }
+                }
+            }
+        }
+        self.weight = packed
+        self.bias = bias
+    }
+
+    func outputSide(_ side: Int) -> Int { (side + 2 * pad - kernel) / stride + 1 }
+
+    /// Floats of im2col scratch this convolution needs for `n` images of side `side` (0 if none).
+    func columnFloats(n: Int, side: Int) -> Int {
+        if kernel == 1 && stride == 1 { return 0 }
+        let o = outputSide(side)
+        return n * o * o * kernel * kernel * inC
+    }
+
+    /// output (n, oh, ow, outC) = epilogue(conv(input (n, side, side, inC))), where the epilogue adds
+    /// the bias, then `residual` (same shape as output) when given, then applies ReLU when asked.
+    /// `columns` is scratch of at least `columnFloats(n:side:)`. Returns the output side.
+    @discardableResult
+    func forward(_ input: UnsafePointer<Float>, n: Int, side: Int, output: UnsafeMutablePointer<Float>,
+                 columns: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>? = nil, relu: Bool) -> Int {
+        let h = side, w = side
+        let oh = outputSide(h), ow = outputSide(w)
+        let m = n * oh * ow          // GEMM rows: one per output pixel
+        let kdim = kernel * kernel * inC  // GEMM inner dimension
+        let a: UnsafePointer<Float>
+        if kernel == 1 && stride == 1 {
+            a = input  // (n*h*w, inC) is already the GEMM's left matrix
+        } else {
+            im2col(input, n: n, h: h, w: w, oh: oh, ow: ow, into: columns)
+            a = UnsafePointer(columns)
+        }
+        weight.withUnsafeBufferPointer { wp in
+            // output (m, outC) = a (m, kdim) x weight (kdim, outC)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(outC), Int32(kdim),
+                        1, a, Int32(kdim), wp.baseAddress, Int32(outC), 0, output, Int32(outC))
+        }
+        bias.withUnsafeBufferPointer { bp in
+            addBiasResidualReLU(output, rows: m, cols: outC, bias: bp.baseAddress!, residual: residual, relu: relu)
+        }
+        return oh
+    }
+
+    /// columns (n*oh*ow, kernel*kernel*inC): each row the receptive field of one output pixel,
+    /// taps (ky, kx) in order, `inC` channels each; taps in the zero padding are zeros.
+    func im2col(_ input: UnsafePointer<Float>, n: Int, h: Int, w: Int, oh: Int, ow: Int,
+                into columns: UnsafeMutablePointer<Float>) {
+        let k = kernel, c = inC
+        let rowLength = k * k * c
+        let tapBytes = c * MemoryLayout<Float>.stride
+        var row = columns
+        for b in 0..<n {
+            let image = input + b * h * w * c
+            for oy in 0..<oh {
+                let y0 = oy * stride - pad
+                for ox in 0..<ow {
+                    let x0 = ox * stride - pad
+                    var dst = row
+                    for ky in 0..<k {
+                        let iy = y0 + ky
+                        if iy < 0 || iy >= h {
+                            dst.update(repeating: 0, count: k * c)
+                            dst += k * c
+                            continue
+                        }
+                        let src = image + (iy * w) * c
+                        // Copy the run of taps that lies inside the image in one go (contiguous in NHWC).
+                        let kxStart = max(0, -x0), kxEnd = min(k, w - x0)
+                        if kxStart > 0 { dst.update(repeating: 0, count: kxStart * c) }
+                        if kxEnd > kxStart {
+                            memcpy(dst + kxStart * c, src + (x0 + kxStart) * c, (kxEnd - kxStart) * tapBytes)
+                        }
+                        if kxEnd < k { (dst + max(kxEnd, 0) * c).update(repeating: 0, count: (k - max(kxEnd, 0)) * c) }
+                        dst += k * c
+                    }
+                    row += rowLength
+                }
+            }
+        }
+    }
+}
+
+/// x (rows, cols) = relu?(x + bias[col] + residual?) in one pass over the GEMM output.
+@inline(__always)
+func addBiasResidualReLU(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, bias: UnsafePointer<Float>,
+                         residual: UnsafePointer<Float>?, relu: Bool) {
+    var p = x
+    if let residual = residual {
+        var r = residual
+        for _ in 0..<rows {
+            if relu {
+                for j in 0..<cols { p[j] = max(p[j] + bias[j] + r[j], 0) }
+            } else {
+                for j in 0..<cols { p[j] = p[j] + bias[j] + r[j] }
+            }
+            p += cols; r += cols
+        }
+    } else {
+        for _ in 0..<rows {
+            if relu {
+                for j in 0..<cols { p[j] = max(p[j] + bias[j], 0) }
+            } else {
+                for j in 0..<cols { p[j] += bias[j] }
+            }
+            p += cols
+        }
+    }
+}
+
+/// output (n, oh, ow, c) = max over each 3x3 window, stride 2, padding 1 (padding never wins,
+/// as in PyTorch). Returns the output side.
+@discardableResult
+func maxPool3x3s2(_ input: UnsafePointer<Float>, n: Int, side: Int, c: Int, output: UnsafeMutablePointer<Float>) -> Int {
+    let h = side, w = side
+    let o = (side + 2 - 3) / 2 + 1
+    for b in 0..<n {
+        let image = input + b * h * w * c
+        for oy in 0..<o {
+            let y0 = max(oy * 2 - 1, 0), y1 = min(oy * 2 + 2, h)
+            for ox in 0..<o {
+                let x0 = max(ox * 2 - 1, 0), x1 = min(ox * 2 + 2, w)
+                let out = output + ((b * o + oy) * o + ox) * c
+                // The window's first pixel initialises the maximum, the rest update it channel-wise.
+                out.update(from: image + (y0 * w + x0) * c, count: c)
+                for y in y0..<y1 {
+                    for x in x0..<x1 {
+                        let p = image + (y * w + x) * c
+                        for ch in 0..<c { out[ch] = max(out[ch], p[ch]) }
+                    }
+                }
+            }
+        }
+    }
+    return o
+}
+
+/// output (n, c) = mean over the h*w pixels of input (n, h*w, c): the adaptive average pool to 1x1.
+func globalAveragePool(_ input: UnsafePointer<Float>, n: Int, pixels: Int, c: Int, output: UnsafeMutablePointer<Float>) {
+    for b in 0..<n {
+        let out = output + b * c
+        out.update(repeating: 0, count: c)
+        var p = input + b * pixels * c
+        for _ in 0..<pixels {
+            for ch in 0..<c { out[ch] += p[ch] }
+            p += c
+        }
+        let inv = 1 / Float(pixels)
+        for ch in 0..<c { out[ch] *= inv }
+    }
+}
+
+/// The reference the optimised path is checked against: a direct NCHW convolution on torch's
+/// weight layout, one output at a time, no packing, no GEMM.
+/// input (n, inC, h, w), weight (outC, inC, k, k), bias (outC) -> output (n, outC, oh, ow).
+func naiveConv2d(_ input: [Float], n: Int, inC: Int, h: Int, w: Int, weight: [Float], bias: [Float]?,
+                 outC: Int, kernel k: Int, stride: Int, pad: Int) -> [Float] {
+    let oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1
+    var out = [Float](repeating: 0, count: n * outC * oh * ow)
+    for b in 0..<n {
+        for oc in 0..<outC {
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    var sum: Float = bias?[oc] ?? 0
+                    for ic in 0..<inC {
+                        for ky in 0..<k {
+                            let iy = oy * stride - pad + ky
+                            if iy < 0 || iy >= h { continue }
+                            for kx in 0..<k {
+                                let ix = ox * stride - pad + kx
+                                if ix < 0 || ix >= w { continue }
+                                sum += input[((b * inC + ic) * h + iy) * w + ix] * weight[((oc * inC + ic) * k + ky) * k + kx]
+                            }
+                        }
+                    }
+                    out[((b * outC + oc) * oh + oy) * ow + ox] = sum
+                }
+            }
+        }
+    }
+    return out
+}
+
+/// Sets how many threads OpenBLAS uses for every GEMM that follows.
+public func setEngineThreads(_ threads: Int) {
+    openblas_set_num_threads(Int32(max(1, threads)))
+}
+
+/// The number of threads OpenBLAS uses now.
+public func engineThreads() -> Int {
+    Int(openblas_get_num_threads())
+}

@@ -1,0 +1,331 @@
+// Reading (and, for tests and tools, writing) safetensors files: an 8-byte little-endian header
+// length, a JSON header naming each tensor's dtype, shape and byte range, then the raw data.
+
+import Foundation
+
+/// A safetensors file that could not be read: the message names the file, what was wrong, and what to do.
+public struct SafetensorsError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Element types a safetensors header may name, with their sizes in bytes.
+public enum TensorDType: String, Sendable, CaseIterable {
+    case bool = "BOOL", u8 = "U8", i8 = "I8", i16 = "I16", u16 = "U16", f16 = "F16", bf16 = "BF16"
+    case i32 = "I32", u32 = "U32", f32 = "F32", f64 = "F64", i64 = "I64", u64 = "U64"
+
+    public var byteSize: Int {
+        switch self {
+        case .bool, .u8, .i8: return 1
+        case .i16, .u16, .f16, .bf16: return 2
+        case .i32, .u32, .f32: return 4
+        case .f64, .i64, .u64: return 8
+        }
+    }
+
+    /// Floating types the engine converts to fp32; integer tensors (BatchNorm's
+    /// `num_batches_tracked`) are listed but never read as weights.
+    public var isFloat: Bool { self == .f16 || self == .bf16 || self == .f32 || self == .f64 }
+}
+
+/// One tensor's header entry: where its bytes lie in the data section.
+public struct TensorEntry: Sendable, Equatable {
+    public let name: String
+    public let dtype: TensorDType
+    public let shape: [Int]
+    /// Byte range within the data section (after the header).
+    public let byteRange: Range<Int>
+    public var count: Int { shape.reduce(1, *) }
+}
+
+/// A parsed safetensors file held in memory (mapped, not copied, when read from disk).
+public final class SafetensorsFile: @unchecked Sendable {
+    /// The `__metadata__` string map (empty when absent).
+    public let metadata: [String: String]
+    /// Tensors in the order of their data offsets.
+    public let entries: [TensorEntry]
+    private let byName: [String: Int]
+    private let data: Data
+    private let dataStart: Int
+    /// Where the bytes came from, for messages.
+    public let source: String
+
+    /// The largest header accepted; real headers are tens of kilobytes.
+    static let maxHeaderBytes = 100 << 20
+
+    /// Maps the file and parses its header; every malformed input is a thrown `SafetensorsError`.
+    public convenience init(contentsOf path: String) throws {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        } catch {
+            throw SafetensorsError("cannot read \(path): \(Self.reason(error)); check the path and permissions")
+        }
+        try self.init(data: data, source: path)
+    }
+
+    /// Parses a safetensors image held in `data`; `source` names it in messages.
+    public init(data: Data, source: String = "<memory>") throws {
+        self.data = data
+        self.source = source
+        let total = data.count
+        guard total >= 8 else {
+            throw SafetensorsError("\(source): \(total) bytes is too short for a safetensors file (needs an 8-byte header length); the file is truncated or not safetensors")
+        }
+        let headerLength: UInt64 = data.withUnsafeBytes { raw in
+            var v: UInt64 = 0
+            for i in 0..<8 { v |= UInt64(raw[i]) << (8 * UInt64(i)) }
+            return v
+        }
+        guard headerLength <= UInt64(Self.maxHeaderBytes) else {
+            throw SafetensorsError("\(source): header length \(headerLength) bytes is absurd (limit \(Self.maxHeaderBytes)); the file is corrupt or not safetensors")
+        }
+        guard headerLength >= 2, Int(headerLength) <= total - 8 else {
+            throw SafetensorsError("\(source): header length \(headerLength) does not fit in a \(total)-byte file; the file is truncated or not safetensors")
+        }
+        let headerData = data.subdata(in: 8..<(8 + Int(headerLength)))
+        dataStart = 8 + Int(headerLength)
+        let dataSize = total - dataStart
+
+        let header: [String: HeaderValue]
+        do {
+            header = try JSONDecoder().decode([String: HeaderValue].self, from: headerData)
+        } catch {
+            throw SafetensorsError("\(source): header is not valid safetensors JSON (\(Self.reason(error))); the file is corrupt or not safetensors")
+        }
+        var metadata: [String: String] = [:]
+        var entries: [TensorEntry] = []
+        for (name, value) in header {
+            switch value {
+            case .metadata(let m):
+                guard name == "__metadata__" else {
+                    throw SafetensorsError("\(source): header entry '\(name)' is not a tensor (no dtype, shape, data_offsets)")
+                }
+                metadata = m
+            case .tensor(let dtypeName, let shape, let offsets):
+                guard name != "__metadata__" else {
+                    throw SafetensorsError("\(source): __metadata__ must map strings to strings")
+                }
+                guard let dtype = TensorDType(rawValue: dtypeName) else {
+                    throw SafetensorsError("\(source): tensor \(name) has unknown dtype '\(dtypeName)' (known: \(TensorDType.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                guard shape.allSatisfy({ $0 >= 0 }), offsets.count == 2 else {
+                    throw SafetensorsError("\(source): tensor \(name) has a bad shape \(shape) or data_offsets \(offsets)")
+                }
+                var count = 1
+                for d in shape {
+                    let (p, overflow) = count.multipliedReportingOverflow(by: d)
+                    guard !overflow else { throw SafetensorsError("\(source): tensor \(name) shape \(shape) overflows") }
+                    count = p
+                }
+                let begin = offsets[0], end = offsets[1]
+                guard begin >= 0, end >= begin, end <= dataSize else {
+                    throw SafetensorsError("\(source): tensor \(name) data_offsets [\(begin), \(end)] lie outside the \(dataSize)-byte data section; the file is truncated or corrupt")
+                }
+                let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
+                guard !overflow, end - begin == bytes else {
+                    throw SafetensorsError("\(source): tensor \(name) holds \(end - begin) bytes but \(dtype.rawValue) \(shape) needs \(count) x \(dtype.byteSize) bytes; the file is corrupt")
+                }
+                entries.append(TensorEntry(name: name, dtype: dtype, shape: shape, byteRange: begin..<end))
+            }
+        }
+        entries.sort { ($0.byteRange.lowerBound, $0.name) < ($1.byteRange.lowerBound, $1.name) }
+        self.entries = entries
+        self.metadata = metadata
+        var byName: [String: Int] = [:]
+        for (i, e) in entries.enumerated() { byName[e.name] = i }
+        self.byName = byName
+    }
+
+    public subscript(name: String) -> TensorEntry? {
+        byName[name].map { entries[$0] }
+    }
+
+    /// A float tensor's values as fp32 (F16, BF16, F32 and F64 are converted).
+    public func floats(_ name: String) throws -> [Float] {
+        guard let entry = self[name] else {
+            throw SafetensorsError("\(source): no tensor named \(name)")
+        }
+        return try floats(entry)
+    }
+
+    public func floats(_ entry: TensorEntry) throws -> [Float] {
+        guard entry.dtype.isFloat else {
+            throw SafetensorsError("\(source): tensor \(entry.name) is \(entry.dtype.rawValue), not a float type (F16, BF16, F32, F64)")
+        }
+        let n = entry.count
+        let start = dataStart + entry.byteRange.lowerBound
+        return data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [Float] in
+            let base = raw.baseAddress! + start
+            return [Float](unsafeUninitializedCapacity: n) { out, initialized in
+                switch entry.dtype {
+                case .f32:
+                    // The data section need not be 4-byte aligned: copy bytes.
+                    memcpy(out.baseAddress!, base, n * 4)
+                case .f16:
+                    for i in 0..<n {
+                        let bits = UInt16(base.load(fromByteOffset: 2 * i, as: UInt8.self))
+                            | UInt16(base.load(fromByteOffset: 2 * i + 1, as: UInt8.self)) << 8
+                        out[i] = halfToFloat(bits)
+                    }
+                case .bf16:
+                    for i in 0..<n {
+                        let bits = UInt32(base.load(fromByteOffset: 2 * i, as: UInt8.self)) << 16
+                            | UInt32(base.load(fromByteOffset: 2 * i + 1, as: UInt8.self)) << 24
+                        out[i] = Float(bitPattern: bits)
+                    }
+                case .f64:
+                    for i in 0..<n {
+                        var d = 0.0
+                        memcpy(&d, base + 8 * i, 8)
+                        out[i] = Float(d)
+                    }
+                default:
+                    break
+                }
+                initialized = n
+            }
+        }
+    }
+
+    static func reason(_ error: Error) -> String {
+        if let e = error as? DecodingError {
+            switch e {
+            case .dataCorrupted(let c): return c.debugDescription
+            case .keyNotFound(let k, _): return "missing key \(k.stringValue)"
+            case .typeMismatch(_, let c): return c.debugDescription
+            case .valueNotFound(_, let c): return c.debugDescription
+            @unknown default: return "\(e)"
+            }
+        }
+        return (error as NSError).localizedDescription
+    }
+}
+
+/// IEEE half to single, bit by bit (subnormals, infinities and NaN included).
+@inline(__always)
+func halfToFloat(_ h: UInt16) -> Float {
+    let sign = UInt32(h & 0x8000) << 16
+    let exp = UInt32(h >> 10) & 0x1f
+    let mant = UInt32(h & 0x3ff)
+    if exp == 0 {
+        // Zero or subnormal: mant * 2^-24.
+        let v = Float(mant) * (1.0 / 16_777_216.0)
+        return sign != 0 ? -v : v
+    }
+    if exp == 31 {
+        return Float(bitPattern: sign | 0x7f80_0000 | (mant << 13))
+    }
+    return Float(bitPattern: sign | ((exp + 112) << 23) | (mant << 13))
+}
+
+/// IEEE single to half, round to nearest even (what PyTorch's `.half()` does).
+func floatToHalf(_ f: Float) -> UInt16 {
+    let bits = f.bitPattern
+    let sign = UInt16((bits >> 16) & 0x8000)
+    let exp = Int((bits >> 23) & 0xff)
+    var mant = bits & 0x7f_ffff
+    if exp == 255 { return sign | 0x7c00 | (mant != 0 ? 0x200 : 0) }
+    var e = exp - 127 + 15
+    if e >= 31 { return sign | 0x7c00 }
+    if e <= 0 {
+        // Subnormal half: shift the implicit bit in, round to nearest even.
+        if e < -10 { return sign }
+        mant |= 0x80_0000
+        let shift = UInt32(14 - e)
+        var half = mant >> shift
+        let rem = mant & ((1 << shift) - 1), halfway = UInt32(1) << (shift - 1)
+        if rem > halfway || (rem == halfway && half & 1 == 1) { half += 1 }
+        return sign | UInt16(half)
+    }
+    var half = mant >> 13
+    let rem = mant & 0x1fff
+    if rem > 0x1000 || (rem == 0x1000 && half & 1 == 1) {
+        half += 1
+        if half == 0x400 { half = 0; e += 1 }
+        if e >= 31 { return sign | 0x7c00 }
+    }
+    return sign | UInt16(e << 10) | UInt16(half)
+}
+
+/// A header value: either a tensor entry or the `__metadata__` string map.
+private enum HeaderValue: Decodable {
+    case tensor(dtype: String, shape: [Int], offsets: [Int])
+    case metadata([String: String])
+
+    private enum Keys: String, CodingKey { case dtype, shape, data_offsets }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        if c.contains(.dtype) {
+            self = .tensor(dtype: try c.decode(String.self, forKey: .dtype),
+                           shape: try c.decode([Int].self, forKey: .shape),
+                           offsets: try c.decode([Int].self, forKey: .data_offsets))
+        } else {
+            self = .metadata(try decoder.singleValueContainer().decode([String: String].self))
+        }
+    }
+}
+
+/// Writes safetensors files (tests, tools): tensors in the order given, `__metadata__` as strings.
+public enum SafetensorsWriter {
+    /// One tensor to write: fp32 values stored as `dtype` (F32, F16 or BF16), or I64 values.
+    public struct Tensor {
+        public var name: String
+        public var dtype: TensorDType
+        public var shape: [Int]
+        public var floats: [Float]
+        public var ints: [Int64]
+        public init(name: String, shape: [Int], floats: [Float], dtype: TensorDType = .f32) {
+            self.name = name; self.shape = shape; self.floats = floats; self.ints = []; self.dtype = dtype
+        }
+        public init(name: String, shape: [Int], ints: [Int64]) {
+            self.name = name; self.shape = shape; self.floats = []; self.ints = ints; self.dtype = .i64
+        }
+    }
+
+    /// The file's bytes.
+    public static func encode(_ tensors: [Tensor], metadata: [String: String] = [:]) throws -> Data {
+        var body = Data()
+        var headerParts: [String] = []
+        if !metadata.isEmpty {
+            let json = try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])
+            headerParts.append("\"__metadata__\":" + String(decoding: json, as: UTF8.self))
+        }
+        for t in tensors {
+            let begin = body.count
+            switch t.dtype {
+            case .f32:
+                for v in t.floats { withUnsafeBytes(of: v.bitPattern.littleEndian) { body.append(contentsOf: $0) } }
+            case .f16:
+                for v in t.floats { withUnsafeBytes(of: floatToHalf(v).littleEndian) { body.append(contentsOf: $0) } }
+            case .bf16:
+                // Round to nearest even on the upper 16 bits.
+                for v in t.floats {
+                    let b = v.bitPattern
+                    let r = UInt16(truncatingIfNeeded: (b &+ 0x7fff &+ ((b >> 16) & 1)) >> 16)
+                    withUnsafeBytes(of: r.littleEndian) { body.append(contentsOf: $0) }
+                }
+            case .i64:
+                for v in t.ints { withUnsafeBytes(of: v.littleEndian) { body.append(contentsOf: $0) } }
+            default:
+                throw SafetensorsError("SafetensorsWriter: dtype \(t.dtype.rawValue) is not supported for writing")
+            }
+            let nameJSON = String(decoding: try JSONSerialization.data(withJSONObject: [t.name]), as: UTF8.self).dropFirst().dropLast()
+            headerParts.append("\(nameJSON):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(begin),\(body.count)]}")
+        }
+        var header = Data(("{" + headerParts.joined(separator: ",") + "}").utf8)
+        // Pad the header with spaces so the data section starts 8-byte aligned, as safetensors does.
+        while (8 + header.count) % 8 != 0 { header.append(0x20) }
+        var out = Data()
+        withUnsafeBytes(of: UInt64(header.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(header)
+        out.append(body)
+        return out
+    }
+
+    public static func write(_ tensors: [Tensor], metadata: [String: String] = [:], to path: String) throws {
+        try encode(tensors, metadata: metadata).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+}
