@@ -1,0 +1,143 @@
+// Video as text: each cell shows two stacked pixels, '▀' with the upper pixel as foreground and
+// the lower as background, fitted to an area with the frame's aspect ratio kept.
+
+import Vision
+
+/// How the video's pixels become cell colours.
+public enum ColorMode: String, Sendable {
+    /// xterm's 24-step gray ramp plus black and white: works on every 256-colour terminal.
+    case grayscale256
+    /// 24-bit colour, for terminals that announce it.
+    case truecolor
+
+    /// truecolor when COLORTERM says truecolor or 24bit, grayscale256 otherwise.
+    public static func fromEnvironment(_ environment: [String: String]) -> ColorMode {
+        let value = environment["COLORTERM"]?.lowercased() ?? ""
+        return value == "truecolor" || value == "24bit" ? .truecolor : .grayscale256
+    }
+}
+
+/// Where a frame landed in the grid, and how frame pixels map to cells (for overlays).
+public struct VideoPlacement: Equatable, Sendable {
+    /// The cells the video occupies.
+    public var cells: CellRect
+    public var frameWidth: Int
+    public var frameHeight: Int
+
+    /// Pixel rows drawn (two per cell row).
+    public var pixelHeight: Int { cells.height * 2 }
+
+    /// The column showing frame column `x`.
+    public func column(forFrameX x: Int) -> Int {
+        let clamped = min(max(x, 0), frameWidth - 1)
+        return cells.x + clamped * cells.width / frameWidth
+    }
+
+    /// The cell row showing frame row `y`.
+    public func row(forFrameY y: Int) -> Int {
+        let clamped = min(max(y, 0), frameHeight - 1)
+        return cells.y + (clamped * pixelHeight / frameHeight) / 2
+    }
+}
+
+/// Draws frames as half-block art.
+public struct HalfBlockRasterizer: Sendable {
+    public var colorMode: ColorMode
+
+    public init(colorMode: ColorMode = .grayscale256) {
+        self.colorMode = colorMode
+    }
+
+    /// The upper-half block: foreground paints the top pixel, background the bottom one.
+    public static let upperHalf: Unicode.Scalar = "\u{2580}"
+
+    /// The largest aspect-correct placement of a frame inside `area`, centred. A cell is taken
+    /// to be twice as tall as wide, so each half-cell pixel is square.
+    public func placement(frameWidth: Int, frameHeight: Int, in area: CellRect) -> VideoPlacement? {
+        guard frameWidth > 0, frameHeight > 0, area.width > 0, area.height > 0 else { return nil }
+        let canvasW = area.width, canvasH = area.height * 2
+        // Scale = min(canvasW / frameW, canvasH / frameH), in integers to stay exact.
+        var pixelW: Int, pixelH: Int
+        if canvasW * frameHeight <= canvasH * frameWidth {
+            pixelW = canvasW
+            pixelH = (canvasW * frameHeight + frameWidth / 2) / frameWidth
+        } else {
+            pixelH = canvasH
+            pixelW = (canvasH * frameWidth + frameHeight / 2) / frameHeight
+        }
+        pixelW = min(max(pixelW, 1), canvasW)
+        let rows = min(max((pixelH + 1) / 2, 1), area.height)
+        let x = area.x + (area.width - pixelW) / 2
+        let y = area.y + (area.height - rows) / 2
+        return VideoPlacement(cells: CellRect(x: x, y: y, width: pixelW, height: rows),
+                              frameWidth: frameWidth, frameHeight: frameHeight)
+    }
+
+    /// Draws `frame` into `area` of `grid` (area-averaged down- or nearest up-sampling) and
+    /// returns where it went; nil when the frame or the area is empty.
+    @discardableResult
+    public func draw(_ frame: Frame, into grid: inout CellGrid, area: CellRect) -> VideoPlacement? {
+        guard let place = placement(frameWidth: frame.width, frameHeight: frame.height, in: area) else { return nil }
+        let outW = place.cells.width, outH = place.pixelHeight
+        // Source span [start, end) of every output column and pixel row, computed once per frame.
+        let xs = Self.spans(source: frame.width, output: outW)
+        let ys = Self.spans(source: frame.height, output: outH)
+        let channels = frame.channels, stride = frame.width * channels
+        let truecolor = colorMode == .truecolor
+        frame.pixels.withUnsafeBufferPointer { px in
+            // Mean of one channel (or of BGR) over a source rectangle.
+            func average(_ x: (Int, Int), _ y: (Int, Int)) -> (Int, Int, Int) {
+                var b = 0, g = 0, r = 0
+                for sy in y.0..<y.1 {
+                    var i = sy * stride + x.0 * channels
+                    for _ in x.0..<x.1 {
+                        if channels == 1 {
+                            b += Int(px[i])
+                        } else {
+                            b += Int(px[i]); g += Int(px[i + 1]); r += Int(px[i + 2])
+                        }
+                        i += channels
+                    }
+                }
+                let n = (x.1 - x.0) * (y.1 - y.0)
+                if channels == 1 { let v = (b + n / 2) / n; return (v, v, v) }
+                return ((b + n / 2) / n, (g + n / 2) / n, (r + n / 2) / n)
+            }
+            func color(_ bgr: (Int, Int, Int)) -> CellColor {
+                if truecolor { return .rgb(UInt8(bgr.2), UInt8(bgr.1), UInt8(bgr.0)) }
+                let luma = channels == 1 ? bgr.0 : (bgr.2 * 4899 + bgr.1 * 9617 + bgr.0 * 1868 + 8192) >> 14
+                return .indexed(Self.grayIndex[luma])
+            }
+            for row in 0..<place.cells.height {
+                let upper = ys[row * 2], lower = ys[row * 2 + 1]
+                for col in 0..<outW {
+                    let top = color(average(xs[col], upper))
+                    let bottom = color(average(xs[col], lower))
+                    grid[place.cells.x + col, place.cells.y + row] =
+                        Cell(Self.upperHalf, foreground: top, background: bottom)
+                }
+            }
+        }
+        return place
+    }
+
+    /// For each of `output` pixels, the half-open range of `source` pixels it covers (at least one).
+    static func spans(source: Int, output: Int) -> [(Int, Int)] {
+        (0..<output).map { o in
+            let start = min(o * source / output, source - 1)
+            let end = max(start + 1, min((o + 1) * source / output, source))
+            return (start, end)
+        }
+    }
+
+    /// The xterm palette entry nearest each gray level: 16 (black), 232...255 (8, 18, ..., 238), 231 (white).
+    public static let grayIndex: [UInt8] = (0...255).map { v in
+        var best = 16, bestError = v
+        if 255 - v < bestError { best = 231; bestError = 255 - v }
+        for i in 0..<24 where abs(8 + 10 * i - v) < bestError {
+            best = 232 + i
+            bestError = abs(8 + 10 * i - v)
+        }
+        return UInt8(best)
+    }
+}
