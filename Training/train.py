@@ -100,6 +100,8 @@ def main(argv=None):
     ap.add_argument("--export", help="safetensors path for the best epoch (default: the config's output.export)")
     ap.add_argument("--force", action="store_true", help="export even if an existing model scores higher")
     ap.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint and start over")
+    ap.add_argument("--stop-after", type=int, metavar="EPOCH",
+                    help="stop once this epoch is checkpointed (resume later by running again)")
     args = ap.parse_args(argv)
 
     cfg = load_config(args.config)
@@ -200,6 +202,9 @@ def main(argv=None):
                     "schedule": sched.state_dict(), "epoch": epoch + 1, "history": history,
                     "best": best}, tmp)
         os.replace(tmp, ckpt_path)
+        if args.stop_after and epoch + 1 >= args.stop_after and epoch + 1 < epochs:
+            print(f"stopped after epoch {epoch + 1} of {epochs}; run again to resume", flush=True)
+            return 0
 
     with open(run_dir / "history.json", "w") as f:
         json.dump({"config": cfg, "history": history, "best": best}, f, indent=1)

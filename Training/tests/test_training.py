@@ -1,0 +1,112 @@
+"""The training recipe end to end on a tiny synthetic class-folder dataset: a short run, resume,
+the paper's transfer set-up (frozen layers, per-layer learning rates), export and reload."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from PIL import Image
+
+import train
+from fertrain import CLASSES, export, models
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """7 classes x 6 images of 48x48 gray: each class a different brightness gradient."""
+    root = tmp_path_factory.mktemp("fer")
+    rng = np.random.default_rng(0)
+    for split in ("train", "val"):
+        for c, name in enumerate(CLASSES):
+            (root / split / name).mkdir(parents=True)
+            for i in range(6):
+                base = np.linspace(0, 255, 48)[None, :] * (c + 1) / 7
+                img = np.clip(base + rng.normal(0, 20, (48, 48)), 0, 255).astype(np.uint8)
+                Image.fromarray(img).save(root / split / name / f"{split}_{i}.png")
+    return root
+
+
+def write_config(path, base, dataset, run_dir, **train_overrides):
+    cfg = yaml.safe_load(open(base))
+    cfg["data"]["train"] = str(dataset / "train")
+    cfg["data"]["val"] = str(dataset / "val")
+    cfg["train"].update(train_overrides)
+    cfg["output"] = {"dir": str(run_dir), "export": str(run_dir / "model.safetensors")}
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_short_run_resumes_and_exports(dataset, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    run = tmp_path / "run"
+    cfg = write_config(tmp_path / "c.yaml", REPO / "Training/configs/fertui-resnet18.yaml", dataset, run,
+                       epochs=2, batch_size=8, max_steps=2)
+    assert train.main(["--config", str(cfg), "--stop-after", "1"]) == 0
+    log = [json.loads(line) for line in open(run / "log.jsonl")]
+    assert [r["epoch"] for r in log] == [1]
+    assert not (run / "model.safetensors").exists()
+    # Started again, the run resumes after epoch 1 instead of starting over.
+    assert train.main(["--config", str(cfg)]) == 0
+    log = [json.loads(line) for line in open(run / "log.jsonl")]
+    assert [r["epoch"] for r in log] == [1, 2]
+
+    meta = export.read_metadata(run / "model.safetensors")
+    assert meta["arch"] == "resnet18" and meta["input_size"] == "48" and meta["grayscale"] == "true"
+    assert meta["classes"] == ",".join(CLASSES)
+    assert meta["mean"] == "0.5,0.5,0.5" and meta["std"] == "0.25,0.25,0.25"
+    assert float(meta["val_accuracy"]) == pytest.approx(max(r["val_acc"] for r in log), abs=1e-4)
+
+
+def test_export_loads_in_torchvision_with_load_state_dict(tmp_path):
+    torch.manual_seed(0)
+    model = models.build("resnet34", 7).eval()
+    path = tmp_path / "m.safetensors"
+    export.export(model, path, export.metadata("resnet34", 48, CLASSES, [0.5] * 3, [0.25] * 3, epochs="3"))
+    from safetensors.torch import load_file
+    state = load_file(str(path))
+    assert state["conv1.weight"].dtype == torch.float16
+    assert state["layer1.0.bn1.num_batches_tracked"].dtype == torch.int64
+    fresh = models.build("resnet34", 7)
+    fresh.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    fresh.eval()
+    x = torch.randn(2, 3, 48, 48)
+    with torch.no_grad():
+        assert torch.allclose(model(x), fresh(x), atol=5e-2)
+        loaded, meta = export.load(path)
+        assert torch.equal(loaded(x), fresh(x))
+    assert meta["epochs"] == "3"
+
+
+def test_paper_recipe_runs_a_few_steps_with_layer4_and_fc_only(dataset, tmp_path, monkeypatch):
+    """The paper's config as written, random initial weights instead of ImageNet (none here)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    paper = yaml.safe_load(open(REPO / "Training/configs/paper-resnet18.yaml"))
+    assert paper["model"]["input_size"] == 224 and paper["train"]["epochs"] == 20
+    assert paper["train"]["batch_size"] == 64 and paper["train"]["optimizer"] == "adam"
+    assert paper["train"]["unfreeze"] == ["layer4", "fc"]
+    assert paper["train"]["lr"] == {"layer4": 1e-3, "fc": 1e-2}
+
+    model = models.build("resnet18", 7)
+    groups = models.param_groups(model, paper["train"])
+    assert {g["name"]: g["lr"] for g in groups} == {"layer4": 1e-3, "fc": 1e-2}
+    assert not model.conv1.weight.requires_grad and not model.layer3[0].conv1.weight.requires_grad
+    assert model.layer4[0].conv1.weight.requires_grad and model.fc.weight.requires_grad
+
+    run = tmp_path / "paper"
+    cfg = write_config(tmp_path / "p.yaml", REPO / "Training/configs/paper-resnet18.yaml", dataset, run,
+                       epochs=1, batch_size=8, max_steps=2)
+    assert train.main(["--config", str(cfg)]) == 0
+    ck = torch.load(run / "last.pt", weights_only=False)
+    torch.manual_seed(0)  # train.py seeds 0 before building: the frozen layers must be unchanged
+    fresh = models.build("resnet18", 7)
+    assert torch.equal(ck["model"]["layer1.0.conv1.weight"], fresh.state_dict()["layer1.0.conv1.weight"])
+    assert not torch.equal(ck["model"]["layer4.0.conv1.weight"], fresh.state_dict()["layer4.0.conv1.weight"])
+
+
+def test_missing_pretrained_weights_is_a_clear_error(tmp_path):
+    with pytest.raises(SystemExit, match="ImageNet weights .* not found"):
+        models.build("resnet18", 7, pretrained=tmp_path / "nope.pth")
