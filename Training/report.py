@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Build Assets/models/REPORT.md and its figures from what training and evaluation wrote.
+
+    python Training/report.py
+
+Reads, for each shipped model: Assets/models/<name>.safetensors (metadata),
+Assets/models/logs/<name>.jsonl (train.py's per-epoch log) and Assets/models/eval/<name>.json
+(`evaluate.py --json` on the validation set). Writes figures/*.png and the tables of REPORT.md
+between the markers, leaving the hand-written text around them alone.
+"""
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fertrain import CLASSES, export  # noqa: E402
+
+MODELS = Path(__file__).resolve().parent.parent / "Assets" / "models"
+PAPER = {  # Sheng & Lau 2024, Table 1 (test set, weighted averages; AUC mean one-vs-rest)
+    "resnet18": {"precision": 0.648, "recall": 0.650, "f1": 0.646, "auc": 0.898},
+    "resnet34": {"precision": 0.652, "recall": 0.651, "f1": 0.650, "auc": 0.893},
+    "resnet50": {"precision": 0.664, "recall": 0.654, "f1": 0.658, "auc": 0.885},
+}
+BEGIN, END = "<!-- report.py: begin -->", "<!-- report.py: end -->"
+
+
+def load(name):
+    log = MODELS / "logs" / f"{name}.jsonl"
+    ev = MODELS / "eval" / f"{name}.json"
+    weights = MODELS / f"{name}.safetensors"
+    if not (log.exists() and ev.exists() and weights.exists()):
+        return None
+    return {"log": [json.loads(line) for line in open(log)], "eval": json.load(open(ev)),
+            "meta": export.read_metadata(weights)}
+
+
+def figures(runs, out):
+    out.mkdir(exist_ok=True)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for name, r in runs.items():
+        ep = [row["epoch"] for row in r["log"]]
+        axes[0].plot(ep, [row["train_loss"] for row in r["log"]], label=f"{name} train")
+        axes[0].plot(ep, [row["val_loss"] for row in r["log"]], "--", label=f"{name} val")
+        axes[1].plot(ep, [row["train_acc"] for row in r["log"]], label=f"{name} train")
+        axes[1].plot(ep, [row["val_acc"] for row in r["log"]], "--", label=f"{name} val")
+    axes[0].set(title="loss per epoch", xlabel="epoch")
+    axes[1].set(title="accuracy per epoch", xlabel="epoch")
+    for a in axes:
+        a.legend(fontsize=7)
+        a.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out / "training-curves.png", dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(5, 3))
+    names = list(runs)
+    hours = [sum(row["seconds"] for row in runs[n]["log"]) / 3600 for n in names]
+    ax.bar(names, hours, color="#4c72b0")
+    ax.set(title="training time (2-core CPU)", ylabel="hours")
+    fig.tight_layout()
+    fig.savefig(out / "training-time.png", dpi=110)
+    plt.close(fig)
+
+    for name, r in runs.items():
+        cm = np.array(r["eval"]["confusion"], dtype=float)
+        norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+        fig, ax = plt.subplots(figsize=(5.2, 4.4))
+        ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+        for i in range(len(CLASSES)):
+            for j in range(len(CLASSES)):
+                ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", fontsize=7,
+                        color="white" if norm[i, j] > 0.5 else "black")
+        ax.set_xticks(range(len(CLASSES)), CLASSES, rotation=45, fontsize=8)
+        ax.set_yticks(range(len(CLASSES)), CLASSES, fontsize=8)
+        ax.set(xlabel="predicted", ylabel="true", title=f"{name} confusion (val)")
+        fig.tight_layout()
+        fig.savefig(out / f"confusion-{name}.png", dpi=110)
+        plt.close(fig)
+
+
+def tables(runs):
+    lines = ["### Table 1: weighted averages and mean one-vs-rest AUC",
+             "",
+             "| model | source | data | accuracy | precision | recall | F1 | AUC |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name in PAPER:
+        p = PAPER[name]
+        lines.append(f"| {name} | paper | test (7,178) | – | {p['precision']:.3f} | {p['recall']:.3f} | "
+                     f"{p['f1']:.3f} | {p['auc']:.3f} |")
+        if name in runs:
+            e = runs[name]["eval"]
+            w = e["weighted"]
+            lines.append(f"| {name} | fertui | val (3,589) | {e['accuracy']:.3f} | {w['precision']:.3f} | "
+                         f"{w['recall']:.3f} | {w['f1']:.3f} | {e['macro_auc']:.3f} |")
+        else:
+            lines.append(f"| {name} | fertui | – | not trained yet | | | | |")
+    lines += ["", "### Table 2: per-class precision / recall / F1 / AUC (fertui, val)", "",
+              "| model | " + " | ".join(CLASSES) + " |", "|---|" + "---|" * len(CLASSES)]
+    for name, r in runs.items():
+        pc = r["eval"]["per_class"]
+        cells = [f"{pc[c]['precision']:.2f} / {pc[c]['recall']:.2f} / {pc[c]['f1']:.2f} / {pc[c]['auc']:.2f}"
+                 for c in CLASSES]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "### How each model was trained", "",
+              "| model | recipe | input | best epoch | epochs run | hours | val acc (train.py) |",
+              "|---|---|---|---|---|---|---|"]
+    for name, r in runs.items():
+        m = r["meta"]
+        hours = sum(row["seconds"] for row in r["log"]) / 3600
+        lines.append(f"| {name} | {m.get('recipe', '')} | {m['input_size']} | {m.get('epochs', '')} | "
+                     f"{len(r['log'])} | {hours:.2f} | {m.get('val_accuracy', '')} |")
+    lines += ["", "![training curves](figures/training-curves.png)",
+              "![training time](figures/training-time.png)", ""]
+    lines += [f"![{n} confusion](figures/confusion-{n}.png)" for n in runs]
+    return "\n".join(lines)
+
+
+def main():
+    runs = {n: r for n in PAPER if (r := load(n))}
+    if not runs:
+        raise SystemExit("no model with a log and an evaluation in Assets/models: train and evaluate first")
+    figures(runs, MODELS / "figures")
+    report = MODELS / "REPORT.md"
+    text = report.read_text() if report.exists() else f"# fertui models\n\n{BEGIN}\n{END}\n"
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    report.write_text(head + BEGIN + "\n" + tables(runs) + "\n" + END + tail)
+    print(f"wrote {report} and {MODELS / 'figures'}")
+
+
+if __name__ == "__main__":
+    main()
