@@ -297,18 +297,21 @@ public enum SafetensorsWriter {
             let begin = body.count
             switch t.dtype {
             case .f32:
-                for v in t.floats { withUnsafeBytes(of: v.bitPattern.littleEndian) { body.append(contentsOf: $0) } }
+                let bits = t.floats.map { $0.bitPattern.littleEndian }
+                bits.withUnsafeBytes { body.append(contentsOf: $0) }
             case .f16:
-                for v in t.floats { withUnsafeBytes(of: floatToHalf(v).littleEndian) { body.append(contentsOf: $0) } }
+                let bits = t.floats.map { floatToHalf($0).littleEndian }
+                bits.withUnsafeBytes { body.append(contentsOf: $0) }
             case .bf16:
                 // Round to nearest even on the upper 16 bits.
-                for v in t.floats {
+                let bits = t.floats.map { v -> UInt16 in
                     let b = v.bitPattern
-                    let r = UInt16(truncatingIfNeeded: (b &+ 0x7fff &+ ((b >> 16) & 1)) >> 16)
-                    withUnsafeBytes(of: r.littleEndian) { body.append(contentsOf: $0) }
+                    return UInt16(truncatingIfNeeded: (b &+ 0x7fff &+ ((b >> 16) & 1)) >> 16).littleEndian
                 }
+                bits.withUnsafeBytes { body.append(contentsOf: $0) }
             case .i64:
-                for v in t.ints { withUnsafeBytes(of: v.littleEndian) { body.append(contentsOf: $0) } }
+                let values = t.ints.map { $0.littleEndian }
+                values.withUnsafeBytes { body.append(contentsOf: $0) }
             default:
                 throw SafetensorsError("SafetensorsWriter: dtype \(t.dtype.rawValue) is not supported for writing")
             }

@@ -1,0 +1,109 @@
+// Numerics: our logits against PyTorch's for seeded ResNet18/34/50 (inputs 48 and 224, batch 1
+// and 3), an fp16 file, and the shipped models when they exist.
+
+import Foundation
+import XCTest
+@testable import Engine
+
+final class ParityTests: XCTestCase {
+    static let tolerance: Float = 1e-3
+    /// One seeded model per architecture, shared: generating resnet50's weights takes a while.
+    nonisolated(unsafe) static var models: [String: ResNet] = [:]
+
+    func model(_ arch: String, fixture: ParityFixture) -> ResNet {
+        if let m = Self.models[arch] { return m }
+        let m = ResNet(arch: arch, info: seededInfo(arch: arch, classes: fixture.classes), seed: fixture.seed)
+        Self.models[arch] = m
+        return m
+    }
+
+    /// The generator must match Python's before logits can: check a few tensors' first values and sums.
+    func testGeneratorMatchesPython() throws {
+        let fixture = try ParityFixture.load()
+        for check in fixture.generator_checks {
+            let shape = try ResNetArchitecture.named(check.arch).expectedTensors(classes: fixture.classes)
+                .first { $0.name == check.name }!.shape
+            let r = SeededWeights.range(for: check.name, shape: shape)
+            let v = SeededWeights.uniform(check.name, count: shape.reduce(1, *), lo: r.lo, hi: r.hi, seed: fixture.seed)
+            XCTAssertEqual(Array(v.prefix(4)), check.first, "\(check.arch) \(check.name): first values differ from Python's generator")
+            let sum = v.reduce(0.0) { $0 + Double($1) }
+            XCTAssertEqual(sum, check.sum, accuracy: 1e-6 * max(1, abs(check.sum)), "\(check.arch) \(check.name): sum differs")
+        }
+    }
+
+    func checkArch(_ arch: String) throws {
+        let fixture = try ParityFixture.load()
+        let cases = fixture.cases.filter { $0.arch == arch }
+        XCTAssertEqual(cases.count, 4, "expected sizes 48 and 224 at batch 1 and 3 for \(arch)")
+        let net = model(arch, fixture: fixture)
+        for c in cases {
+            let input = SeededWeights.input(batch: c.batch, side: c.size, seed: fixture.seed)
+            let got = try net.logits(input, batch: c.batch)
+            assertLogitsClose(got, c.logits, classes: fixture.classes, tolerance: Self.tolerance,
+                              "\(arch) input \(c.size) batch \(c.batch)")
+        }
+    }
+
+    func testResNet18MatchesPyTorch() throws { try checkArch("resnet18") }
+    func testResNet34MatchesPyTorch() throws { try checkArch("resnet34") }
+    func testResNet50MatchesPyTorch() throws { try checkArch("resnet50") }
+
+    /// A batch's rows equal the same images run one at a time (the workspace shrinks and grows).
+    func testBatchRowsEqualSingleImages() throws {
+        let fixture = try ParityFixture.load()
+        let net = model("resnet18", fixture: fixture)
+        let input = SeededWeights.input(batch: 3, side: 48, seed: 11)
+        let batched = try net.logits(input, batch: 3)
+        let plane = 3 * 48 * 48
+        for b in 0..<3 {
+            let single = try net.logits(Array(input[(b * plane)..<((b + 1) * plane)]), batch: 1)
+            assertLogitsClose(single, Array(batched[(b * 7)..<((b + 1) * 7)]), classes: 7, tolerance: 1e-5, "image \(b) alone vs in batch")
+        }
+    }
+
+    /// An fp16 file (every float rounded as PyTorch's .half() does) gives PyTorch's logits for the rounded weights.
+    func testFP16FileMatchesPyTorch() throws {
+        let fixture = try ParityFixture.load()
+        let dir = try temporaryDirectory(self)
+        for c in fixture.fp16_cases {
+            let path = dir + "/\(c.arch)-fp16.safetensors"
+            try SafetensorsWriter.write(try seededTensors(arch: c.arch, classes: fixture.classes, seed: fixture.seed, dtype: .f16),
+                                        metadata: ["arch": c.arch, "input_size": "\(c.size)"], to: path)
+            let net = try ResNet(contentsOf: path)
+            XCTAssertEqual(net.info.arch, c.arch)
+            let got = try net.logits(SeededWeights.input(batch: c.batch, side: c.size, seed: fixture.seed), batch: c.batch)
+            assertLogitsClose(got, c.logits, classes: fixture.classes, tolerance: Self.tolerance, "\(c.arch) fp16 file")
+        }
+    }
+
+    /// The shipped models in Assets/models, when present and when the fixture was made for them.
+    func testShippedModelsMatchPyTorch() throws {
+        let fixture = try ParityFixture.load()
+        guard let assets = ModelCatalog.assetsDirectory() else { throw XCTSkip("no checkout Assets folder found") }
+        var checked = 0
+        for s in fixture.shipped {
+            let path = assets + "/models/" + s.file
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+            guard data.count == s.bytes, headerFNV(data) == s.header_fnv else {
+                throw XCTSkip("\(path) is not the file the fixture was made for: rerun `make fixtures`")
+            }
+            let net = try ResNet(contentsOf: path)
+            let got = try net.logits(SeededWeights.input(batch: s.batch, side: s.size, seed: fixture.seed), batch: s.batch)
+            assertLogitsClose(got, s.logits, classes: net.classCount, tolerance: Self.tolerance, "shipped \(s.file)")
+            checked += 1
+        }
+        if checked == 0 { throw XCTSkip("no shipped model with a fixture in \(assets)/models (run `make fixtures` after exporting one)") }
+    }
+
+    func headerFNV(_ data: Data) -> String {
+        var n = 0
+        for i in 0..<8 { n |= Int(data[data.startIndex + i]) << (8 * i) }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in data[(data.startIndex + 8)..<(data.startIndex + 8 + n)] {
+            h ^= UInt64(b)
+            h = h &* 0x0000_0100_0000_01b3
+        }
+        return String(format: "%016llx", h)
+    }
+}
