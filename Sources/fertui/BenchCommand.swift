@@ -1,10 +1,103 @@
-// `fertui bench`: not built yet (placeholder so the dispatch compiles while it is written).
+// `fertui bench`: forward-pass latency of the engine (warm-up, then median and p90), on the shipped
+// weights when present and on deterministic random weights otherwise (latency ignores the values).
+
+import Engine
+import Foundation
 
 enum BenchCommand {
-    static let help = "fertui bench: not built yet"
+    static let help = """
+        fertui bench: forward-pass latency of the ResNet engine (fp32, OpenBLAS)
+
+        Usage: fertui bench [options]
+
+        Options:
+          --model NAME|PATH  resnet18, resnet34, resnet50, all, or a .safetensors path (default resnet18).
+                             Shipped weights (Assets/models, --models-dir, FERTUI_MODELS) are used when
+                             present, else deterministic random weights of the same architecture.
+          --models-dir DIR   where to look for <name>.safetensors
+          --size N           square input side in pixels, >= 32 (default 224; fertui's models use 48)
+          --batch B          images per forward (default 1)
+          --threads T        OpenBLAS threads (default 2)
+          --runs N           timed forwards after the warm-up (default 30)
+          --warmup N         untimed forwards first (default 5)
+          --json             one JSON line per model:
+                             {"model":"resnet18","size":224,"batch":1,"threads":2,"median_ms":...,"p90_ms":...}
+
+        Examples:
+          fertui bench
+          fertui bench --model all --size 224 --threads 2
+          fertui bench --model resnet18 --size 48 --batch 3 --runs 200 --json
+          fertui bench --model runs/best.safetensors --size 48
+        """
 
     static func run(_ args: [String]) throws -> Int32 {
-        print("fertui bench is not built yet")
-        return 2
+        var a = Arguments(args, valueOptions: ["--model", "--models-dir", "--size", "--batch", "--threads", "--runs", "--warmup"])
+        let model = try a.value("--model") ?? "resnet18"
+        let modelsDir = try a.value("--models-dir")
+        let size = try a.int("--size", default: 224, in: 32...4096)
+        let batch = try a.int("--batch", default: 1, in: 1...1024)
+        let threads = try a.int("--threads", default: 2, in: 1...256)
+        let runs = try a.int("--runs", default: 30, in: 1...100_000)
+        let warmup = try a.int("--warmup", default: 5, in: 0...100_000)
+        let json = a.flag("--json")
+        // The live-pipeline benchmark (`--pipeline`) is parsed here and dispatched before the
+        // engine-only loop below when it lands.
+        try a.finish(command: "bench")
+        guard a.positionals.isEmpty else {
+            throw UsageError(message: "unexpected argument '\(a.positionals[0])': fertui bench takes options only (see 'fertui bench --help')")
+        }
+
+        let names = model == "all" ? ModelCatalog.names : [model]
+        if !ModelCatalog.names.contains(model) && model != "all" && !model.hasSuffix(".safetensors") && !model.contains("/") {
+            throw UsageError(message: "--model \(model): expected resnet18, resnet34, resnet50, all, or a path to a .safetensors file")
+        }
+        setEngineThreads(threads)
+        for name in names {
+            let (net, weights) = try loadForBench(name, modelsDir: modelsDir, size: size)
+            let r = try measure(net, size: size, batch: batch, runs: runs, warmup: warmup)
+            let label = ModelCatalog.names.contains(name) ? name : net.info.arch
+            if json {
+                print("{\"model\":\"\(label)\",\"size\":\(size),\"batch\":\(batch),\"threads\":\(threads),"
+                      + "\"median_ms\":\(String(format: "%.3f", r.median)),\"p90_ms\":\(String(format: "%.3f", r.p90)),"
+                      + "\"runs\":\(runs),\"weights\":\"\(weights)\"}")
+            } else {
+                print(String(format: "%@  input %d  batch %d  threads %d  median %.2f ms  p90 %.2f ms  (%d runs, %@ weights)",
+                             label.padding(toLength: 9, withPad: " ", startingAt: 0), size, batch, threads, r.median, r.p90, runs, weights))
+            }
+        }
+        return 0
+    }
+
+    /// The shipped model when its file resolves, else seeded random weights of that architecture.
+    static func loadForBench(_ name: String, modelsDir: String?, size: Int) throws -> (ResNet, String) {
+        if ModelCatalog.names.contains(name) {
+            if let path = try? ModelCatalog.resolve(name, modelsDir: modelsDir) {
+                return (try ResNet(contentsOf: path), "shipped")
+            }
+            let info = ModelInfo(arch: name, inputSize: size, classes: ModelInfo.ferClasses,
+                                 mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
+            return (ResNet(arch: name, info: info, seed: 1), "random")
+        }
+        let path = try ModelCatalog.resolve(name, modelsDir: modelsDir)
+        return (try ResNet(contentsOf: path), "file")
+    }
+
+    /// Median and 90th-percentile milliseconds of `runs` forwards after `warmup` untimed ones.
+    static func measure(_ net: ResNet, size: Int, batch: Int, runs: Int, warmup: Int) throws -> (median: Double, p90: Double) {
+        let input = SeededWeights.input(batch: batch, side: size, seed: 3)
+        var times: [Double] = []
+        times.reserveCapacity(runs)
+        try input.withUnsafeBufferPointer { buffer in
+            for _ in 0..<warmup { _ = try net.logits(buffer, batch: batch) }
+            for _ in 0..<runs {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                _ = try net.logits(buffer, batch: batch)
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            }
+        }
+        times.sort()
+        let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+        let p90 = times[min(times.count - 1, Int((Double(times.count) * 0.9).rounded(.up)) - 1)]
+        return (median, p90)
     }
 }

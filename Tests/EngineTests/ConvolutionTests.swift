@@ -1,0 +1,102 @@
+// The optimised convolution (NHWC, im2col + sgemm, BN folded, fused epilogue) against the naive
+// NCHW reference, and the pooling kernels against direct definitions.
+
+import Foundation
+import XCTest
+@testable import Engine
+
+final class ConvolutionTests: XCTestCase {
+    func nchwToNHWC(_ x: [Float], n: Int, c: Int, h: Int, w: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: x.count)
+        for b in 0..<n { for ch in 0..<c { for y in 0..<h { for xx in 0..<w {
+            out[((b * h + y) * w + xx) * c + ch] = x[((b * c + ch) * h + y) * w + xx]
+        } } } }
+        return out
+    }
+
+    /// One case: folded fast conv (+ residual, ReLU) vs naive conv, then BN, residual and ReLU by hand.
+    func check(n: Int, inC: Int, outC: Int, side: Int, kernel: Int, stride: Int, pad: Int, residual: Bool, relu: Bool) {
+        let label = "n\(n) \(inC)->\(outC) side \(side) k\(kernel) s\(stride) p\(pad) residual \(residual) relu \(relu)"
+        let seed: UInt64 = 99
+        let x = SeededWeights.uniform("x", count: n * inC * side * side, lo: -1, hi: 1, seed: seed)
+        let w = SeededWeights.uniform("w", count: outC * inC * kernel * kernel, lo: -0.5, hi: 0.5, seed: seed)
+        let gamma = SeededWeights.uniform("g", count: outC, lo: 0.5, hi: 1.5, seed: seed)
+        let beta = SeededWeights.uniform("b", count: outC, lo: -0.5, hi: 0.5, seed: seed)
+        let mean = SeededWeights.uniform("m", count: outC, lo: -0.2, hi: 0.2, seed: seed)
+        let variance = SeededWeights.uniform("v", count: outC, lo: 0.3, hi: 2, seed: seed)
+        let conv = FoldedConv(torchWeight: w, outC: outC, inC: inC, kernel: kernel, stride: stride, pad: pad,
+                              gamma: gamma, beta: beta, mean: mean, variance: variance)
+        let o = conv.outputSide(side)
+        let res = SeededWeights.uniform("r", count: n * outC * o * o, lo: -1, hi: 1, seed: seed)
+
+        // Reference, NCHW: BN after the raw convolution, then residual, then ReLU.
+        var want = naiveConv2d(x, n: n, inC: inC, h: side, w: side, weight: w, bias: nil, outC: outC, kernel: kernel, stride: stride, pad: pad)
+        for b in 0..<n { for oc in 0..<outC { for p in 0..<(o * o) {
+            let i = (b * outC + oc) * o * o + p
+            var v = (want[i] - mean[oc]) / (variance[oc] + 1e-5).squareRoot() * gamma[oc] + beta[oc]
+            if residual { v += res[i] }
+            want[i] = relu ? max(v, 0) : v
+        } } }
+        want = nchwToNHWC(want, n: n, c: outC, h: o, w: o)
+
+        let input = nchwToNHWC(x, n: n, c: inC, h: side, w: side)
+        let resNHWC = nchwToNHWC(res, n: n, c: outC, h: o, w: o)
+        var got = [Float](repeating: .nan, count: n * o * o * outC)
+        var columns = [Float](repeating: .nan, count: max(1, conv.columnFloats(n: n, side: side)))
+        input.withUnsafeBufferPointer { ip in
+            resNHWC.withUnsafeBufferPointer { rp in
+                got.withUnsafeMutableBufferPointer { op in
+                    columns.withUnsafeMutableBufferPointer { cp in
+                        let side = conv.forward(ip.baseAddress!, n: n, side: side, output: op.baseAddress!, columns: cp.baseAddress!,
+                                                residual: residual ? rp.baseAddress! : nil, relu: relu)
+                        XCTAssertEqual(side, o, label)
+                    }
+                }
+            }
+        }
+        var worst: Float = 0, at = 0
+        for i in 0..<got.count where !(abs(got[i] - want[i]) <= worst) { worst = abs(got[i] - want[i]); at = i }
+        XCTAssertLessThanOrEqual(worst, 1e-4, "\(label): max |diff| \(worst) at \(at): got \(got[at]) want \(want[at]); first got \(Array(got.prefix(4))) want \(Array(want.prefix(4)))")
+    }
+
+    func testFastConvolutionMatchesNaive() {
+        check(n: 2, inC: 3, outC: 8, side: 13, kernel: 7, stride: 2, pad: 3, residual: false, relu: true)   // stem
+        check(n: 1, inC: 5, outC: 6, side: 9, kernel: 3, stride: 1, pad: 1, residual: true, relu: true)      // basic block conv2
+        check(n: 3, inC: 4, outC: 7, side: 10, kernel: 3, stride: 2, pad: 1, residual: false, relu: true)    // strided 3x3
+        check(n: 2, inC: 6, outC: 5, side: 7, kernel: 1, stride: 1, pad: 0, residual: true, relu: false)     // 1x1 straight to GEMM
+        check(n: 2, inC: 6, outC: 10, side: 7, kernel: 1, stride: 2, pad: 0, residual: false, relu: false)   // downsample
+        check(n: 1, inC: 2, outC: 3, side: 2, kernel: 3, stride: 1, pad: 1, residual: false, relu: false)    // image smaller than kernel
+        check(n: 1, inC: 3, outC: 4, side: 3, kernel: 7, stride: 2, pad: 3, residual: false, relu: true)     // all taps clipped
+    }
+
+    func testMaxPoolIgnoresPadding() {
+        // All-negative input: padding must not contribute zeros.
+        let n = 2, c = 3, side = 7
+        let x = SeededWeights.uniform("pool", count: n * side * side * c, lo: -3, hi: -1, seed: 1)
+        let o = (side + 2 - 3) / 2 + 1
+        var got = [Float](repeating: .nan, count: n * o * o * c)
+        x.withUnsafeBufferPointer { xp in
+            got.withUnsafeMutableBufferPointer { gp in
+                XCTAssertEqual(maxPool3x3s2(xp.baseAddress!, n: n, side: side, c: c, output: gp.baseAddress!), o)
+            }
+        }
+        for b in 0..<n { for oy in 0..<o { for ox in 0..<o { for ch in 0..<c {
+            var m = -Float.infinity
+            for y in (oy * 2 - 1)...(oy * 2 + 1) where y >= 0 && y < side {
+                for xx in (ox * 2 - 1)...(ox * 2 + 1) where xx >= 0 && xx < side {
+                    m = max(m, x[((b * side + y) * side + xx) * c + ch])
+                }
+            }
+            XCTAssertEqual(got[((b * o + oy) * o + ox) * c + ch], m)
+        } } } }
+    }
+
+    func testGlobalAveragePool() {
+        let x: [Float] = [1, 10, 3, 20, 5, 30, 7, 40]  // (n 1, 4 pixels, c 2)
+        var out = [Float](repeating: 0, count: 2)
+        x.withUnsafeBufferPointer { xp in
+            out.withUnsafeMutableBufferPointer { globalAveragePool(xp.baseAddress!, n: 1, pixels: 4, c: 2, output: $0.baseAddress!) }
+        }
+        XCTAssertEqual(out, [4, 25])
+    }
+}
