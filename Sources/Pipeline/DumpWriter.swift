@@ -1,0 +1,85 @@
+// `d` in the monitor: the shown prediction as a folder holding prediction.json, frame.png and
+// one face-<id>.png crop per face. The folder is written under a temporary name and renamed,
+// so a reader never sees half a dump.
+
+import Foundation
+import Vision
+
+public enum DumpWriter {
+    /// Writes the dump into a new folder of `directory` (created if missing); returns its path.
+    public static func write(frame: Frame, faces: [FaceReading], classes: [String], model: String, source: String,
+                             timings: StageTimings, elapsed: Double, to directory: String,
+                             now: Date = Date()) throws -> String {
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw PipelineError("cannot create the dump folder \(directory): \(error.localizedDescription); pass --dump-dir to a writable folder")
+        }
+        let stamp = timestamp(now)
+        var name = "dump-\(stamp.file)-frame\(frame.index)"
+        var n = 2
+        while fm.fileExists(atPath: (directory as NSString).appendingPathComponent(name)) {
+            name = "dump-\(stamp.file)-frame\(frame.index)-\(n)"
+            n += 1
+        }
+        let final = (directory as NSString).appendingPathComponent(name)
+        let temporary = (directory as NSString).appendingPathComponent(".\(name).partial-\(getpid())")
+        try? fm.removeItem(atPath: temporary)
+        do {
+            try fm.createDirectory(atPath: temporary, withIntermediateDirectories: false)
+            try OpenCV.writeImage((temporary as NSString).appendingPathComponent("frame.png"), pixels: frame.pixels,
+                                  width: frame.width, height: frame.height, channels: frame.channels)
+            var crops: [String] = []
+            for face in faces {
+                guard let crop = crop(frame, face.box) else { continue }
+                let file = "face-\(face.id).png"
+                try OpenCV.writeImage((temporary as NSString).appendingPathComponent(file), pixels: crop.pixels,
+                                      width: crop.width, height: crop.height, channels: frame.channels)
+                crops.append(file)
+            }
+            let json = """
+                {"time":\(PredictionJSON.string(stamp.iso)),"elapsed":\(PredictionJSON.number(elapsed, decimals: 3)),\
+                "source":\(PredictionJSON.string(source)),"origin":\(PredictionJSON.string(frame.origin)),\
+                "frame":\(frame.index),"frame_size":[\(frame.width),\(frame.height)],\
+                "model":\(PredictionJSON.string(model)),"classes":[\(classes.map(PredictionJSON.string).joined(separator: ","))],\
+                "timings_ms":\(PredictionJSON.timings(timings)),\
+                "faces":\(PredictionJSON.faces(faces, classes: classes)),\
+                "files":[\((["frame.png"] + crops).map(PredictionJSON.string).joined(separator: ","))]\
+                \(frame.truth.map { ",\"truth\":" + PredictionJSON.string($0) } ?? "")}
+
+                """
+            try json.write(toFile: (temporary as NSString).appendingPathComponent("prediction.json"), atomically: false, encoding: .utf8)
+            try fm.moveItem(atPath: temporary, toPath: final)
+        } catch {
+            try? fm.removeItem(atPath: temporary)
+            throw PipelineError("could not write the dump in \(directory): \(error)")
+        }
+        return final
+    }
+
+    /// The part of the frame inside `box`, clipped to the frame; nil when nothing is left.
+    public static func crop(_ frame: Frame, _ box: FaceBox) -> (pixels: [UInt8], width: Int, height: Int)? {
+        let x0 = max(0, box.x), y0 = max(0, box.y)
+        let x1 = min(frame.width, box.x + box.width), y1 = min(frame.height, box.y + box.height)
+        guard x1 > x0, y1 > y0 else { return nil }
+        let c = frame.channels, w = x1 - x0
+        var out = [UInt8]()
+        out.reserveCapacity(w * (y1 - y0) * c)
+        for y in y0..<y1 {
+            let start = (y * frame.width + x0) * c
+            out.append(contentsOf: frame.pixels[start..<(start + w * c)])
+        }
+        return (out, w, y1 - y0)
+    }
+
+    /// UTC time as ISO 8601 with milliseconds, and as a file-name-safe stamp.
+    static func timestamp(_ date: Date) -> (iso: String, file: String) {
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        iso.timeZone = TimeZone(identifier: "UTC")
+        let text = iso.string(from: date)
+        let file = text.replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "Z", with: "")
+        return (text, file)
+    }
+}

@@ -1,0 +1,68 @@
+// Measuring the pipeline: per-stage durations (smoothed), event rates, and a latency median.
+
+import Vision
+
+/// Events per second over the last `window` seconds.
+public struct RateMeter: Sendable {
+    public let window: Double
+    private var times: [Double] = []
+
+    public init(window: Double = 1.0) {
+        self.window = window
+    }
+
+    public mutating func tick(at t: Double = monotonicSeconds()) {
+        times.append(t)
+        if let first = times.first, t - first > window * 2 {
+            times.removeFirst(times.firstIndex(where: { t - $0 <= window }) ?? 0)
+        }
+    }
+
+    /// Rate over the events within `window` of `now`: (count - 1) / span, so it reads right
+    /// as soon as two events have happened.
+    public func rate(at now: Double = monotonicSeconds()) -> Double {
+        let recent = times.filter { now - $0 <= window }
+        guard recent.count >= 2, let first = recent.first, let last = recent.last, last > first else { return 0 }
+        return Double(recent.count - 1) / (last - first)
+    }
+}
+
+/// An exponential moving average: new = old + alpha * (sample - old); the first sample is taken as is.
+public struct MovingAverage: Sendable {
+    public let alpha: Double
+    public private(set) var value = 0.0
+    private var started = false
+
+    public init(alpha: Double = 0.2) {
+        self.alpha = alpha
+    }
+
+    public mutating func add(_ sample: Double) {
+        if started { value += alpha * (sample - value) } else { value = sample; started = true }
+    }
+}
+
+/// The median of the last `capacity` samples.
+public struct RollingMedian: Sendable {
+    public let capacity: Int
+    private var samples: [Double] = []
+    private var next = 0
+
+    public init(capacity: Int = 240) {
+        self.capacity = capacity
+    }
+
+    public mutating func add(_ sample: Double) {
+        if samples.count < capacity { samples.append(sample) } else { samples[next] = sample }
+        next = (next + 1) % capacity
+    }
+
+    public var count: Int { samples.count }
+
+    public var median: Double {
+        guard !samples.isEmpty else { return 0 }
+        let sorted = samples.sorted()
+        let mid = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+    }
+}

@@ -1,5 +1,0 @@
-import XCTest
-
-final class PlaceholderVisionTests: XCTestCase {
-    func testBuilds() {}
-}
