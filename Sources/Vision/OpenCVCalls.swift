@@ -80,6 +80,17 @@ public enum OpenCV {
         return out
     }
 
+    /// Resizes into a caller's buffer of toWidth*toHeight*channels bytes (no allocation).
+    public static func resize(_ src: UnsafeBufferPointer<UInt8>, width: Int, height: Int, channels: Int,
+                              into dst: UnsafeMutableBufferPointer<UInt8>, toWidth: Int, toHeight: Int,
+                              interpolation: Interpolation) throws {
+        precondition(src.count >= width * height * channels && dst.count >= toWidth * toHeight * channels)
+        try fcvCall {
+            fcv_resize(src.baseAddress, Int32(width), Int32(height), Int32(channels), dst.baseAddress,
+                       Int32(toWidth), Int32(toHeight), interpolation.code, $0, $1)
+        }
+    }
+
     /// Decodes an image file (JPEG, PNG, BMP, PGM, ...) as gray (`channels` 1) or BGR (3).
     public static func readImage(_ path: String, channels: Int = 3) throws -> (pixels: [UInt8], width: Int, height: Int) {
         var data: UnsafeMutablePointer<UInt8>?
