@@ -33,6 +33,18 @@ public struct VideoPlacement: Equatable, Sendable {
         return cells.x + clamped * cells.width / frameWidth
     }
 
+    /// The last column showing any of frame column `x` (for right edges).
+    public func lastColumn(forFrameX x: Int) -> Int {
+        let clamped = min(max(x, 0), frameWidth - 1)
+        return cells.x + ((clamped + 1) * cells.width + frameWidth - 1) / frameWidth - 1
+    }
+
+    /// The last cell row showing any of frame row `y` (for bottom edges).
+    public func lastRow(forFrameY y: Int) -> Int {
+        let clamped = min(max(y, 0), frameHeight - 1)
+        return cells.y + (((clamped + 1) * pixelHeight + frameHeight - 1) / frameHeight - 1) / 2
+    }
+
     /// The cell row showing frame row `y`.
     public func row(forFrameY y: Int) -> Int {
         let clamped = min(max(y, 0), frameHeight - 1)

@@ -31,9 +31,9 @@ public enum FaceOverlay {
             let color = primary ? Palette.primaryFace : Palette.face
             let b = face.box
             let left = placement.column(forFrameX: b.x)
-            var right = placement.column(forFrameX: b.x + b.width - 1)
+            var right = placement.lastColumn(forFrameX: b.x + b.width - 1)
             let top = placement.row(forFrameY: b.y)
-            var bottom = placement.row(forFrameY: b.y + b.height - 1)
+            var bottom = placement.lastRow(forFrameY: b.y + b.height - 1)
             right = max(right, left + 1)
             bottom = max(bottom, top + 1)
             outline(left: left, top: top, right: right, bottom: bottom, color: color, bold: primary, into: &grid)
