@@ -1,5 +1,0 @@
-import XCTest
-
-final class PlaceholderTerminalTests: XCTestCase {
-    func testBuilds() {}
-}
