@@ -47,7 +47,8 @@ def report(y_true, probs, classes):
     aucs = [auc_ovr(probs[:, c], y_true == c) for c in range(k)]
     w = support / max(support.sum(), 1)
     per_class = {name: {"precision": float(precision[c]), "recall": float(recall[c]),
-                        "f1": float(f1[c]), "support": int(support[c]), "auc": aucs[c]}
+                        "f1": float(f1[c]), "support": int(support[c]),
+                        "auc": None if np.isnan(aucs[c]) else aucs[c]}
                  for c, name in enumerate(classes)}
     return {
         "images": int(len(y_true)),
