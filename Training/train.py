@@ -100,6 +100,8 @@ def main(argv=None):
     ap.add_argument("--export", help="safetensors path for the best epoch (default: the config's output.export)")
     ap.add_argument("--force", action="store_true", help="export even if an existing model scores higher")
     ap.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint and start over")
+    ap.add_argument("--export-only", action="store_true",
+                    help="export the run's best epoch so far without training (e.g. a run cut short)")
     ap.add_argument("--stop-after", type=int, metavar="EPOCH",
                     help="stop once this epoch is checkpointed (resume later by running again)")
     args = ap.parse_args(argv)
@@ -152,10 +154,15 @@ def main(argv=None):
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["schedule"])
         start, history, best = ck["epoch"], ck["history"], ck.get("best")
-        print(f"resuming {ckpt_path} after epoch {start}", flush=True)
+        print(f"resuming {ckpt_path} after epoch {start} ({torch.get_num_threads()} threads)", flush=True)
 
     gen = torch.Generator()
-    for epoch in range(start, epochs):
+    threads_file = run_dir / "threads"
+    for epoch in range(start, epochs if not args.export_only else start):
+        # The CPU threads can be changed between epochs by writing a number to <run dir>/threads
+        # (a machine shared with builds trains faster on one thread than on two contended ones).
+        if threads_file.exists():
+            torch.set_num_threads(max(1, int(threads_file.read_text().strip() or 1)))
         model.train()
         gen.manual_seed(int(tcfg.get("seed", 0)) * 1000 + epoch)
         order = torch.randperm(len(ytr), generator=gen)
