@@ -10,6 +10,9 @@
 
 static inline int cv4l2_open(const char *path, int flags) { return v4l2_open(path, flags, 0); }
 static inline int cv4l2_ioctl(int fd, unsigned long request, void *arg) { return v4l2_ioctl(fd, request, arg); }
+/// The kernel's ioctl, without libv4l2 (which logs to stderr when a node is not a camera).
+static inline int cv4l2_kernel_ioctl(int fd, unsigned long request, void *arg) { return ioctl(fd, request, arg); }
+static inline int cv4l2_plain_open(const char *path, int flags) { return open(path, flags); }
 
 static const unsigned long CV4L2_VIDIOC_QUERYCAP = VIDIOC_QUERYCAP;
 static const unsigned long CV4L2_VIDIOC_ENUM_FMT = VIDIOC_ENUM_FMT;

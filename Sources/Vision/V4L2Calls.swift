@@ -41,6 +41,15 @@ public final class SystemV4L2: V4L2Device {
     public init() {}
 
     public func open(_ path: String) throws -> Int32 {
+        // Ask the kernel first whether this is a V4L2 node: libv4l2 would print its own error
+        // for /dev/null and the like, and ours says it better.
+        let probe = cv4l2_plain_open(path, O_RDWR | O_NONBLOCK)
+        if probe < 0 { throw V4L2CallError(call: "open", path: path, errno: errno) }
+        var cap = v4l2_capability()
+        let rc = cv4l2_kernel_ioctl(probe, CV4L2_VIDIOC_QUERYCAP, &cap)
+        let probeErrno = errno
+        _ = Glibc.close(probe)
+        if rc < 0 { throw V4L2CallError(call: "VIDIOC_QUERYCAP", path: path, errno: probeErrno) }
         let fd = cv4l2_open(path, O_RDWR | O_NONBLOCK)
         if fd < 0 { throw V4L2CallError(call: "v4l2_open", path: path, errno: errno) }
         paths[fd] = path

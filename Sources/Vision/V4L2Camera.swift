@@ -175,6 +175,8 @@ public final class V4L2Camera: FrameSource {
             return CameraError(.permissionDenied, "permission denied opening \(name): add your user to the 'video' group (sudo usermod -aG video $USER) and log in again")
         case EBUSY:
             return busyError()
+        case ENOTTY, EINVAL:
+            return CameraError(.notCaptureDevice, "\(name) is not a video capture device (it does not answer VIDIOC_QUERYCAP); give a camera such as /dev/video0")
         default:
             return CameraError(.failed, "cannot open camera \(name): \(e)")
         }
