@@ -15,6 +15,13 @@ struct FoldedConv {
     let weight: [Float]
     /// (outC): beta - mean * gamma/sqrt(var+eps).
     let bias: [Float]
+    /// `weight` re-laid in 8-column panels for `smallRowGEMM`, built the first time a forward
+    /// has few output pixels (deep layers at 48 px), so models never run there pay nothing.
+    let panels = PanelCache()
+
+    /// Up to this many GEMM rows (output pixels x batch) the register-blocked kernel beats
+    /// OpenBLAS, which re-packs the whole weight matrix on every call.
+    static let smallRowLimit = 24
 
     static let bnEps: Float = 1e-5
 
@@ -71,10 +78,17 @@ struct FoldedConv {
             im2col(input, n: n, h: h, w: w, oh: oh, ow: ow, into: columns)
             a = UnsafePointer(columns)
         }
-        weight.withUnsafeBufferPointer { wp in
-            // output (m, outC) = a (m, kdim) x weight (kdim, outC)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(outC), Int32(kdim),
-                        1, a, Int32(kdim), wp.baseAddress, Int32(outC), 0, output, Int32(outC))
+        if m <= Self.smallRowLimit && outC % 8 == 0 {
+            let packed = panels.panels(of: weight, rows: kdim, cols: outC)
+            packed.withUnsafeBufferPointer { pp in
+                smallRowGEMM(a, rows: m, inner: kdim, panels: pp.baseAddress!, cols: outC, output: output)
+            }
+        } else {
+            weight.withUnsafeBufferPointer { wp in
+                // output (m, outC) = a (m, kdim) x weight (kdim, outC)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(outC), Int32(kdim),
+                            1, a, Int32(kdim), wp.baseAddress, Int32(outC), 0, output, Int32(outC))
+            }
         }
         bias.withUnsafeBufferPointer { bp in
             addBiasResidualReLU(output, rows: m, cols: outC, bias: bp.baseAddress!, residual: residual, relu: relu)
@@ -118,6 +132,68 @@ struct FoldedConv {
                 }
             }
         }
+    }
+}
+
+/// A weight matrix (rows, cols) re-laid as (cols/8, rows, 8): each 8-column panel contiguous.
+final class PanelCache: @unchecked Sendable {
+    private var packed: [Float]? = nil
+
+    func panels(of weight: [Float], rows: Int, cols: Int) -> [Float] {
+        if let p = packed { return p }
+        var p = [Float](repeating: 0, count: rows * cols)
+        for panel in 0..<(cols / 8) {
+            for r in 0..<rows {
+                for j in 0..<8 { p[(panel * rows + r) * 8 + j] = weight[r * cols + panel * 8 + j] }
+            }
+        }
+        packed = p
+        return p
+    }
+}
+
+/// output (rows, cols) = a (rows, inner) x weight (inner, cols) for few rows, weight given as
+/// 8-column panels (cols/8, inner, 8). OpenBLAS copies the whole weight into its own panel format on
+/// every call, which at 2x2 pixels costs more than the arithmetic; here each panel streams once per
+/// six rows with the 6x8 accumulators in registers. Panels are split across the engine's threads.
+func smallRowGEMM(_ a: UnsafePointer<Float>, rows: Int, inner: Int, panels: UnsafePointer<Float>, cols: Int,
+                  output: UnsafeMutablePointer<Float>) {
+    let panelCount = cols / 8
+    let threads = min(engineThreadCount, panelCount)
+    let work = { (chunk: Int) in
+        let first = chunk * panelCount / threads, last = (chunk + 1) * panelCount / threads
+        for panel in first..<last {
+            let w = UnsafeRawPointer(panels + panel * inner * 8)
+            var r0 = 0
+            while r0 < rows {
+                // Six row pointers; past the last row they repeat it (computed, not stored).
+                let a0 = a + r0 * inner, a1 = a + min(r0 + 1, rows - 1) * inner, a2 = a + min(r0 + 2, rows - 1) * inner
+                let a3 = a + min(r0 + 3, rows - 1) * inner, a4 = a + min(r0 + 4, rows - 1) * inner, a5 = a + min(r0 + 5, rows - 1) * inner
+                var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>()
+                var c3 = SIMD8<Float>(), c4 = SIMD8<Float>(), c5 = SIMD8<Float>()
+                for k in 0..<inner {
+                    let v = w.loadUnaligned(fromByteOffset: k * 32, as: SIMD8<Float>.self)
+                    // Multiply then add: addProduct would call libm's fmaf per lane unless the
+                    // target CPU has FMA, which the default x86-64 target does not assume.
+                    c0 += v * a0[k]; c1 += v * a1[k]; c2 += v * a2[k]
+                    c3 += v * a3[k]; c4 += v * a4[k]; c5 += v * a5[k]
+                }
+                let out = UnsafeMutableRawPointer(output + r0 * cols + panel * 8)
+                let stride = cols * 4
+                out.storeBytes(of: c0, as: SIMD8<Float>.self)
+                if r0 + 1 < rows { out.storeBytes(of: c1, toByteOffset: stride, as: SIMD8<Float>.self) }
+                if r0 + 2 < rows { out.storeBytes(of: c2, toByteOffset: 2 * stride, as: SIMD8<Float>.self) }
+                if r0 + 3 < rows { out.storeBytes(of: c3, toByteOffset: 3 * stride, as: SIMD8<Float>.self) }
+                if r0 + 4 < rows { out.storeBytes(of: c4, toByteOffset: 4 * stride, as: SIMD8<Float>.self) }
+                if r0 + 5 < rows { out.storeBytes(of: c5, toByteOffset: 5 * stride, as: SIMD8<Float>.self) }
+                r0 += 6
+            }
+        }
+    }
+    if threads <= 1 {
+        work(0)
+    } else {
+        DispatchQueue.concurrentPerform(iterations: threads, execute: work)
     }
 }
 
@@ -221,12 +297,16 @@ func naiveConv2d(_ input: [Float], n: Int, inC: Int, h: Int, w: Int, weight: [Fl
     return out
 }
 
-/// Sets how many threads OpenBLAS uses for every GEMM that follows.
+/// Threads for the engine's own kernels; set together with OpenBLAS's.
+nonisolated(unsafe) var engineThreadCount = max(1, Int(openblas_get_num_threads()))
+
+/// Sets how many threads OpenBLAS and the engine's own kernels use for every forward that follows.
 public func setEngineThreads(_ threads: Int) {
     openblas_set_num_threads(Int32(max(1, threads)))
+    engineThreadCount = max(1, threads)
 }
 
-/// The number of threads OpenBLAS uses now.
+/// The number of threads the engine uses now.
 public func engineThreads() -> Int {
-    Int(openblas_get_num_threads())
+    engineThreadCount
 }

@@ -67,6 +67,10 @@ final class ConvolutionTests: XCTestCase {
         check(n: 2, inC: 6, outC: 10, side: 7, kernel: 1, stride: 2, pad: 0, residual: false, relu: false)   // downsample
         check(n: 1, inC: 2, outC: 3, side: 2, kernel: 3, stride: 1, pad: 1, residual: false, relu: false)    // image smaller than kernel
         check(n: 1, inC: 3, outC: 4, side: 3, kernel: 7, stride: 2, pad: 3, residual: false, relu: true)     // all taps clipped
+        // Few output pixels: the register-blocked small-row kernel instead of sgemm (16 rows, then 7, then 24).
+        check(n: 1, inC: 16, outC: 16, side: 4, kernel: 3, stride: 1, pad: 1, residual: true, relu: true)
+        check(n: 7, inC: 8, outC: 24, side: 1, kernel: 3, stride: 1, pad: 1, residual: false, relu: true)
+        check(n: 6, inC: 32, outC: 64, side: 4, kernel: 3, stride: 2, pad: 1, residual: true, relu: true)
     }
 
     func testMaxPoolIgnoresPadding() {
