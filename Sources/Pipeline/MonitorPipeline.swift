@@ -137,10 +137,10 @@ public final class MonitorPipeline: @unchecked Sendable {
         self.smoothing = configuration.smoothing
         self.smoother = ProbabilitySmoother(window: configuration.smoothingWindow)
         let policy = configuration.backpressure
-        detectStage = LatestValueStage(label: "fertui.detect", policy: policy) { [unowned self] in self.detect($0) }
-        preprocessStage = LatestValueStage(label: "fertui.preprocess", policy: policy) { [unowned self] in self.preprocess($0) }
-        forwardStage = LatestValueStage(label: "fertui.forward", policy: policy) { [unowned self] in self.forward($0) }
-        renderStage = LatestValueStage(label: "fertui.render", policy: .dropOldest) { [unowned self] _ in self.draw() }
+        detectStage = LatestValueStage(label: "fertui.detect", policy: policy) { [weak self] in self?.detect($0) }
+        preprocessStage = LatestValueStage(label: "fertui.preprocess", policy: policy) { [weak self] in self?.preprocess($0) }
+        forwardStage = LatestValueStage(label: "fertui.forward", policy: policy) { [weak self] in self?.forward($0) }
+        renderStage = LatestValueStage(label: "fertui.render", policy: .dropOldest) { [weak self] _ in self?.draw() }
     }
 
     /// The queue the render callback runs on: the screen's one serial queue.

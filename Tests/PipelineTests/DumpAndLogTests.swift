@@ -1,0 +1,106 @@
+// What `d` and `--log` write: parseable JSON with the documented fields, real PNGs, and a dump
+// that appears whole (temporary folder, then rename).
+
+import XCTest
+import Foundation
+import Vision
+@testable import Pipeline
+
+final class DumpAndLogTests: XCTestCase {
+    let classes = TestModels.classes
+
+    func reading(id: Int, box: FaceBox, top: Int) -> FaceReading {
+        var p = [Float](repeating: 0.05, count: 7)
+        p[top] = 0.7
+        return FaceReading(id: id, box: box, probabilities: p, classes: classes)
+    }
+
+    func testLogLineHasTheDocumentedShape() throws {
+        let frame = ProcessedFrame(frameIndex: 12, time: 0.4567, model: "resnet18", classes: classes,
+                                   faces: [reading(id: 3, box: FaceBox(x: 1, y: 2, width: 30, height: 40), top: 3)],
+                                   truth: "happy", timings: StageTimings())
+        let line = PredictionJSON.logLine(frame)
+        XCTAssertFalse(line.contains("\n"))
+        XCTAssertTrue(line.hasPrefix("{\"frame\":12,\"t\":0.457,\"model\":\"resnet18\",\"faces\":["), line)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        XCTAssertEqual(json["truth"] as? String, "happy")
+        let face = try XCTUnwrap((json["faces"] as? [[String: Any]])?.first)
+        XCTAssertEqual(face["id"] as? Int, 3)
+        XCTAssertEqual(face["box"] as? [Int], [1, 2, 30, 40])
+        XCTAssertEqual(face["label"] as? String, "happy")
+        XCTAssertEqual(face["confidence"] as? Double ?? 0, 0.7, accuracy: 1e-6)
+        let probs = try XCTUnwrap(face["probs"] as? [String: Double])
+        XCTAssertEqual(Set(probs.keys), Set(classes))
+        XCTAssertEqual(probs["sad"] ?? 0, 0.05, accuracy: 1e-6)
+    }
+
+    func testLogLineOmitsTruthOutsideLabelledReplays() {
+        let frame = ProcessedFrame(frameIndex: 0, time: 0, model: "m", classes: classes, faces: [], truth: nil,
+                                   timings: StageTimings())
+        XCTAssertEqual(PredictionJSON.logLine(frame), "{\"frame\":0,\"t\":0,\"model\":\"m\",\"faces\":[]}")
+    }
+
+    func testJSONStringsAndNumbersAreEscapedAndShort() {
+        XCTAssertEqual(PredictionJSON.string("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"")
+        XCTAssertEqual(PredictionJSON.number(0.1250, decimals: 3), "0.125")
+        XCTAssertEqual(PredictionJSON.number(-2, decimals: 3), "-2")
+        XCTAssertEqual(PredictionJSON.number(.nan, decimals: 3), "null")
+        XCTAssertEqual(PredictionJSON.number(0.0000004, decimals: 6), "0")
+    }
+
+    func testDumpWritesJSONFrameAndCropsAtomically() throws {
+        let dir = temporaryDirectory("dump")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var pixels = [UInt8](repeating: 0, count: 80 * 60 * 3)
+        for i in stride(from: 0, to: pixels.count, by: 3) { pixels[i] = 200; pixels[i + 1] = UInt8(i % 256); pixels[i + 2] = 10 }
+        let frame = Frame(width: 80, height: 60, channels: 3, pixels: pixels, index: 42, origin: "clip.mp4")
+        let faces = [reading(id: 1, box: FaceBox(x: 10, y: 5, width: 30, height: 40), top: 3),
+                     reading(id: 2, box: FaceBox(x: 70, y: 50, width: 30, height: 30), top: 6)]  // clipped at the edge
+        let timings = StageTimings(capture: 1, detect: 2, preprocess: 3, forward: 4, render: 5)
+        let path = try DumpWriter.write(frame: frame, faces: faces, classes: classes, model: "resnet34", source: "clip.mp4",
+                                        timings: timings, elapsed: 3.25, to: dir)
+
+        XCTAssertEqual((path as NSString).deletingLastPathComponent, dir)
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir)
+        XCTAssertEqual(names, [(path as NSString).lastPathComponent], "only the finished dump, no temporary folder")
+        let files = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+        XCTAssertEqual(files, ["face-1.png", "face-2.png", "frame.png", "prediction.json"])
+
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path + "/prediction.json"))) as? [String: Any])
+        XCTAssertEqual(json["model"] as? String, "resnet34")
+        XCTAssertEqual(json["source"] as? String, "clip.mp4")
+        XCTAssertEqual(json["frame"] as? Int, 42)
+        XCTAssertNotNil(json["time"] as? String)
+        XCTAssertEqual((json["timings_ms"] as? [String: Double])?["forward"], 4)
+        let dumped = try XCTUnwrap(json["faces"] as? [[String: Any]])
+        XCTAssertEqual(dumped.map { $0["label"] as? String }, ["happy", "surprise"])
+        XCTAssertEqual(dumped.first?["box"] as? [Int], [10, 5, 30, 40])
+        XCTAssertEqual((dumped.first?["probs"] as? [String: Double])?.count, 7)
+
+        let image = try OpenCV.readImage(path + "/frame.png", channels: 3)
+        XCTAssertEqual(image.width, 80)
+        XCTAssertEqual(image.height, 60)
+        XCTAssertEqual(image.pixels, pixels, "PNG is lossless: the frame comes back exactly")
+        let crop = try OpenCV.readImage(path + "/face-1.png", channels: 3)
+        XCTAssertEqual([crop.width, crop.height], [30, 40])
+        XCTAssertEqual(Array(crop.pixels[0..<3]), Array(pixels[((5 * 80 + 10) * 3)..<((5 * 80 + 10) * 3 + 3)]))
+        let edge = try OpenCV.readImage(path + "/face-2.png", channels: 3)
+        XCTAssertEqual([edge.width, edge.height], [10, 10], "the crop is clipped to the frame")
+
+        let second = try DumpWriter.write(frame: frame, faces: faces, classes: classes, model: "resnet34", source: "clip.mp4",
+                                          timings: timings, elapsed: 3.25, to: dir,
+                                          now: Date(timeIntervalSince1970: 0))
+        XCTAssertNotEqual(second, path)
+        let third = try DumpWriter.write(frame: frame, faces: [], classes: classes, model: "resnet34", source: "clip.mp4",
+                                         timings: timings, elapsed: 3.25, to: dir, now: Date(timeIntervalSince1970: 0))
+        XCTAssertNotEqual(third, second, "the same moment twice gets two folders")
+    }
+
+    func testDumpIntoAnUnwritablePlaceSaysWhere() {
+        let frame = Frame(width: 2, height: 2, channels: 1, pixels: [0, 0, 0, 0])
+        XCTAssertThrowsError(try DumpWriter.write(frame: frame, faces: [], classes: classes, model: "m", source: "s",
+                                                  timings: StageTimings(), elapsed: 0, to: "/proc/fertui-no")) { error in
+            XCTAssertTrue("\(error)".contains("/proc/fertui-no"), "\(error)")
+        }
+    }
+}

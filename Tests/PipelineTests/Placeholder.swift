@@ -1,5 +1,0 @@
-import XCTest
-
-final class PlaceholderPipelineTests: XCTestCase {
-    func testBuilds() {}
-}
