@@ -18,6 +18,8 @@ struct FoldedConv {
     /// `weight` re-laid in 8-column panels for `smallRowGEMM`, built the first time a forward
     /// has few output pixels (deep layers at 48 px), so models never run there pay nothing.
     let panels = PanelCache()
+    /// Winograd-transformed weights (16, inC, outC) for 3x3 stride-1 convolutions, built on first use.
+    let winograd = WinogradWeights()
 
     /// Up to this many GEMM rows (output pixels x batch) the register-blocked kernel beats
     /// OpenBLAS, which re-packs the whole weight matrix on every call.
@@ -56,6 +58,7 @@ struct FoldedConv {
 
     /// Floats of im2col scratch this convolution needs for `n` images of side `side` (0 if none).
     func columnFloats(n: Int, side: Int) -> Int {
+        if usesWinograd(n: n, side: side) { return winogradFloats(n: n, side: side) }
         if kernel == 1 && stride == 1 { return 0 }
         let o = outputSide(side)
         return n * o * o * kernel * kernel * inC
@@ -69,6 +72,10 @@ struct FoldedConv {
                  columns: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>? = nil, relu: Bool) -> Int {
         let h = side, w = side
         let oh = outputSide(h), ow = outputSide(w)
+        if usesWinograd(n: n, side: side) {
+            winogradForward(input, n: n, side: side, output: output, scratch: columns, residual: residual, relu: relu)
+            return oh
+        }
         let m = n * oh * ow          // GEMM rows: one per output pixel
         let kdim = kernel * kernel * inC  // GEMM inner dimension
         let a: UnsafePointer<Float>
