@@ -7,6 +7,7 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/objdetect.hpp>
 #include <opencv2/videoio.hpp>
+#include <opencv2/videoio/registry.hpp>
 
 #include <cstdarg>
 #include <cstdio>
@@ -71,6 +72,13 @@ void copyPacked(const cv::Mat &m, uint8_t *dst) {
         return;
     }
     for (int y = 0; y < m.rows; y++) std::memcpy(dst + row * y, m.ptr(y), row);
+}
+
+// FFmpeg when OpenCV has it (mp4, avi, mkv, ...): other backends (GStreamer) print pipeline
+// warnings on files that are not videos. Any backend otherwise.
+bool openCapture(cv::VideoCapture &capture, const std::string &path) {
+    int api = cv::videoio_registry::hasBackend(cv::CAP_FFMPEG) ? cv::CAP_FFMPEG : cv::CAP_ANY;
+    return capture.open(path, api) && capture.isOpened();
 }
 
 }  // namespace
@@ -199,7 +207,7 @@ extern "C" int fcv_video_open(const char *path, fcv_video **out, char *err, size
     return guarded(err, errlen, "opening video", [&] {
         auto *v = new fcv_video();
         v->path = path;
-        if (!v->capture.open(path, cv::CAP_ANY) || !v->capture.isOpened()) {
+        if (!openCapture(v->capture, path)) {
             delete v;
             return fail(err, errlen, FCV_EDECODE, "%s is not a video OpenCV can open", path);
         }
@@ -250,7 +258,7 @@ extern "C" int fcv_video_rewind(fcv_video *video, char *err, size_t errlen) {
         video->frame.release();
         // Seeking is unreliable for some containers; reopening always starts at frame 0.
         video->capture.release();
-        if (!video->capture.open(video->path, cv::CAP_ANY))
+        if (!openCapture(video->capture, video->path))
             return fail(err, errlen, FCV_EDECODE, "could not reopen %s to loop it", video->path.c_str());
         return (int)FCV_OK;
     });

@@ -36,8 +36,14 @@ public struct Frame: Sendable {
     @inlinable public func gray(x: Int, y: Int) -> UInt8 {
         let i = (y * width + x) * channels
         if channels == 1 { return pixels[i] }
-        let b = Int(pixels[i]), g = Int(pixels[i + 1]), r = Int(pixels[i + 2])
-        return UInt8((r * 4899 + g * 9617 + b * 1868 + 8192) >> 14)
+        return Frame.luma(b: pixels[i], g: pixels[i + 1], r: pixels[i + 2])
+    }
+
+    /// OpenCV 4's BGR2GRAY for 8-bit pixels: BT.601 weights in 15-bit fixed point, rounded
+    /// (0.299, 0.587, 0.114 as 9798, 19235, 3735 of 32768); the tests check it against cvtColor.
+    @inlinable public static func luma(b: UInt8, g: UInt8, r: UInt8) -> UInt8 {
+        let sum: Int = Int(r) * 9798 + Int(g) * 19235 + Int(b) * 3735
+        return UInt8((sum + 16384) >> 15)
     }
 }
 

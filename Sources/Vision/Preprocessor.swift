@@ -65,19 +65,14 @@ public final class Preprocessor {
                      "input buffer holds \(output.count) floats, face \(batchIndex) needs \((batchIndex + 1) * floatsPerFace)")
         let cw = b.width, ch = b.height
         Preprocessor.grow(&crop, cw * ch)
-        // Gray with OpenCV's BGR2GRAY weights (Frame.gray), then ToTensor's /255.
+        // Gray as OpenCV's BGR2GRAY (Frame.luma), then ToTensor's /255.
         frame.pixels.withUnsafeBufferPointer { px in
             let c = frame.channels
             for y in 0..<ch {
                 let row = ((b.y + y) * frame.width + b.x) * c
                 for x in 0..<cw {
                     let i = row + x * c
-                    let g: Int
-                    if c == 1 {
-                        g = Int(px[i])
-                    } else {
-                        g = (Int(px[i + 2]) * 4899 + Int(px[i + 1]) * 9617 + Int(px[i]) * 1868 + 8192) >> 14
-                    }
+                    let g = c == 1 ? px[i] : Frame.luma(b: px[i], g: px[i + 1], r: px[i + 2])
                     crop[y * cw + x] = Float(g) / 255
                 }
             }

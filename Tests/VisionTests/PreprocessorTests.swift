@@ -81,6 +81,23 @@ final class PreprocessorTests: XCTestCase {
         }
     }
 
+    /// Frame.luma is OpenCV's cvtColor(BGR2GRAY), on a lattice through the whole colour cube.
+    func testLumaMatchesOpenCV() throws {
+        var bgr: [UInt8] = []
+        for b in stride(from: 0, through: 255, by: 5) {
+            for g in stride(from: 0, through: 255, by: 3) {
+                for r in stride(from: 0, through: 255, by: 7) { bgr += [UInt8(b), UInt8(g), UInt8(r)] }
+            }
+        }
+        let n = bgr.count / 3
+        let gray = try OpenCV.bgrToGray(bgr, width: n, height: 1)
+        var wrong: [String] = []
+        for i in 0..<n where Frame.luma(b: bgr[3 * i], g: bgr[3 * i + 1], r: bgr[3 * i + 2]) != gray[i] {
+            wrong.append("bgr(\(bgr[3 * i]),\(bgr[3 * i + 1]),\(bgr[3 * i + 2])): cv \(gray[i])")
+        }
+        XCTAssertTrue(wrong.isEmpty, "\(wrong.count) of \(n) colours differ, e.g. \(wrong.prefix(5))")
+    }
+
     /// A BGR frame gives the same tensor as its gray version made by OpenCV's cvtColor.
     func testColourFrameUsesOpenCVGrayWeights() throws {
         let w = 64, h = 50
@@ -90,7 +107,8 @@ final class PreprocessorTests: XCTestCase {
         let box = FaceBox(x: 5, y: 4, width: 50, height: 40)
         let a = pre.tensor(Frame(width: w, height: h, channels: 3, pixels: bgr), box: box)
         let b = pre.tensor(Frame(width: w, height: h, channels: 1, pixels: gray), box: box)
-        XCTAssertEqual(a, b)
+        let worst = zip(a, b).map { abs($0 - $1) }.max()!
+        XCTAssertLessThan(worst, 1e-6, "colour and gray frames give different tensors (largest difference \(worst))")
         // Gray replicated: the three channels are equal with equal mean/std.
         XCTAssertEqual(Array(a[0..<2304]), Array(a[2304..<4608]))
     }

@@ -30,12 +30,19 @@ let repositoryRoot: String = {
     return url.path
 }()
 
-/// A smooth, textured BGR background that differs per seed.
+/// A smooth, textured BGR background that differs per seed (drawn at a quarter of the size and
+/// enlarged, which keeps debug-build tests quick).
 func syntheticBackground(width: Int, height: Int, seed: UInt64) -> [UInt8] {
+    let small = syntheticTexture(width: max(1, width / 4), height: max(1, height / 4), seed: seed)
+    return try! OpenCV.resize(small, width: max(1, width / 4), height: max(1, height / 4), channels: 3,
+                              toWidth: width, toHeight: height, interpolation: .linear)
+}
+
+func syntheticTexture(width: Int, height: Int, seed: UInt64) -> [UInt8] {
     var rng = SplitMix64(seed: seed)
     let base = (Double.random(in: 40...200, using: &rng), Double.random(in: 40...200, using: &rng),
                 Double.random(in: 40...200, using: &rng))
-    let fx = Double.random(in: 0.01...0.05, using: &rng), fy = Double.random(in: 0.01...0.05, using: &rng)
+    let fx = Double.random(in: 0.04...0.2, using: &rng), fy = Double.random(in: 0.04...0.2, using: &rng)
     var p = [UInt8](repeating: 0, count: width * height * 3)
     let sx = (0..<width).map { sin(Double($0) * fx) }
     for y in 0..<height {
