@@ -81,7 +81,7 @@ public final class MonitorPipeline: @unchecked Sendable {
     private var forwardStage: LatestValueStage<PreparedBatch>!
     private var renderStage: LatestValueStage<Bool>!
     private let captureQueue = DispatchQueue(label: "fertui.capture", qos: .userInitiated)
-    private let loaderQueue = DispatchQueue(label: "fertui.model-loader", qos: .utility)
+    private let loaderQueue = DispatchQueue(label: "fertui.model-loader", qos: .userInitiated)
     private let dumpQueue = DispatchQueue(label: "fertui.dump", qos: .utility)
 
     /// Everything below is shared between stages and guarded by `lock`.

@@ -2,28 +2,38 @@
 
 import Vision
 
-/// Events per second over the last `window` seconds.
+/// Events per second over the last `window` seconds; below two events per window (a slow
+/// model), the interval between the last two events, while the last one is recent.
 public struct RateMeter: Sendable {
     public let window: Double
+    /// How long after the last event a slow rate is still reported.
+    public let staleAfter: Double
     private var times: [Double] = []
 
-    public init(window: Double = 1.0) {
+    public init(window: Double = 1.0, staleAfter: Double = 10) {
         self.window = window
+        self.staleAfter = staleAfter
     }
 
     public mutating func tick(at t: Double = monotonicSeconds()) {
         times.append(t)
-        if let first = times.first, t - first > window * 2 {
-            times.removeFirst(times.firstIndex(where: { t - $0 <= window }) ?? 0)
+        // Keep the last two events however old, so slow rates can still be reported.
+        if times.count > 2, let first = times.first, t - first > window * 2 {
+            let drop = min(times.count - 2, times.firstIndex(where: { t - $0 <= window }) ?? times.count - 2)
+            times.removeFirst(drop)
         }
     }
 
-    /// Rate over the events within `window` of `now`: (count - 1) / span, so it reads right
-    /// as soon as two events have happened.
+    /// (count - 1) / span of the events within `window` of `now`, so it reads right as soon as
+    /// two events have happened; 0 once nothing happened for `staleAfter` seconds.
     public func rate(at now: Double = monotonicSeconds()) -> Double {
         let recent = times.filter { now - $0 <= window }
-        guard recent.count >= 2, let first = recent.first, let last = recent.last, last > first else { return 0 }
-        return Double(recent.count - 1) / (last - first)
+        if recent.count >= 2, let first = recent.first, let last = recent.last, last > first {
+            return Double(recent.count - 1) / (last - first)
+        }
+        guard times.count >= 2, let last = times.last, now - last <= staleAfter else { return 0 }
+        let previous = times[times.count - 2]
+        return last > previous ? 1 / (last - previous) : 0
     }
 }
 

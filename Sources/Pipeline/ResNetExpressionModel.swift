@@ -4,13 +4,21 @@
 import Engine
 import Vision
 
-/// A ResNet from the Engine behind the pipeline's ExpressionModel seam.
+/// A ResNet from the Engine behind the pipeline's ExpressionModel seam, with the training
+/// preprocessing (Vision's Preprocessor, as FaceClassifier uses it). Preprocess and forward are
+/// each called from one stage queue only.
 public final class ResNetExpressionModel: ExpressionModel, @unchecked Sendable {
     public let network: ResNet
+    public let preprocessor: Preprocessor
     public var info: ModelInfo { network.info }
 
-    public init(_ network: ResNet) {
+    /// `margin`: border added around each detected box before cropping (Preprocessor.ferMargin).
+    public init(_ network: ResNet, margin: Double = Preprocessor.ferMargin) {
         self.network = network
+        let info = network.info
+        let mean = info.mean.count == 3 ? info.mean : [Float](repeating: info.mean.first ?? 0, count: 3)
+        let std = info.std.count == 3 ? info.std : [Float](repeating: info.std.first ?? 1, count: 3)
+        preprocessor = Preprocessor(inputSize: info.inputSize, mean: mean, std: std, margin: margin)
     }
 
     /// Loads a safetensors file.
@@ -18,25 +26,18 @@ public final class ResNetExpressionModel: ExpressionModel, @unchecked Sendable {
         self.init(try ResNet(contentsOf: path))
     }
 
-    /// Each face: the box clipped to the frame, gray, resized to S x S (area averaging), scaled
-    /// to [0, 1], normalised with the model's mean and std, and replicated to 3 channels (NCHW).
+    /// The faces as one (faces, 3, S, S) tensor, each cropped and normalised as in training.
     public func preprocess(_ frame: Frame, boxes: [FaceBox]) throws -> [Float] {
-        let side = info.inputSize
-        let plane = side * side
-        var tensor = [Float](repeating: 0, count: boxes.count * 3 * plane)
-        let mean = info.mean.count == 3 ? info.mean : [Float](repeating: info.mean.first ?? 0, count: 3)
-        let std = info.std.count == 3 ? info.std : [Float](repeating: info.std.first ?? 1, count: 3)
-        for (n, box) in boxes.enumerated() {
-            guard let crop = DumpWriter.crop(frame, box) else {
+        for box in boxes {
+            let b = preprocessor.cropBox(box, frameWidth: frame.width, frameHeight: frame.height)
+            guard b.width > 0, b.height > 0 else {
                 throw PipelineError("face box \(box) lies outside the \(frame.width)x\(frame.height) frame")
             }
-            let gray = frame.channels == 1 ? crop.pixels : try OpenCV.bgrToGray(crop.pixels, width: crop.width, height: crop.height)
-            let small = try OpenCV.resize(gray, width: crop.width, height: crop.height, channels: 1, toWidth: side,
-                                          toHeight: side, interpolation: crop.width > side ? .area : .linear)
-            for c in 0..<3 {
-                let base = (n * 3 + c) * plane
-                let m = mean[c], s = std[c]
-                for i in 0..<plane { tensor[base + i] = (Float(small[i]) / 255 - m) / s }
+        }
+        var tensor = [Float](repeating: 0, count: boxes.count * preprocessor.floatsPerFace)
+        tensor.withUnsafeMutableBufferPointer { buffer in
+            for (i, box) in boxes.enumerated() {
+                preprocessor.write(frame, box: box, into: buffer, batchIndex: i)
             }
         }
         return tensor

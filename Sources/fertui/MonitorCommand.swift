@@ -142,7 +142,7 @@ enum MonitorCommand {
         config.frameLimit = o.frames
         config.timeLimit = o.seconds
         // Headless replays classify every frame; a camera still drops late ones.
-        config.backpressure = o.headless && !source.name.hasPrefix("/dev/video") ? .block : .dropOldest
+        config.backpressure = o.headless && !(source is V4L2Camera) ? .block : .dropOldest
         let pipeline = MonitorPipeline(source: source, detector: detector, model: model, modelName: o.model,
                                        configuration: config, loadModel: loader)
         let log = try o.log.map { try PredictionLog(path: $0) }
@@ -217,45 +217,15 @@ enum MonitorCommand {
     /// The source `--source` names, and a notice to show when the choice was made for the user.
     static func openSource(_ o: Options) throws -> (FrameSource, String?) {
         var notice: String?
-        var spec = o.source ?? ""
-        if spec.isEmpty {
-            if FileManager.default.fileExists(atPath: "/dev/video0") {
-                spec = "/dev/video0"
-            } else {
-                spec = "demo"
-                notice = "no camera at /dev/video0: showing the demo face (use --source to pick a video, images or a camera)"
-            }
+        var value = o.source
+        if value == nil || value == "", !FileManager.default.fileExists(atPath: "/dev/video0") {
+            value = "demo"
+            notice = "no camera at /dev/video0: showing the demo face (use --source to pick a video, images or a camera)"
         }
-        if spec == "demo" {
-            guard let assets = ModelCatalog.assetsDirectory() else {
-                throw UsageError(message: "the demo source needs the checkout's Assets/demo folder, and none was found above \(FileManager.default.currentDirectoryPath); run fertui from the checkout or pass --source")
-            }
-            let source = try DemoSource(assets: (assets as NSString).appendingPathComponent("demo"), width: o.width,
-                                        height: o.height, fps: o.fps ?? 15, realtime: o.realtime)
-            return (source, notice)
-        }
-        return (try openNamedSource(spec, o), notice)
-    }
-
-    static func openNamedSource(_ spec: String, _ o: Options) throws -> FrameSource {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: spec, isDirectory: &isDir) else {
-            throw UsageError(message: "--source \(spec): no such file, folder or device; give a camera (/dev/video0), a video, an image, a folder or 'demo'")
-        }
-        if isDir.boolValue {
-            if LabelledFolderSource.looksLabelled(spec) {
-                return try LabelledFolderSource(folder: spec, fps: o.realtime ? (o.fps ?? 10) : nil, loop: o.loop)
-            }
-            return try ImageFolderSource(folder: spec, fps: o.realtime ? (o.fps ?? 10) : nil, loop: o.loop)
-        }
-        let ext = (spec as NSString).pathExtension.lowercased()
-        if imageExtensions.contains(ext) {
-            return try ImageSource(path: spec, repeating: !o.headless || o.loop, fps: o.fps ?? 10)
-        }
-        if spec.hasPrefix("/dev/video") {
-            throw UsageError(message: "--source \(spec): camera capture is not wired in yet; use a video file, images or 'demo'")
-        }
-        return try VideoFileSource(path: spec, realtime: o.realtime, loop: o.loop)
+        let spec = try SourceSpec.parse(value)
+        let options = SourceOptions(width: o.width, height: o.height, fps: o.fps, realtime: o.realtime, loop: o.loop,
+                                    demoAssets: ModelCatalog.assetsDirectory().map { ($0 as NSString).appendingPathComponent("demo") })
+        return (try spec.open(options), notice)
     }
 }
 

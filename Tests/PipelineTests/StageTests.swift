@@ -69,7 +69,12 @@ final class StageTests: XCTestCase {
         var rate = RateMeter(window: 1)
         for i in 0..<11 { rate.tick(at: 100 + Double(i) * 0.05) }
         XCTAssertEqual(rate.rate(at: 100.5), 20, accuracy: 1e-9)
-        XCTAssertEqual(rate.rate(at: 102), 0, "no events within the window")
+        XCTAssertEqual(rate.rate(at: 102), 20, accuracy: 1e-6, "slow: the last interval while recent")
+        XCTAssertEqual(rate.rate(at: 111), 0, "stale after 10 s")
+        var slow = RateMeter(window: 1)
+        slow.tick(at: 0)
+        slow.tick(at: 2.5)
+        XCTAssertEqual(slow.rate(at: 3), 0.4, accuracy: 1e-9, "one event every 2.5 s")
         var median = RollingMedian(capacity: 3)
         for v in [5.0, 1, 3, 100] { median.add(v) }
         XCTAssertEqual(median.median, 3)  // 1, 3, 100

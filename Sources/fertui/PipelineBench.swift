@@ -1,0 +1,162 @@
+// `fertui bench --pipeline`: the live pipeline measured end to end without a terminal: a
+// 640x480 30 fps source, the real detector and model, the screen composed at 200x60 for every
+// frame; then rendering alone, and resident memory after all three models have run once.
+
+import Dispatch
+import Engine
+import Foundation
+import Pipeline
+import Terminal
+import Vision
+
+enum PipelineBench {
+    static let help = """
+        fertui bench --pipeline: the live pipeline's rates, latency, render time and memory
+
+        Usage: fertui bench --pipeline [options]
+
+        Options:
+          --source S        frame source (default: demo at 640x480, 30 fps)
+          --size WxH        demo frame size (default 640x480)
+          --fps N           source rate (default 30)
+          --model M         resnet18 | resnet34 | resnet50 | path (default resnet18); shipped
+                            weights when present, else seeded random weights
+          --models-dir DIR  where the .safetensors files live
+          --seconds S       how long the pipeline runs (default 10)
+          --screen WxH      grid composed per frame (default 200x60)
+          --threads T       engine threads (default 2)
+          --no-memory       skip loading the three models for the memory figure
+          --json            one JSON object instead of text
+
+        Targets (2 cores, ResNet18 at 48): screen >= 25 fps, inference >= 20 fps, source-to-screen
+        median <= 60 ms, one 200x60 render <= 3 ms, resident memory <= 250 MB with all three models used.
+        """
+
+    static func run(_ tokens: [String]) throws -> Int32 {
+        var args = Arguments(tokens.filter { $0 != "--pipeline" },
+                             valueOptions: ["--source", "--size", "--fps", "--model", "--models-dir", "--seconds", "--screen", "--threads"])
+        let sourceName = try args.value("--source") ?? "demo"
+        let (width, height) = try size(args.value("--size") ?? "640x480", option: "--size")
+        let fps = try args.double("--fps", default: 30, in: 1...240)
+        let modelName = try args.value("--model") ?? "resnet18"
+        let modelsDir = try args.value("--models-dir")
+        let seconds = try args.double("--seconds", default: 10, in: 1...3600)
+        let (screenW, screenH) = try size(args.value("--screen") ?? "200x60", option: "--screen")
+        let threads = try args.int("--threads", default: 2, in: 1...64)
+        let measureMemory = !args.flag("--no-memory")
+        let json = args.flag("--json")
+        try args.finish(command: "bench --pipeline")
+        setEngineThreads(threads)
+
+        let spec = try SourceSpec.parse(sourceName)
+        let source = try spec.open(SourceOptions(width: width, height: height, fps: fps, realtime: true,
+                                                 loop: true, demoAssets: ModelCatalog.assetsDirectory().map { $0 + "/demo" }))
+        var weights: [String: String] = [:]
+        let load: (String) throws -> ExpressionModel = { name in
+            if ModelCatalog.names.contains(name), (try? ModelCatalog.resolve(name, modelsDir: modelsDir)) == nil {
+                weights[name] = "random"
+                let info = ModelInfo(arch: name, inputSize: 48, classes: ModelInfo.ferClasses, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
+                return ResNetExpressionModel(ResNet(arch: name, info: info, seed: 1))
+            }
+            weights[name] = "shipped"
+            return try ResNetExpressionModel(contentsOf: try ModelCatalog.resolve(name, modelsDir: modelsDir))
+        }
+        let model = try load(modelName)
+        var config = PipelineConfiguration()
+        config.backpressure = .dropOldest
+        let pipeline = MonitorPipeline(source: source, detector: try CascadeDetector(), model: model, modelName: modelName,
+                                       configuration: config, loadModel: load)
+        // The render stage composes the whole screen as the monitor does; only the terminal write is left out.
+        let screen = MonitorScreen(colorMode: .grayscale256)
+        var grid = CellGrid(width: screenW, height: screenH)
+        var facesSeen = 0
+        pipeline.render = { snapshot in
+            screen.compose(snapshot, into: &grid)
+            facesSeen = max(facesSeen, snapshot.faces.count)
+        }
+        pipeline.start()
+        Thread.sleep(forTimeInterval: min(2, seconds / 4))  // warm-up: first forwards size their buffers
+        let warm = pipeline.statistics
+        let warmSnap = pipeline.snapshot()
+        Thread.sleep(forTimeInterval: seconds)
+        let stats = pipeline.statistics
+        let snap = pipeline.snapshot()
+        _ = warmSnap
+
+        // Rendering alone: one 640x480 frame with its faces into 200x60, many times.
+        var renderTimes: [Double] = []
+        if snap.frame != nil {
+            var g = CellGrid(width: 200, height: 60)
+            for _ in 0..<300 {
+                let t0 = monotonicSeconds()
+                screen.compose(snap, into: &g)
+                renderTimes.append((monotonicSeconds() - t0) * 1000)
+            }
+        }
+        renderTimes.sort()
+        let renderMedian = renderTimes.isEmpty ? 0 : renderTimes[renderTimes.count / 2]
+
+        // Memory: every model switched to and used for a few frames, then resident set size.
+        var memory: (rss: Double, peak: Double)?
+        if measureMemory {
+            for name in ModelCatalog.names where name != pipeline.currentModelName {
+                pipeline.selectModel(named: name)
+                pipeline.waitForModelSwitch()
+                let before = pipeline.statistics.processed
+                let deadline = monotonicSeconds() + 30
+                while pipeline.statistics.processed < before + 3, monotonicSeconds() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            }
+            memory = residentMemory()
+        }
+        pipeline.stop()
+        pipeline.waitUntilIdle(timeout: 5)
+
+        let elapsed = seconds
+        let screenFPS = Double(stats.renders - warm.renders) / elapsed
+        let inferenceFPS = Double(stats.processed - warm.processed) / elapsed
+        let sourceFPS = Double(stats.captured - warm.captured) / elapsed
+        let t = snap.timings
+        let weightNote = weights.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        if json {
+            var s = "{\"source\":\(PredictionJSON.string(source.name)),\"frame\":[\(width),\(height)],\"model\":\(PredictionJSON.string(modelName)),"
+            s += "\"seconds\":\(seconds),\"source_fps\":\(r(sourceFPS)),\"inference_fps\":\(r(inferenceFPS)),\"screen_fps\":\(r(screenFPS)),"
+            s += "\"latency_median_ms\":\(r(stats.latencyMedian)),\"stage_ms\":\(PredictionJSON.timings(t)),"
+            s += "\"render_200x60_ms\":\(r(renderMedian)),\"faces\":\(facesSeen),"
+            s += "\"dropped\":\(stats.droppedBeforeDetect + stats.droppedBeforePreprocess + stats.droppedBeforeForward)"
+            if let memory { s += ",\"rss_mb\":\(r(memory.rss)),\"peak_rss_mb\":\(r(memory.peak))" }
+            print(s + "}")
+        } else {
+            print("pipeline: \(source.name) \(width)x\(height) at \(r(fps)) fps, \(modelName), \(threads) threads, \(r(seconds)) s (weights: \(weightNote))")
+            print("  rates     source \(r(sourceFPS)) fps   inference \(r(inferenceFPS)) fps   screen \(r(screenFPS)) fps   (target screen >= 25, inference >= 20)")
+            print("  latency   source to screen median \(r(stats.latencyMedian)) ms over \(stats.latencySamples) frames   (target <= 60)")
+            print("  stages    " + t.stages.map { "\($0.name) \(r($0.milliseconds)) ms" }.joined(separator: "   "))
+            print("  dropped   \(stats.droppedBeforeDetect) before detect, \(stats.droppedBeforePreprocess) before preprocess, \(stats.droppedBeforeForward) before forward; at most \(facesSeen) faces per frame")
+            print("  render    one 200x60 screen from a \(width)x\(height) frame: median \(r(renderMedian)) ms over \(renderTimes.count)   (target <= 3)")
+            if let memory {
+                print("  memory    resident \(r(memory.rss)) MB, peak \(r(memory.peak)) MB after using \(ModelCatalog.names.joined(separator: ", "))   (target <= 250)")
+            }
+        }
+        return 0
+    }
+
+    static func size(_ text: String, option: String) throws -> (Int, Int) {
+        let parts = text.lowercased().split(separator: "x").compactMap { Int($0) }
+        guard parts.count == 2, parts[0] >= 16, parts[1] >= 8 else {
+            throw UsageError(message: "\(option) \(text): expected WIDTHxHEIGHT, e.g. 640x480")
+        }
+        return (parts[0], parts[1])
+    }
+
+    /// VmRSS and VmHWM from /proc/self/status, in MB.
+    static func residentMemory() -> (rss: Double, peak: Double)? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        func kb(_ key: String) -> Double? {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }) else { return nil }
+            return line.split(separator: " ").compactMap { Double($0) }.first
+        }
+        guard let rss = kb("VmRSS"), let peak = kb("VmHWM") else { return nil }
+        return (rss / 1024, peak / 1024)
+    }
+
+    static func r(_ v: Double) -> String { String(format: "%.1f", v) }
+}

@@ -1,0 +1,160 @@
+// The real fertui binary, full screen in a detached tmux: the art, a face box, a label, the bars
+// and the FPS line; then 2 (model), space (freeze), d (dump) and q (quit, terminal restored).
+
+import XCTest
+import Foundation
+
+final class MonitorInTmuxTests: XCTestCase {
+    /// The checkout: this file is Tests/EndToEndTests/<name>.swift.
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    var server = ""
+    var work = ""
+
+    override func tearDown() {
+        if !server.isEmpty { _ = try? tmux(["kill-server"]) }
+        if !work.isEmpty { try? FileManager.default.removeItem(atPath: work) }
+    }
+
+    func testMonitorDrawsSwitchesFreezesDumpsAndQuits() throws {
+        let binary = ProcessInfo.processInfo.environment["FERTUI_BINARY"]
+            ?? Self.packageRoot.appendingPathComponent(".build/debug/fertui").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw XCTSkip("no fertui binary at \(binary): run 'swift build' first (or set FERTUI_BINARY)")
+        }
+        guard let tmuxPath = Self.which("tmux") else {
+            throw XCTSkip("tmux is not installed: apt-get install tmux to run the end-to-end test")
+        }
+        Self.tmuxPath = tmuxPath
+        work = NSTemporaryDirectory() + "fertui-e2e-\(UUID().uuidString)"
+        let frames = work + "/frames"
+        try FileManager.default.createDirectory(atPath: frames, withIntermediateDirectories: true)
+        // Three real image files (binary PGM, which OpenCV decodes), different enough to tell apart.
+        for i in 0..<3 { try Self.writePGM(frames + "/frame\(i).pgm", width: 160, height: 120, seed: i) }
+
+        server = "fertui-e2e-\(getpid())"
+        let command = "cd \(work) && env TERM=tmux-256color \(binary) --source \(frames) --loop --fps 5 --no-detect "
+            + "--random-weights --dump-dir \(work)/dumps; echo FERTUI_EXIT=$?; sleep 600"
+        try tmux(["-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", "120", "-y", "36", command])
+
+        // First screen with a prediction: art, box, label, bars, rates.
+        let first = try waitForScreen("a classified frame", timeout: 180) { $0.contains("face #") && $0.contains("┌ ") }
+        let lines = first.components(separatedBy: "\n")
+        XCTAssertGreaterThan(first.filter { $0 == "▀" }.count, 1000, "half-block art\n\(first)")
+        XCTAssertTrue(first.contains("┐") && first.contains("└") && first.contains("┘"), "face box corners\n\(first)")
+        let classes = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
+        XCTAssertTrue(classes.contains { first.contains("┌ \($0) ") }, "a label on the box\n\(first)")
+        for name in classes {
+            XCTAssertTrue(lines.contains { $0.range(of: "│ \(name) +[█▉▊▋▌▍▎▏ ]*[0-9.]+%$", options: .regularExpression) != nil },
+                          "a bar for \(name)\n\(first)")
+        }
+        XCTAssertTrue(first.contains("model resnet18 48x48"), first)
+        XCTAssertTrue(first.range(of: "fps  source [0-9]+\\.[0-9]", options: .regularExpression) != nil, "FPS line\n\(first)")
+
+        // Live: the picture changes between captures.
+        XCTAssertGreaterThan(try distinctVideoCaptures(seconds: 2.5), 1, "the video should move before freezing")
+
+        try tmux(["send-keys", "-t", "e2e", "2"])
+        _ = try waitForScreen("model resnet34", timeout: 240) { $0.contains("model resnet34 48x48") }
+
+        try tmux(["send-keys", "-t", "e2e", "Space"])
+        _ = try waitForScreen("FROZEN", timeout: 30) { $0.contains("FROZEN") }
+        XCTAssertEqual(try distinctVideoCaptures(seconds: 2.5), 1, "a frozen frame must not change")
+
+        try tmux(["send-keys", "-t", "e2e", "d"])
+        let dumped = try waitForScreen("dumped to", timeout: 60) { $0.contains("dumped to ") }
+        let path = try XCTUnwrap(dumped.range(of: "dumped to [^ ]+", options: .regularExpression).map {
+            String(dumped[$0].dropFirst("dumped to ".count))
+        })
+        let folder = path.hasPrefix("/") ? path : work + "/" + path
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/prediction.json")))
+                                 as? [String: Any], "dump at \(folder)")
+        let faces = try XCTUnwrap(json["faces"] as? [[String: Any]])
+        XCTAssertEqual(faces.count, 1)
+        XCTAssertEqual((faces[0]["probs"] as? [String: Double])?.count, 7)
+        XCTAssertEqual(json["source"] as? String, frames)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/frame.png"))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: work + "/dumps").filter { $0.hasPrefix(".") }
+        XCTAssertEqual(leftovers, [], "no temporary dump folders left behind")
+
+        try tmux(["send-keys", "-t", "e2e", "q"])
+        let after = try waitForScreen("exit", timeout: 30) { $0.contains("FERTUI_EXIT=") }
+        XCTAssertTrue(after.contains("FERTUI_EXIT=0"), after)
+        XCTAssertFalse(after.contains("▀"), "the terminal is back to the shell's screen\n\(after)")
+        XCTAssertEqual(try tmux(["display-message", "-p", "-t", "e2e", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines), "0")
+    }
+
+    // MARK: tmux
+
+    static var tmuxPath = "/usr/bin/tmux"
+
+    @discardableResult
+    func tmux(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.tmuxPath)
+        process.arguments = ["-L", server] + arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        if process.terminationStatus != 0 { throw TmuxError(message: "tmux \(arguments.joined(separator: " ")): \(text)") }
+        return text
+    }
+
+    func capture(escapes: Bool = false) throws -> String {
+        try tmux(["capture-pane", "-p", "-t", "e2e"] + (escapes ? ["-e"] : []))
+    }
+
+    func waitForScreen(_ what: String, timeout: Double, until done: (String) -> Bool) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        var screen = ""
+        while Date() < deadline {
+            screen = try capture()
+            if done(screen) { return screen }
+            Thread.sleep(forTimeInterval: 0.25)
+        }
+        XCTFail("waited \(timeout) s for \(what); the screen was:\n\(screen)")
+        throw TmuxError(message: "timed out waiting for \(what)")
+    }
+
+    /// Distinct contents (with colours) of the video's left 60 columns over `seconds`.
+    func distinctVideoCaptures(seconds: Double) throws -> Int {
+        var seen = Set<String>()
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            let rows = try capture(escapes: true).components(separatedBy: "\n").prefix(30)
+            seen.insert(rows.map { String($0.prefix(600)) }.joined(separator: "\n"))
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        return seen.count
+    }
+
+    struct TmuxError: Error, CustomStringConvertible {
+        let message: String
+        var description: String { message }
+    }
+
+    static func which(_ tool: String) -> String? {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let path = "\(dir)/\(tool)"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    /// A binary PGM (P5): gradients and a bright block placed differently per `seed`.
+    static func writePGM(_ path: String, width: Int, height: Int, seed: Int) throws {
+        var data = Data("P5\n\(width) \(height)\n255\n".utf8)
+        for y in 0..<height {
+            for x in 0..<width {
+                let block = abs(x - (30 + seed * 50)) < 25 && abs(y - 60) < 30
+                data.append(block ? 250 : UInt8((x * (seed + 1) + y * 2) % 200))
+            }
+        }
+        try data.write(to: URL(fileURLWithPath: path))
+    }
+}
