@@ -31,6 +31,7 @@ enum BenchCommand {
         """
 
     static func run(_ args: [String]) throws -> Int32 {
+        if args.contains("--pipeline") { return try PipelineBench.run(args) }  // the live pipeline (PipelineBench.swift)
         var a = Arguments(args, valueOptions: ["--model", "--models-dir", "--size", "--batch", "--threads", "--runs", "--warmup"])
         let model = try a.value("--model") ?? "resnet18"
         let modelsDir = try a.value("--models-dir")
