@@ -33,10 +33,12 @@ func isDirectory(_ path: String) -> Bool {
     return FileManager.default.fileExists(atPath: path, isDirectory: &dir) && dir.boolValue
 }
 
-/// The entries of a folder, sorted by name; an unreadable folder is a `SourceError`.
+/// The entries of a folder in name order, numbers compared as numbers (frame_9 before frame_10);
+/// an unreadable folder is a `SourceError`.
 func folderEntries(_ path: String) throws -> [String] {
     do {
-        return try FileManager.default.contentsOfDirectory(atPath: path).filter { !$0.hasPrefix(".") }.sorted()
+        return try FileManager.default.contentsOfDirectory(atPath: path).filter { !$0.hasPrefix(".") }
+            .sorted { $0.compare($1, options: [.numeric]) == .orderedAscending }
     } catch {
         throw SourceError("cannot list folder \(path): \(error.localizedDescription)")
     }

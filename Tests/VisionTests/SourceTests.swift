@@ -78,13 +78,13 @@ final class SourceTests: XCTestCase {
 
     func testImageFolderPlaysInNameOrder() throws {
         let dir = try scratchFolder(self)
-        // Written out of order; names decide the order.
-        for (name, n) in [("frame_003.png", 3), ("frame_001.png", 1), ("frame_002.jpg", 2)] {
+        // Written out of order; names decide the order, numbers compared as numbers.
+        for (name, n) in [("frame_10.png", 3), ("frame_1.png", 1), ("frame_9.jpg", 2)] {
             try OpenCV.writeImage(dir + "/" + name, pixels: numberedFrame(n, width: 64, height: 48), width: 64, height: 48, channels: 3)
         }
         try Data("notes".utf8).write(to: URL(fileURLWithPath: dir + "/readme.txt"))
         let source = try ImageFolderSource(folder: dir)
-        XCTAssertEqual(source.paths.map { ($0 as NSString).lastPathComponent }, ["frame_001.png", "frame_002.jpg", "frame_003.png"])
+        XCTAssertEqual(source.paths.map { ($0 as NSString).lastPathComponent }, ["frame_1.png", "frame_9.jpg", "frame_10.png"])
         var blues: [Double] = []
         while let f = try source.nextFrame() {
             XCTAssertEqual(f.width, 64)
