@@ -44,9 +44,10 @@ final class WinogradWeights: @unchecked Sendable {
 
 extension FoldedConv {
     /// Whether this convolution runs as Winograd for `n` images of side `side`: 3x3 stride 1 pad 1,
+    /// channels in multiples of 8 (the transforms work on eight at a time),
     /// and enough tiles that the 16 GEMMs are not dominated by call overhead.
     func usesWinograd(n: Int, side: Int) -> Bool {
-        guard kernel == 3 && stride == 1 && pad == 1 else { return false }
+        guard kernel == 3 && stride == 1 && pad == 1 && inC % 8 == 0 && outC % 8 == 0 else { return false }
         let tiles = (side + 1) / 2
         return n * tiles * tiles >= Self.winogradMinTiles
     }
@@ -90,26 +91,32 @@ extension FoldedConv {
                                     d[i * 4 + j] = (y >= 0 && y < h && x >= 0 && x < w) ? image + (y * w + x) * c : UnsafePointer(zero)
                                 }
                             }
-                            let out = v + t * c
-                            for ch in 0..<c {
+                            let out = UnsafeMutableRawPointer(v + t * c)
+                            let p0 = d[0], p1 = d[1], p2 = d[2], p3 = d[3], p4 = d[4], p5 = d[5], p6 = d[6], p7 = d[7]
+                            let p8 = d[8], p9 = d[9], p10 = d[10], p11 = d[11], p12 = d[12], p13 = d[13], p14 = d[14], p15 = d[15]
+                            let planeBytes = vPlane * 4
+                            // Eight channels at a time (inC is a multiple of 8 here).
+                            for ch in Swift.stride(from: 0, to: c, by: 8) {
+                                @inline(__always) func ld(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+                                    UnsafeRawPointer(p + ch).loadUnaligned(as: SIMD8<Float>.self)
+                                }
+                                @inline(__always) func st(_ xi: Int, _ value: SIMD8<Float>) {
+                                    out.storeBytes(of: value, toByteOffset: xi * planeBytes + ch * 4, as: SIMD8<Float>.self)
+                                }
+                                let d00 = ld(p0), d01 = ld(p1), d02 = ld(p2), d03 = ld(p3)
+                                let d10 = ld(p4), d11 = ld(p5), d12 = ld(p6), d13 = ld(p7)
+                                let d20 = ld(p8), d21 = ld(p9), d22 = ld(p10), d23 = ld(p11)
+                                let d30 = ld(p12), d31 = ld(p13), d32 = ld(p14), d33 = ld(p15)
                                 // rows of B^T d
-                                let d00 = d[0][ch], d01 = d[1][ch], d02 = d[2][ch], d03 = d[3][ch]
-                                let d10 = d[4][ch], d11 = d[5][ch], d12 = d[6][ch], d13 = d[7][ch]
-                                let d20 = d[8][ch], d21 = d[9][ch], d22 = d[10][ch], d23 = d[11][ch]
-                                let d30 = d[12][ch], d31 = d[13][ch], d32 = d[14][ch], d33 = d[15][ch]
                                 let r00 = d00 - d20, r01 = d01 - d21, r02 = d02 - d22, r03 = d03 - d23
                                 let r10 = d10 + d20, r11 = d11 + d21, r12 = d12 + d22, r13 = d13 + d23
                                 let r20 = d20 - d10, r21 = d21 - d11, r22 = d22 - d12, r23 = d23 - d13
                                 let r30 = d10 - d30, r31 = d11 - d31, r32 = d12 - d32, r33 = d13 - d33
                                 // (B^T d) B, row by row
-                                out[0 * vPlane + ch] = r00 - r02; out[1 * vPlane + ch] = r01 + r02
-                                out[2 * vPlane + ch] = r02 - r01; out[3 * vPlane + ch] = r01 - r03
-                                out[4 * vPlane + ch] = r10 - r12; out[5 * vPlane + ch] = r11 + r12
-                                out[6 * vPlane + ch] = r12 - r11; out[7 * vPlane + ch] = r11 - r13
-                                out[8 * vPlane + ch] = r20 - r22; out[9 * vPlane + ch] = r21 + r22
-                                out[10 * vPlane + ch] = r22 - r21; out[11 * vPlane + ch] = r21 - r23
-                                out[12 * vPlane + ch] = r30 - r32; out[13 * vPlane + ch] = r31 + r32
-                                out[14 * vPlane + ch] = r32 - r31; out[15 * vPlane + ch] = r31 - r33
+                                st(0, r00 - r02); st(1, r01 + r02); st(2, r02 - r01); st(3, r01 - r03)
+                                st(4, r10 - r12); st(5, r11 + r12); st(6, r12 - r11); st(7, r11 - r13)
+                                st(8, r20 - r22); st(9, r21 + r22); st(10, r22 - r21); st(11, r21 - r23)
+                                st(12, r30 - r32); st(13, r31 + r32); st(14, r32 - r31); st(15, r31 - r33)
                             }
                             t += 1
                         }
@@ -135,32 +142,43 @@ extension FoldedConv {
             for b in 0..<n {
                 for ty in 0..<th {
                     for tx in 0..<tw {
-                        let src = m + t * outC
                         let y0 = 2 * ty, x0 = 2 * tx
                         let o00 = output + ((b * h + y0) * w + x0) * outC
                         let hasRight = x0 + 1 < w, hasBelow = y0 + 1 < h
                         let r00 = residual.map { $0 + ((b * h + y0) * w + x0) * outC }
-                        for oc in 0..<outC {
-                            let m00 = src[oc], m01 = src[mPlane + oc], m02 = src[2 * mPlane + oc], m03 = src[3 * mPlane + oc]
-                            let m10 = src[4 * mPlane + oc], m11 = src[5 * mPlane + oc], m12 = src[6 * mPlane + oc], m13 = src[7 * mPlane + oc]
-                            let m20 = src[8 * mPlane + oc], m21 = src[9 * mPlane + oc], m22 = src[10 * mPlane + oc], m23 = src[11 * mPlane + oc]
-                            let m30 = src[12 * mPlane + oc], m31 = src[13 * mPlane + oc], m32 = src[14 * mPlane + oc], m33 = src[15 * mPlane + oc]
+                        let src = UnsafeRawPointer(m + t * outC)
+                        let out = UnsafeMutableRawPointer(o00)
+                        let planeBytes = mPlane * 4, rowBytes = w * outC * 4
+                        for oc in Swift.stride(from: 0, to: outC, by: 8) {
+                            @inline(__always) func ld(_ xi: Int) -> SIMD8<Float> {
+                                src.loadUnaligned(fromByteOffset: xi * planeBytes + oc * 4, as: SIMD8<Float>.self)
+                            }
+                            let m00 = ld(0), m01 = ld(1), m02 = ld(2), m03 = ld(3)
+                            let m10 = ld(4), m11 = ld(5), m12 = ld(6), m13 = ld(7)
+                            let m20 = ld(8), m21 = ld(9), m22 = ld(10), m23 = ld(11)
+                            let m30 = ld(12), m31 = ld(13), m32 = ld(14), m33 = ld(15)
                             // rows of A^T M
                             let a0 = m00 + m10 + m20, a1 = m01 + m11 + m21, a2 = m02 + m12 + m22, a3 = m03 + m13 + m23
                             let b0 = m10 - m20 - m30, b1 = m11 - m21 - m31, b2 = m12 - m22 - m32, b3 = m13 - m23 - m33
-                            var y00 = a0 + a1 + a2 + bias[oc], y01 = a1 - a2 - a3 + bias[oc]
-                            var y10 = b0 + b1 + b2 + bias[oc], y11 = b1 - b2 - b3 + bias[oc]
+                            let beta = UnsafeRawPointer(bias + oc).loadUnaligned(as: SIMD8<Float>.self)
+                            var y00 = a0 + a1 + a2 + beta, y01 = a1 - a2 - a3 + beta
+                            var y10 = b0 + b1 + b2 + beta, y11 = b1 - b2 - b3 + beta
                             if let r = r00 {
-                                y00 += r[oc]
-                                if hasRight { y01 += r[outC + oc] }
-                                if hasBelow { y10 += r[w * outC + oc] }
-                                if hasRight && hasBelow { y11 += r[(w + 1) * outC + oc] }
+                                let rr = UnsafeRawPointer(r + oc)
+                                y00 += rr.loadUnaligned(as: SIMD8<Float>.self)
+                                if hasRight { y01 += rr.loadUnaligned(fromByteOffset: outC * 4, as: SIMD8<Float>.self) }
+                                if hasBelow { y10 += rr.loadUnaligned(fromByteOffset: rowBytes, as: SIMD8<Float>.self) }
+                                if hasRight && hasBelow { y11 += rr.loadUnaligned(fromByteOffset: rowBytes + outC * 4, as: SIMD8<Float>.self) }
                             }
-                            if relu { y00 = max(y00, 0); y01 = max(y01, 0); y10 = max(y10, 0); y11 = max(y11, 0) }
-                            o00[oc] = y00
-                            if hasRight { o00[outC + oc] = y01 }
-                            if hasBelow { o00[w * outC + oc] = y10 }
-                            if hasRight && hasBelow { o00[(w + 1) * outC + oc] = y11 }
+                            if relu {
+                                let zero = SIMD8<Float>()
+                                y00 = pointwiseMax(y00, zero); y01 = pointwiseMax(y01, zero)
+                                y10 = pointwiseMax(y10, zero); y11 = pointwiseMax(y11, zero)
+                            }
+                            out.storeBytes(of: y00, toByteOffset: oc * 4, as: SIMD8<Float>.self)
+                            if hasRight { out.storeBytes(of: y01, toByteOffset: (outC + oc) * 4, as: SIMD8<Float>.self) }
+                            if hasBelow { out.storeBytes(of: y10, toByteOffset: rowBytes + oc * 4, as: SIMD8<Float>.self) }
+                            if hasRight && hasBelow { out.storeBytes(of: y11, toByteOffset: rowBytes + (outC + oc) * 4, as: SIMD8<Float>.self) }
                         }
                         t += 1
                     }

@@ -73,18 +73,21 @@ final class ConvolutionTests: XCTestCase {
         check(n: 6, inC: 32, outC: 64, side: 4, kernel: 3, stride: 2, pad: 1, residual: true, relu: true)
         // Many pixels, 3x3 stride 1: Winograd F(2x2, 3x3), even and odd sides (partial edge tiles).
         check(n: 2, inC: 8, outC: 16, side: 16, kernel: 3, stride: 1, pad: 1, residual: true, relu: true)
-        check(n: 1, inC: 5, outC: 7, side: 17, kernel: 3, stride: 1, pad: 1, residual: false, relu: false)
+        check(n: 1, inC: 8, outC: 24, side: 17, kernel: 3, stride: 1, pad: 1, residual: false, relu: false)
         check(n: 3, inC: 16, outC: 8, side: 9, kernel: 3, stride: 1, pad: 1, residual: true, relu: false)
     }
 
     func testWinogradIsChosenOnlyWhereItApplies() {
-        let w = [Float](repeating: 0, count: 4 * 4 * 9)
-        let ones = [Float](repeating: 1, count: 4), zeros = [Float](repeating: 0, count: 4)
-        let conv3 = FoldedConv(torchWeight: w, outC: 4, inC: 4, kernel: 3, stride: 1, pad: 1, gamma: ones, beta: zeros, mean: zeros, variance: ones)
-        let strided = FoldedConv(torchWeight: w, outC: 4, inC: 4, kernel: 3, stride: 2, pad: 1, gamma: ones, beta: zeros, mean: zeros, variance: ones)
+        let w = [Float](repeating: 0, count: 8 * 8 * 9)
+        let ones = [Float](repeating: 1, count: 8), zeros = [Float](repeating: 0, count: 8)
+        let conv3 = FoldedConv(torchWeight: w, outC: 8, inC: 8, kernel: 3, stride: 1, pad: 1, gamma: ones, beta: zeros, mean: zeros, variance: ones)
+        let strided = FoldedConv(torchWeight: w, outC: 8, inC: 8, kernel: 3, stride: 2, pad: 1, gamma: ones, beta: zeros, mean: zeros, variance: ones)
         XCTAssertTrue(conv3.usesWinograd(n: 2, side: 16))
         XCTAssertFalse(conv3.usesWinograd(n: 1, side: 4), "too few tiles")
         XCTAssertFalse(strided.usesWinograd(n: 2, side: 16), "stride 2")
+        let odd = FoldedConv(torchWeight: [Float](repeating: 0, count: 5 * 5 * 9), outC: 5, inC: 5, kernel: 3, stride: 1, pad: 1,
+                             gamma: [1, 1, 1, 1, 1], beta: [0, 0, 0, 0, 0], mean: [0, 0, 0, 0, 0], variance: [1, 1, 1, 1, 1])
+        XCTAssertFalse(odd.usesWinograd(n: 4, side: 32), "channels not a multiple of 8")
     }
 
     func testMaxPoolIgnoresPadding() {
