@@ -9,3 +9,9 @@ public protocol FrameSource: AnyObject {
     var nominalFPS: Double? { get }
     func nextFrame() throws -> Frame?
 }
+
+/// A source error after which `nextFrame()` may be called again: a camera that went away and is
+/// being reopened, or a frame that came late. A pipeline shows it and keeps asking for frames.
+public protocol RecoverableSourceError: Error {
+    var isRecoverable: Bool { get }
+}

@@ -5,8 +5,9 @@
 import CV4L2
 import Foundation
 
-/// A camera problem in words, with what to do about it.
-public struct CameraError: Error, CustomStringConvertible, Equatable {
+/// A camera problem in words, with what to do about it. `.disconnected` and `.timeout` are
+/// recoverable: call `nextFrame()` again and the camera is reopened once it is back.
+public struct CameraError: RecoverableSourceError, CustomStringConvertible, Equatable {
     public enum Kind: Equatable, Sendable {
         case noSuchDevice, notCaptureDevice, busy, permissionDenied, formatNotSupported, disconnected, timeout, failed
     }
@@ -17,6 +18,7 @@ public struct CameraError: Error, CustomStringConvertible, Equatable {
         self.message = message
     }
     public var description: String { message }
+    public var isRecoverable: Bool { kind == .disconnected || kind == .timeout }
 }
 
 /// The size-choosing rules, kept apart from the device so they read (and test) on their own.

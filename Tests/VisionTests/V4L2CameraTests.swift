@@ -181,6 +181,7 @@ final class V4L2CameraTests: XCTestCase {
         }
         let busy = error { $0.openErrno = EBUSY }
         XCTAssertEqual(busy?.kind, .busy)
+        XCTAssertEqual(busy?.isRecoverable, false, "a busy camera at start is a failure to report, not to wait on")
         XCTAssertTrue(busy?.message.contains("another program") ?? false)
         XCTAssertEqual(error { $0.setFormatErrno = EBUSY }?.kind, .busy)
         let denied = error { $0.openErrno = EACCES }
@@ -201,7 +202,10 @@ final class V4L2CameraTests: XCTestCase {
         let camera = try V4L2Camera(path: "/dev/video-fake", width: 320, height: 240, device: fake)
         camera.reopenInterval = 0
         for _ in 0..<3 { XCTAssertNotNil(try camera.nextFrame()) }
-        XCTAssertThrowsError(try camera.nextFrame()) { XCTAssertEqual(($0 as? CameraError)?.kind, .disconnected) }
+        XCTAssertThrowsError(try camera.nextFrame()) { error in
+            XCTAssertEqual((error as? CameraError)?.kind, .disconnected)
+            XCTAssertTrue((error as? RecoverableSourceError)?.isRecoverable ?? false, "a pipeline must keep asking")
+        }
         XCTAssertFalse(camera.isStreaming)
         XCTAssertEqual(fake.mapped, 0)
         // Still unplugged: each call reports it.
