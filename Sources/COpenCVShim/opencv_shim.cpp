@@ -87,6 +87,13 @@ extern "C" const char *fcv_version(void) { return CV_VERSION; }
 
 extern "C" void fcv_free(void *p) { std::free(p); }
 
+extern "C" void fcv_set_threads(int threads) {
+    try {
+        cv::setNumThreads(threads > 0 ? threads : -1);
+    } catch (...) {
+    }
+}
+
 // ---- Haar cascade -----------------------------------------------------------------------------
 
 extern "C" int fcv_cascade_create(const char *path, fcv_cascade **out, char *err, size_t errlen) {

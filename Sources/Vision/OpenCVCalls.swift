@@ -47,6 +47,12 @@ public enum OpenCV {
     /// OpenCV's version, e.g. "4.6.0".
     public static var version: String { String(cString: fcv_version()) }
 
+    /// Threads OpenCV's parallel loops may use (nil: OpenCV's default, all cores). A pipeline that
+    /// runs detection beside the engine may set 1 so the two do not fight over the cores.
+    public static func setThreads(_ threads: Int?) {
+        fcv_set_threads(Int32(threads ?? 0))
+    }
+
     /// Packed BGR to gray with OpenCV's BT.601 weights.
     public static func bgrToGray(_ bgr: [UInt8], width: Int, height: Int) throws -> [UInt8] {
         var gray = [UInt8](repeating: 0, count: width * height)
