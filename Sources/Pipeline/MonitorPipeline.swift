@@ -104,6 +104,7 @@ public final class MonitorPipeline: @unchecked Sendable {
     private var startTime = 0.0
     private var processedCount = 0
     private var capturedCount = 0
+    private var framesShown = 0
     private var averages = (capture: MovingAverage(), detect: MovingAverage(), preprocess: MovingAverage(),
                             forward: MovingAverage(), render: MovingAverage())
     private var sourceRate = RateMeter(), inferenceRate = RateMeter(), displayRate = RateMeter()
@@ -320,6 +321,7 @@ public final class MonitorPipeline: @unchecked Sendable {
         lock.lock()
         averages.render.add((t1 - t0) * 1000)
         if fresh, let frame = snap.frame, frozen == nil {
+            framesShown += 1
             displayRate.tick(at: t1)
             latency.add((t1 - frame.timestamp) * 1000)
         }
@@ -510,6 +512,8 @@ public final class MonitorPipeline: @unchecked Sendable {
         public var droppedBeforePreprocess: Int
         public var droppedBeforeForward: Int
         public var renders: Int
+        /// Renders that showed a frame not shown before (the screen's frame rate counts these).
+        public var framesShown: Int
         /// Source timestamp to screen, median of recent frames, milliseconds.
         public var latencyMedian: Double
         public var latencySamples: Int
@@ -520,7 +524,7 @@ public final class MonitorPipeline: @unchecked Sendable {
         defer { lock.unlock() }
         return Statistics(captured: capturedCount, processed: processedCount, droppedBeforeDetect: detectStage.dropped,
                           droppedBeforePreprocess: preprocessStage.dropped, droppedBeforeForward: forwardStage.dropped,
-                          renders: renderStage.processed, latencyMedian: latency.median, latencySamples: latency.count)
+                          renders: renderStage.processed, framesShown: framesShown, latencyMedian: latency.median, latencySamples: latency.count)
     }
 }
 

@@ -31,6 +31,8 @@ enum MonitorCommand {
           --no-smooth        start with temporal smoothing off (s toggles it; always starts
                              off for images and folders, whose frames are different faces)
           --smooth-window N  predictions averaged per face (default 5)
+          --threads N        engine threads for the forward pass (default 1: on two cores the
+                             detector runs beside it; 2 threads there oversubscribe the CPU)
           --random-weights   developer: seeded random-weight models instead of files
           --input-size N     developer: input side for --random-weights (default 48)
         Screen:
@@ -67,6 +69,7 @@ enum MonitorCommand {
         var smoothing = true
         var smoothWindow = 5
         var randomWeights = false
+        var threads = 1
         var inputSize = 48
         var color: ColorMode = .grayscale256
         var dumpDir = "dumps"
@@ -78,7 +81,7 @@ enum MonitorCommand {
 
     static func parse(_ tokens: [String]) throws -> Options {
         var args = Arguments(tokens, valueOptions: ["--source", "--size", "--fps", "--model", "--models-dir", "--cascade",
-                                                    "--smooth-window", "--input-size", "--color", "--dump-dir", "--frames",
+                                                    "--smooth-window", "--threads", "--input-size", "--color", "--dump-dir", "--frames",
                                                     "--seconds", "--log"])
         var o = Options()
         o.source = try args.value("--source")
@@ -99,6 +102,7 @@ enum MonitorCommand {
         o.smoothing = !args.flag("--no-smooth")
         o.smoothWindow = try args.int("--smooth-window", default: 5, in: 1...100)
         o.randomWeights = args.flag("--random-weights")
+        o.threads = try args.int("--threads", default: 1, in: 1...64)
         o.inputSize = try args.int("--input-size", default: 48, in: 32...512)
         switch try args.value("--color") ?? "auto" {
         case "auto": o.color = ColorMode.fromEnvironment(ProcessInfo.processInfo.environment)
@@ -123,6 +127,7 @@ enum MonitorCommand {
 
     static func run(_ tokens: [String]) throws -> Int32 {
         let o = try parse(tokens)
+        setEngineThreads(o.threads)
         let (source, notice) = try openSource(o)
         let detector: FaceDetecting
         if o.detect {

@@ -24,7 +24,7 @@ enum PipelineBench {
           --models-dir DIR  where the .safetensors files live
           --seconds S       how long the pipeline runs (default 10)
           --screen WxH      grid composed per frame (default 200x60)
-          --threads T       engine threads (default 2)
+          --threads T       engine threads (default 1, as the monitor: detection has the other core)
           --no-memory       skip loading the three models for the memory figure
           --json            one JSON object instead of text
 
@@ -42,7 +42,7 @@ enum PipelineBench {
         let modelsDir = try args.value("--models-dir")
         let seconds = try args.double("--seconds", default: 10, in: 1...3600)
         let (screenW, screenH) = try size(args.value("--screen") ?? "200x60", option: "--screen")
-        let threads = try args.int("--threads", default: 2, in: 1...64)
+        let threads = try args.int("--threads", default: 1, in: 1...64)
         let measureMemory = !args.flag("--no-memory")
         let json = args.flag("--json")
         try args.finish(command: "bench --pipeline")
@@ -98,13 +98,16 @@ enum PipelineBench {
 
         // Memory: every model switched to and used for a few frames, then resident set size.
         var memory: (rss: Double, peak: Double)?
+        var perModel: [(String, Double)] = []
         if measureMemory {
+            if let m = residentMemory() { perModel.append((pipeline.currentModelName, m.rss)) }
             for name in ModelCatalog.names where name != pipeline.currentModelName {
                 pipeline.selectModel(named: name)
                 pipeline.waitForModelSwitch()
                 let before = pipeline.statistics.processed
                 let deadline = monotonicSeconds() + 30
                 while pipeline.statistics.processed < before + 3, monotonicSeconds() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+                if let m = residentMemory() { perModel.append((name, m.rss)) }
             }
             memory = residentMemory()
         }
@@ -112,7 +115,7 @@ enum PipelineBench {
         pipeline.waitUntilIdle(timeout: 5)
 
         let elapsed = seconds
-        let screenFPS = Double(stats.renders - warm.renders) / elapsed
+        let screenFPS = Double(stats.framesShown - warm.framesShown) / elapsed
         let inferenceFPS = Double(stats.processed - warm.processed) / elapsed
         let sourceFPS = Double(stats.captured - warm.captured) / elapsed
         let t = snap.timings
@@ -134,6 +137,7 @@ enum PipelineBench {
             print("  render    one 200x60 screen from a \(width)x\(height) frame: median \(r(renderMedian)) ms over \(renderTimes.count)   (target <= 3)")
             if let memory {
                 print("  memory    resident \(r(memory.rss)) MB, peak \(r(memory.peak)) MB after using \(ModelCatalog.names.joined(separator: ", "))   (target <= 250)")
+                print("            resident while each model runs: " + perModel.map { "\($0.0) \(r($0.1)) MB" }.joined(separator: ", "))
             }
         }
         return 0

@@ -89,19 +89,31 @@ final class MonitorInTmuxTests: XCTestCase {
 
     static var tmuxPath = "/usr/bin/tmux"
 
+    /// Runs tmux on this test's own server. posix_spawn and waitpid, not Foundation's Process:
+    /// the server tmux forks keeps inherited descriptors open, and Process would wait on them.
     @discardableResult
     func tmux(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.tmuxPath)
-        process.arguments = ["-L", server] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        if process.terminationStatus != 0 { throw TmuxError(message: "tmux \(arguments.joined(separator: " ")): \(text)") }
+        let output = NSTemporaryDirectory() + "fertui-tmux-\(UUID().uuidString).out"
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let argv = [Self.tmuxPath, "-L", server] + arguments
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var cArgs = argv.map { strdup($0) } + [nil]
+        defer { cArgs.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, Self.tmuxPath, &actions, nil, &cArgs, environ)
+        guard spawned == 0 else { throw TmuxError(message: "cannot start \(Self.tmuxPath): error \(spawned)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        let exitCode = (status >> 8) & 0xff
+        if status & 0x7f != 0 || exitCode != 0 {
+            throw TmuxError(message: "tmux \(arguments.joined(separator: " ")) failed (status \(status)): \(text)")
+        }
         return text
     }
 
