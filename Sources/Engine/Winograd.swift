@@ -18,22 +18,26 @@ final class WinogradWeights: @unchecked Sendable {
         let plane = inC * outC
         for ic in 0..<inC {
             for oc in 0..<outC {
-                var g = [Float](repeating: 0, count: 9)
-                for t in 0..<9 { g[t] = weight[(t * inC + ic) * outC + oc] }
-                // rows of G g (4x3)
-                var gg = [Float](repeating: 0, count: 12)
-                for c in 0..<3 {
-                    let g0 = g[c], g1 = g[3 + c], g2 = g[6 + c]
-                    gg[c] = g0
-                    gg[3 + c] = 0.5 * (g0 + g1 + g2)
-                    gg[6 + c] = 0.5 * (g0 - g1 + g2)
-                    gg[9 + c] = g2
-                }
-                // (G g) G^T (4x4)
+                // g: the 3x3 kernel of (oc, ic), g[ky*3 + kx].
+                @inline(__always) func g(_ t: Int) -> Float { weight[(t * inC + ic) * outC + oc] }
+                @inline(__always) func put(_ xi: Int, _ value: Float) { u[xi * plane + ic * outC + oc] = value }
                 for r in 0..<4 {
-                    let x0 = gg[r * 3], x1 = gg[r * 3 + 1], x2 = gg[r * 3 + 2]
-                    let row = [x0, 0.5 * (x0 + x1 + x2), 0.5 * (x0 - x1 + x2), x2]
-                    for c in 0..<4 { u[(r * 4 + c) * plane + ic * outC + oc] = row[c] }
+                    // row r of G g: a combination of the kernel's three rows
+                    @inline(__always) func gg(_ c: Int) -> Float {
+                        let g0 = g(c), g1 = g(3 + c), g2 = g(6 + c)
+                        switch r {
+                        case 0: return g0
+                        case 1: return 0.5 * (g0 + g1 + g2)
+                        case 2: return 0.5 * (g0 - g1 + g2)
+                        default: return g2
+                        }
+                    }
+                    let x0 = gg(0), x1 = gg(1), x2 = gg(2)
+                    // (G g) G^T
+                    put(r * 4 + 0, x0)
+                    put(r * 4 + 1, 0.5 * (x0 + x1 + x2))
+                    put(r * 4 + 2, 0.5 * (x0 - x1 + x2))
+                    put(r * 4 + 3, x2)
                 }
             }
         }
