@@ -1,0 +1,60 @@
+// FaceClassifier: all faces of a frame in one batch give what each face gives alone, and what
+// Preprocessor + ResNet + softmax give by hand.
+
+import Engine
+import Pipeline
+import Vision
+import XCTest
+
+final class FaceClassifierTests: XCTestCase {
+    func makeModel() -> ResNet {
+        // Input 32 (the engine's smallest) keeps the debug-build forward quick; 48 -> 32 is resized.
+        let info = ModelInfo(arch: "resnet18", inputSize: 32, classes: ModelInfo.ferClasses,
+                             mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25])
+        return ResNet(arch: "resnet18", info: info, seed: 11)
+    }
+
+    /// A 200x120 BGR frame with three different textured patches standing in for faces.
+    func makeFrame() -> (Frame, [(id: Int, box: FaceBox)]) {
+        let w = 200, h = 120
+        var p = [UInt8](repeating: 0, count: w * h * 3)
+        for y in 0..<h {
+            for x in 0..<w {
+                let i = (y * w + x) * 3
+                p[i] = UInt8((x * 7 + y * 3) & 255)
+                p[i + 1] = UInt8((x * y) & 255)
+                p[i + 2] = UInt8((x ^ y) & 255)
+            }
+        }
+        let faces = [(id: 4, box: FaceBox(x: 10, y: 10, width: 60, height: 60)),
+                     (id: 9, box: FaceBox(x: 90, y: 20, width: 50, height: 70)),
+                     (id: 2, box: FaceBox(x: 150, y: 60, width: 48, height: 48))]
+        return (Frame(width: w, height: h, channels: 3, pixels: p), faces)
+    }
+
+    func testBatchEqualsOneByOneAndByHand() throws {
+        let model = makeModel()
+        let classifier = FaceClassifier(model: model, margin: 0)
+        let (frame, faces) = makeFrame()
+        let all = try classifier.classify(frame, faces: faces)
+        XCTAssertEqual(all.map(\.id), [4, 9, 2])
+        XCTAssertEqual(all.map(\.box), faces.map(\.box))
+        // The middle face alone, through the classifier and by hand.
+        let alone = try classifier.classify(frame, faces: [faces[1]])[0]
+        let pre = Preprocessor(inputSize: 32, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25])
+        let byHand = softmax(try model.logits(pre.tensor(frame, box: faces[1].box), batch: 1), classes: 7)
+        for k in 0..<7 {
+            XCTAssertEqual(all[1].probs[k], alone.probs[k], accuracy: 1e-4, "class \(k): in a batch vs alone")
+            XCTAssertEqual(all[1].probs[k], byHand[k], accuracy: 1e-4, "class \(k): classifier vs by hand")
+        }
+        for n in 0..<faces.count {
+            XCTAssertEqual(all[n].probs.reduce(0, +), 1, accuracy: 1e-4)
+            let best = all[n].probs.indices.max { all[n].probs[$0] < all[n].probs[$1] }!
+            XCTAssertEqual(all[n].label, ModelInfo.ferClasses[best])
+            XCTAssertEqual(all[n].confidence, all[n].probs[best])
+        }
+        // The faces differ, so the predictions must too (a broken batch offset would repeat one).
+        XCTAssertNotEqual(all[0].probs, all[1].probs)
+        XCTAssertTrue(try classifier.classify(frame, faces: []).isEmpty)
+    }
+}
