@@ -130,7 +130,7 @@ public final class ResNet: @unchecked Sendable {
     public var classCount: Int { fcBias.count }
 
     /// Scratch reused by every forward; `lock` serialises callers because of it.
-    private let workspace = Workspace()
+    let workspace = Workspace()
     private let lock = NSLock()
 
     /// Loads a torchvision state_dict from a safetensors file (fp16, bf16 or fp32), checking every
@@ -140,7 +140,9 @@ public final class ResNet: @unchecked Sendable {
         do {
             file = try SafetensorsFile(contentsOf: path)
         } catch let e as SafetensorsError {
-            throw EngineError(e.message, source: path)
+            // The reader's message starts with the path; EngineError names it once.
+            let problem = e.message.hasPrefix(path + ": ") ? String(e.message.dropFirst(path.count + 2)) : e.message
+            throw EngineError(problem, source: path)
         }
         do {
             try self.init(file: file)

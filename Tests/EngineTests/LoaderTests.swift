@@ -68,6 +68,7 @@ final class LoaderTests: XCTestCase {
         try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7919 &+ 13) }).write(to: URL(fileURLWithPath: garbage))
         XCTAssertThrowsError(try ResNet(contentsOf: garbage)) { error in
             XCTAssertTrue("\(error)".contains("not safetensors"), "\(error)")
+            XCTAssertEqual("\(error)".components(separatedBy: garbage).count, 2, "the path appears once: \(error)")
         }
         let text = dir + "/text.safetensors"
         try Data("hello, this is not a model\n".utf8).write(to: URL(fileURLWithPath: text))

@@ -61,6 +61,22 @@ final class ParityTests: XCTestCase {
         }
     }
 
+    /// Scratch grows to the largest (batch, side) seen and is then reused: no allocation in later forwards.
+    func testWorkspaceIsReused() throws {
+        let net = ResNet(arch: "resnet18", info: seededInfo(arch: "resnet18"), seed: 2)
+        _ = try net.logits(SeededWeights.input(batch: 3, side: 48, seed: 1), batch: 3)
+        let sized = (net.workspace.activationCapacity, net.workspace.columnCapacity, net.workspace.pooledCapacity)
+        XCTAssertGreaterThan(sized.0, 0)
+        let x = net.workspace.x
+        for (batch, side) in [(1, 48), (3, 48), (2, 40), (3, 48)] {
+            _ = try net.logits(SeededWeights.input(batch: batch, side: side, seed: 1), batch: batch)
+            XCTAssertEqual(net.workspace.activationCapacity, sized.0, "batch \(batch) side \(side) regrew the activations")
+            XCTAssertEqual(net.workspace.columnCapacity, sized.1, "batch \(batch) side \(side) regrew the im2col scratch")
+            XCTAssertEqual(net.workspace.pooledCapacity, sized.2)
+            XCTAssertEqual(net.workspace.x, x, "buffers were reallocated")
+        }
+    }
+
     /// An fp16 file (every float rounded as PyTorch's .half() does) gives PyTorch's logits for the rounded weights.
     func testFP16FileMatchesPyTorch() throws {
         let fixture = try ParityFixture.load()
