@@ -440,14 +440,22 @@ public final class MonitorPipeline: @unchecked Sendable {
         loaderQueue.async {
             let t0 = monotonicSeconds()
             do {
-                let loaded = try self.loadModel(name)
+                var loaded: ExpressionModel? = try self.loadModel(name)
                 self.lock.lock()
-                self.model = loaded
+                var previous: ExpressionModel? = self.model
+                self.model = loaded!
                 self.modelName = name
                 self.loadingModel = nil
                 self.smoother.reset()
                 self.message = "switched to \(name) (loaded in \(Int((monotonicSeconds() - t0) * 1000)) ms)"
                 self.lock.unlock()
+                loaded = nil
+                // Free the old model now (a batch in flight may hold it a moment longer) and hand
+                // the freed pages back: glibc keeps large freed blocks in its heap otherwise.
+                previous = nil
+                _ = previous
+                _ = loaded
+                self.loaderQueue.asyncAfter(deadline: .now() + 0.5) { _ = releaseFreedMemory(0) }
             } catch {
                 self.lock.lock()
                 self.loadingModel = nil
@@ -527,6 +535,11 @@ public final class MonitorPipeline: @unchecked Sendable {
                           renders: renderStage.processed, framesShown: framesShown, latencyMedian: latency.median, latencySamples: latency.count)
     }
 }
+
+/// glibc's malloc_trim (malloc.h, which the Glibc module does not export): returns freed heap
+/// pages to the system, so a replaced model's weights leave the resident set.
+@_silgen_name("malloc_trim")
+private func releaseFreedMemory(_ pad: Int) -> Int32
 
 /// A pipeline operation that could not be done.
 public struct PipelineError: Error, CustomStringConvertible {

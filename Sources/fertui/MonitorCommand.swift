@@ -27,6 +27,8 @@ enum MonitorCommand {
           --model M          resnet18 | resnet34 | resnet50 | path.safetensors (default resnet18)
           --models-dir DIR   where resnet18/34/50.safetensors live (default: Assets/models)
           --cascade FILE     Haar cascade XML (default: OpenCV's frontal-face cascade)
+          --detect-width N   frames are shrunk to this width for the cascade (default 320)
+          --detect-scale F   cascade pyramid step, above 1 (default 1.1; 1.2 is about twice as fast)
           --no-detect        treat the whole frame as one face (already-cropped images)
           --no-smooth        start with temporal smoothing off (s toggles it; always starts
                              off for images and folders, whose frames are different faces)
@@ -66,6 +68,7 @@ enum MonitorCommand {
         var modelsDir: String?
         var cascade: String?
         var detect = true
+        var detector = DetectorSettings()
         var smoothing = true
         var smoothWindow = 5
         var randomWeights = false
@@ -81,7 +84,7 @@ enum MonitorCommand {
 
     static func parse(_ tokens: [String]) throws -> Options {
         var args = Arguments(tokens, valueOptions: ["--source", "--size", "--fps", "--model", "--models-dir", "--cascade",
-                                                    "--smooth-window", "--threads", "--input-size", "--color", "--dump-dir", "--frames",
+                                                    "--smooth-window", "--threads", "--detect-width", "--detect-scale", "--input-size", "--color", "--dump-dir", "--frames",
                                                     "--seconds", "--log"])
         var o = Options()
         o.source = try args.value("--source")
@@ -99,6 +102,8 @@ enum MonitorCommand {
         o.modelsDir = try args.value("--models-dir")
         o.cascade = try args.value("--cascade")
         o.detect = !args.flag("--no-detect")
+        o.detector.detectionWidth = try args.int("--detect-width", default: o.detector.detectionWidth, in: 64...4096)
+        o.detector.scaleFactor = try args.double("--detect-scale", default: o.detector.scaleFactor, in: 1.01...2)
         o.smoothing = !args.flag("--no-smooth")
         o.smoothWindow = try args.int("--smooth-window", default: 5, in: 1...100)
         o.randomWeights = args.flag("--random-weights")
@@ -128,17 +133,18 @@ enum MonitorCommand {
     static func run(_ tokens: [String]) throws -> Int32 {
         let o = try parse(tokens)
         setEngineThreads(o.threads)
+        // Detection runs beside the forward pass: OpenCV's own thread pool would fight the engine.
+        OpenCV.setThreads(1)
         let (source, notice) = try openSource(o)
         let detector: FaceDetecting
         if o.detect {
-            detector = try CascadeDetector(cascadePath: o.cascade)
+            detector = try CascadeDetector(cascadePath: o.cascade, settings: o.detector)
         } else {
             detector = WholeFrameDetector()
         }
         // Consecutive images are different faces: averaging across them would be wrong.
         let stillImages = source is ImageFolderSource || source is LabelledFolderSource || source is ImageSource
         let loader = modelLoader(o)
-        let model = try loader(o.model)
 
         var config = PipelineConfiguration()
         config.smoothing = o.smoothing && !stillImages
@@ -148,7 +154,8 @@ enum MonitorCommand {
         config.timeLimit = o.seconds
         // Headless replays classify every frame; a camera still drops late ones.
         config.backpressure = o.headless && !(source is V4L2Camera) ? .block : .dropOldest
-        let pipeline = MonitorPipeline(source: source, detector: detector, model: model, modelName: o.model,
+        // The pipeline holds the only reference to the model, so a switch frees the old one.
+        let pipeline = MonitorPipeline(source: source, detector: detector, model: try loader(o.model), modelName: o.model,
                                        configuration: config, loadModel: loader)
         let log = try o.log.map { try PredictionLog(path: $0) }
         if let log { pipeline.onProcessed = { log.append($0) } }

@@ -25,6 +25,8 @@ enum PipelineBench {
           --seconds S       how long the pipeline runs (default 10)
           --screen WxH      grid composed per frame (default 200x60)
           --threads T       engine threads (default 1, as the monitor: detection has the other core)
+          --detect-width N  cascade input width (default 320)
+          --detect-scale F  cascade pyramid step (default 1.1)
           --no-memory       skip loading the three models for the memory figure
           --json            one JSON object instead of text
 
@@ -34,7 +36,8 @@ enum PipelineBench {
 
     static func run(_ tokens: [String]) throws -> Int32 {
         var args = Arguments(tokens.filter { $0 != "--pipeline" },
-                             valueOptions: ["--source", "--size", "--fps", "--model", "--models-dir", "--seconds", "--screen", "--threads"])
+                             valueOptions: ["--source", "--size", "--fps", "--model", "--models-dir", "--seconds", "--screen", "--threads",
+                                            "--detect-width", "--detect-scale"])
         let sourceName = try args.value("--source") ?? "demo"
         let (width, height) = try size(args.value("--size") ?? "640x480", option: "--size")
         let fps = try args.double("--fps", default: 30, in: 1...240)
@@ -43,10 +46,14 @@ enum PipelineBench {
         let seconds = try args.double("--seconds", default: 10, in: 1...3600)
         let (screenW, screenH) = try size(args.value("--screen") ?? "200x60", option: "--screen")
         let threads = try args.int("--threads", default: 1, in: 1...64)
+        var detectorSettings = DetectorSettings()
+        detectorSettings.detectionWidth = try args.int("--detect-width", default: detectorSettings.detectionWidth, in: 64...4096)
+        detectorSettings.scaleFactor = try args.double("--detect-scale", default: detectorSettings.scaleFactor, in: 1.01...2)
         let measureMemory = !args.flag("--no-memory")
         let json = args.flag("--json")
         try args.finish(command: "bench --pipeline")
         setEngineThreads(threads)
+        OpenCV.setThreads(1)  // as the monitor: detection beside the forward pass, one thread each
 
         let spec = try SourceSpec.parse(sourceName)
         let source = try spec.open(SourceOptions(width: width, height: height, fps: fps, realtime: true,
@@ -61,10 +68,10 @@ enum PipelineBench {
             weights[name] = "shipped"
             return try ResNetExpressionModel(contentsOf: try ModelCatalog.resolve(name, modelsDir: modelsDir))
         }
-        let model = try load(modelName)
         var config = PipelineConfiguration()
         config.backpressure = .dropOldest
-        let pipeline = MonitorPipeline(source: source, detector: try CascadeDetector(), model: model, modelName: modelName,
+        let pipeline = MonitorPipeline(source: source, detector: try CascadeDetector(settings: detectorSettings),
+                                       model: try load(modelName), modelName: modelName,
                                        configuration: config, loadModel: load)
         // The render stage composes the whole screen as the monitor does; only the terminal write is left out.
         let screen = MonitorScreen(colorMode: .grayscale256)
@@ -129,7 +136,7 @@ enum PipelineBench {
             if let memory { s += ",\"rss_mb\":\(r(memory.rss)),\"peak_rss_mb\":\(r(memory.peak))" }
             print(s + "}")
         } else {
-            print("pipeline: \(source.name) \(width)x\(height) at \(r(fps)) fps, \(modelName), \(threads) threads, \(r(seconds)) s (weights: \(weightNote))")
+            print("pipeline: \(source.name) \(width)x\(height) at \(r(fps)) fps, \(modelName), \(threads) threads, cascade at \(detectorSettings.detectionWidth) px step \(detectorSettings.scaleFactor), \(r(seconds)) s (weights: \(weightNote))")
             print("  rates     source \(r(sourceFPS)) fps   inference \(r(inferenceFPS)) fps   screen \(r(screenFPS)) fps   (target screen >= 25, inference >= 20)")
             print("  latency   source to screen median \(r(stats.latencyMedian)) ms over \(stats.latencySamples) frames   (target <= 60)")
             print("  stages    " + t.stages.map { "\($0.name) \(r($0.milliseconds)) ms" }.joined(separator: "   "))
