@@ -36,15 +36,27 @@ public final class CursesScreen: @unchecked Sendable {
 
     /// Puts the terminal in full-screen mode: UTF-8 locale, no echo, keys without waiting,
     /// hidden cursor, colours with the terminal's default background available as -1.
-    public func open() throws {
+    /// `output`: write to this file as terminal `type` instead of the controlling terminal (tests).
+    public func open(output: String? = nil, type: String = "xterm-256color") throws {
         dispatchPrecondition(condition: .onQueue(queue))
         guard !isOpen else { return }
         setlocale(LC_ALL, "")
-        guard initscr() != nil else {
-            throw TerminalError("ncurses could not open the terminal (TERM=\(getenv("TERM").map { String(cString: $0) } ?? "unset")); run fertui in a terminal, or use --headless")
+        if let output {
+            guard let out = fopen(output, "w"), let input = fopen("/dev/null", "r") else {
+                throw TerminalError("cannot open \(output) as the screen's output")
+            }
+            guard let screen = newterm(type, out, input) else {
+                throw TerminalError("ncurses has no terminal description for \(type)")
+            }
+            set_term(screen)
+            offscreen = (screen, out, input)
+        } else {
+            guard initscr() != nil else {
+                throw TerminalError("ncurses could not open the terminal (TERM=\(getenv("TERM").map { String(cString: $0) } ?? "unset")); run fertui in a terminal, or use --headless")
+            }
         }
         isOpen = true
-        ActiveScreen.isOpen = true
+        ActiveScreen.isOpen = output == nil
         cbreak()
         noecho()
         nonl()
@@ -62,6 +74,9 @@ public final class CursesScreen: @unchecked Sendable {
         nextPair = 1
     }
 
+    /// A screen opened on a file: the SCREEN and the two streams to release on close.
+    private var offscreen: (screen: OpaquePointer, output: UnsafeMutablePointer<FILE>, input: UnsafeMutablePointer<FILE>)?
+
     /// Gives the terminal back as it was. Safe to call more than once.
     public func close() {
         dispatchPrecondition(condition: .onQueue(queue))
@@ -70,7 +85,16 @@ public final class CursesScreen: @unchecked Sendable {
         ActiveScreen.isOpen = false
         curs_set(1)
         endwin()
+        if let o = offscreen {
+            delscreen(o.screen)
+            fclose(o.output)
+            fclose(o.input)
+            offscreen = nil
+        }
     }
+
+    /// Colour pairs allocated so far.
+    public var pairsInUse: Int { pairs.count }
 
     /// Restores the terminal from any thread at process exit (atexit, fatal paths): endwin only.
     public static func restoreAtExit() {
