@@ -28,15 +28,20 @@ public final class FaceClassifier {
     public let model: ResNet
     public let preprocessor: Preprocessor
     public var classes: [String] { model.info.classes }
-    private var input: [Float] = []  // (faces, 3, S, S), grown to the most faces seen
+    /// Average each face's probabilities with its mirror image's, as the model was validated
+    /// (`tta_flip` in its metadata); costs a second image per face in the same forward pass.
+    public var mirrorAverage: Bool
+    private var input: [Float] = []  // (faces, 3, S, S), or (2 * faces, ...) with mirrors; grown, reused
 
     /// `margin`: border added around each box before cropping, as a fraction of its side
-    /// (default: the one matching FER-2013's framing).
-    public init(model: ResNet, margin: Double = Preprocessor.ferMargin) {
+    /// (default: the one matching FER-2013's framing). `mirrorAverage` nil: as the model's
+    /// metadata says (`tta_flip`).
+    public init(model: ResNet, margin: Double = Preprocessor.ferMargin, mirrorAverage: Bool? = nil) {
         let info = model.info
         let mean = info.mean.count == 3 ? info.mean : [Float](repeating: info.mean.first ?? 0, count: 3)
         let std = info.std.count == 3 ? info.std : [Float](repeating: info.std.first ?? 1, count: 3)
         self.model = model
+        self.mirrorAverage = mirrorAverage ?? (info.metadata["tta_flip"] == "true")
         preprocessor = Preprocessor(inputSize: info.inputSize, mean: mean, std: std, margin: margin)
     }
 
@@ -44,17 +49,28 @@ public final class FaceClassifier {
     public func classify(_ frame: Frame, faces: [(id: Int, box: FaceBox)]) throws -> [FacePrediction] {
         guard !faces.isEmpty else { return [] }
         let per = preprocessor.floatsPerFace
-        if input.count < faces.count * per { input = [Float](repeating: 0, count: faces.count * per) }
+        let n = faces.count, batch = mirrorAverage ? 2 * n : n
+        if input.count < batch * per { input = [Float](repeating: 0, count: batch * per) }
+        let side = preprocessor.inputSize
         input.withUnsafeMutableBufferPointer { buffer in
             for (i, face) in faces.enumerated() {
                 preprocessor.write(frame, box: face.box, into: buffer, batchIndex: i)
+                guard mirrorAverage else { continue }
+                // Face i's mirror at slot n + i: every row reversed.
+                for row in 0..<(3 * side) {
+                    let src = i * per + row * side, dst = (n + i) * per + row * side
+                    for x in 0..<side { buffer[dst + x] = buffer[src + side - 1 - x] }
+                }
             }
         }
         let k = model.classCount
         let logits = try input.withUnsafeBufferPointer {
-            try model.logits(UnsafeBufferPointer(rebasing: $0[0..<(faces.count * per)]), batch: faces.count)
+            try model.logits(UnsafeBufferPointer(rebasing: $0[0..<(batch * per)]), batch: batch)
         }
-        let probs = softmax(logits, classes: k)
+        var probs = softmax(logits, classes: k)
+        if mirrorAverage {
+            for j in 0..<(n * k) { probs[j] = (probs[j] + probs[n * k + j]) / 2 }
+        }
         let names = classes
         return faces.enumerated().map { i, face in
             let p = Array(probs[(i * k)..<((i + 1) * k)])

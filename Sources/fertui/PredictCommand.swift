@@ -26,6 +26,8 @@ enum PredictCommand {
           --min-face N        smallest face side in pixels (default 40)
           --detect-width N    shrink images wider than N before detection (default 640, 0: never)
           --margin X          border added around each face box, fraction of its side (default 0)
+          --flip / --no-flip  average each face with its mirror image (default: as the model was
+                              validated, its tta_flip metadata)
 
         Faces are listed largest first. Exit status 1 when an image could not be read.
 
@@ -49,6 +51,8 @@ enum PredictCommand {
             minFaceSize: try args.int("--min-face", default: 40, in: 1...10_000),
             detectionWidth: try args.int("--detect-width", default: 640, in: 0...100_000))
         let margin = try args.double("--margin", default: 0, in: 0...1)
+        let flip = args.flag("--flip"), noFlip = args.flag("--no-flip")
+        if flip && noFlip { throw UsageError(message: "--flip and --no-flip contradict each other: give one") }
         try args.finish(command: "predict")
         let images = args.positionals
         guard !images.isEmpty else {
@@ -59,7 +63,7 @@ enum PredictCommand {
         }
 
         let model = try ResNet(contentsOf: try ModelCatalog.resolve(modelName, modelsDir: modelsDir))
-        let classifier = FaceClassifier(model: model, margin: margin)
+        let classifier = FaceClassifier(model: model, margin: margin, mirrorAverage: flip ? true : noFlip ? false : nil)
         let detector = noDetect ? nil : try CascadeDetector(cascadePath: cascade, settings: settings)
 
         var failed = 0

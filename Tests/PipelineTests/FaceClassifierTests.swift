@@ -1,5 +1,5 @@
-// FaceClassifier: all faces of a frame in one batch give what each face gives alone, and what
-// Preprocessor + ResNet + softmax give by hand.
+// FaceClassifier: all faces of a frame in one batch give what Preprocessor + ResNet + softmax
+// give for each face alone; mirror averaging averages with the flipped crop.
 
 import Engine
 import Pipeline
@@ -7,12 +7,15 @@ import Vision
 import XCTest
 
 final class FaceClassifierTests: XCTestCase {
-    func makeModel() -> ResNet {
-        // Input 32 (the engine's smallest) keeps the debug-build forward quick; 48 -> 32 is resized.
+    /// One seeded model for both tests (building it dominates a debug run). Input 32, the
+    /// engine's smallest, keeps the forward quick; 48 -> 32 is resized.
+    static let model: ResNet = {
         let info = ModelInfo(arch: "resnet18", inputSize: 32, classes: ModelInfo.ferClasses,
                              mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25])
         return ResNet(arch: "resnet18", info: info, seed: 11)
-    }
+    }()
+
+    func makeModel() -> ResNet { FaceClassifierTests.model }
 
     /// A 200x120 BGR frame with three different textured patches standing in for faces.
     func makeFrame() -> (Frame, [(id: Int, box: FaceBox)]) {
@@ -32,20 +35,19 @@ final class FaceClassifierTests: XCTestCase {
         return (Frame(width: w, height: h, channels: 3, pixels: p), faces)
     }
 
-    func testBatchEqualsOneByOneAndByHand() throws {
+    func testBatchEqualsEachFaceByHand() throws {
         let model = makeModel()
-        let classifier = FaceClassifier(model: model, margin: 0)
+        let classifier = FaceClassifier(model: model, margin: 0, mirrorAverage: false)
         let (frame, faces) = makeFrame()
         let all = try classifier.classify(frame, faces: faces)
         XCTAssertEqual(all.map(\.id), [4, 9, 2])
         XCTAssertEqual(all.map(\.box), faces.map(\.box))
-        // The middle face alone, through the classifier and by hand.
-        let alone = try classifier.classify(frame, faces: [faces[1]])[0]
+        // The middle face by hand: its own tensor through the model alone (so a wrong batch
+        // offset or a face mixed with its neighbours shows).
         let pre = Preprocessor(inputSize: 32, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25])
         let byHand = softmax(try model.logits(pre.tensor(frame, box: faces[1].box), batch: 1), classes: 7)
         for k in 0..<7 {
-            XCTAssertEqual(all[1].probs[k], alone.probs[k], accuracy: 1e-4, "class \(k): in a batch vs alone")
-            XCTAssertEqual(all[1].probs[k], byHand[k], accuracy: 1e-4, "class \(k): classifier vs by hand")
+            XCTAssertEqual(all[1].probs[k], byHand[k], accuracy: 1e-4, "class \(k): in the batch vs by hand")
         }
         for n in 0..<faces.count {
             XCTAssertEqual(all[n].probs.reduce(0, +), 1, accuracy: 1e-4)
@@ -56,5 +58,27 @@ final class FaceClassifierTests: XCTestCase {
         // The faces differ, so the predictions must too (a broken batch offset would repeat one).
         XCTAssertNotEqual(all[0].probs, all[1].probs)
         XCTAssertTrue(try classifier.classify(frame, faces: []).isEmpty)
+    }
+
+    /// With mirror averaging, a face's probabilities are the mean of it and its mirror image's.
+    func testMirrorAverage() throws {
+        let model = makeModel()
+        let (frame, faces) = makeFrame()
+        let both = try FaceClassifier(model: model, margin: 0, mirrorAverage: true).classify(frame, faces: [faces[0]])[0]
+        // The mirror image by hand: the crop flipped left-right in a new frame.
+        let b = faces[0].box
+        var flipped = [UInt8](repeating: 0, count: b.width * b.height * 3)
+        for y in 0..<b.height {
+            for x in 0..<b.width {
+                for c in 0..<3 {
+                    flipped[(y * b.width + x) * 3 + c] = frame.pixels[((b.y + y) * frame.width + b.x + b.width - 1 - x) * 3 + c]
+                }
+            }
+        }
+        let plain = FaceClassifier(model: model, margin: 0, mirrorAverage: false)
+        let p = try plain.classify(frame, faces: [faces[0]])[0].probs
+        let q = try plain.classifyWhole(Frame(width: b.width, height: b.height, channels: 3, pixels: flipped)).probs
+        for k in 0..<7 { XCTAssertEqual(both.probs[k], (p[k] + q[k]) / 2, accuracy: 1e-4, "class \(k)") }
+        XCTAssertNotEqual(p, q, "the test patch is symmetric, so it cannot tell a mirror from none")
     }
 }
