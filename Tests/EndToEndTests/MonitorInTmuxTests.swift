@@ -60,7 +60,13 @@ final class MonitorInTmuxTests: XCTestCase {
 
         try tmux(["send-keys", "-t", "e2e", "Space"])
         _ = try waitForScreen("FROZEN", timeout: 30) { $0.contains("FROZEN") }
-        XCTAssertEqual(try distinctVideoCaptures(seconds: 2.5), 1, "a frozen frame must not change")
+        let frozenCaptures = try videoCaptures(seconds: 2.5)
+        if frozenCaptures.count != 1 {
+            let rows = frozenCaptures.map { $0.components(separatedBy: "\n") }
+            let changed = (0..<min(rows[0].count, rows[1].count)).first { rows[0][$0] != rows[1][$0] } ?? 0
+            XCTFail("a frozen frame must not change: \(frozenCaptures.count) different pictures; row \(changed):\n"
+                    + rows[0][changed].debugDescription + "\n" + rows[1][changed].debugDescription)
+        }
 
         try tmux(["send-keys", "-t", "e2e", "d"])
         let dumped = try waitForScreen("dumped to", timeout: 60) { $0.contains("dumped to ") }
@@ -133,16 +139,24 @@ final class MonitorInTmuxTests: XCTestCase {
         throw TmuxError(message: "timed out waiting for \(what)")
     }
 
-    /// Distinct contents (with colours) of the video's left 60 columns over `seconds`.
+    /// How many different pictures the video showed over `seconds`.
     func distinctVideoCaptures(seconds: Double) throws -> Int {
-        var seen = Set<String>()
+        try videoCaptures(seconds: seconds).count
+    }
+
+    /// The distinct contents (with colours) of the video, left of the panel, over `seconds`.
+    func videoCaptures(seconds: Double) throws -> [String] {
+        var seen: [String] = []
         let end = Date().addingTimeInterval(seconds)
         while Date() < end {
             let rows = try capture(escapes: true).components(separatedBy: "\n").prefix(30)
-            seen.insert(rows.map { String($0.prefix(600)) }.joined(separator: "\n"))
+            // Each row up to the panel's separator, its last '│' (the panel has none of its own).
+            let picture = rows.map { row in String(row[..<(row.range(of: "│", options: .backwards)?.lowerBound ?? row.endIndex)]) }
+                .joined(separator: "\n")
+            if !seen.contains(picture) { seen.append(picture) }
             Thread.sleep(forTimeInterval: 0.2)
         }
-        return seen.count
+        return seen
     }
 
     struct TmuxError: Error, CustomStringConvertible {
