@@ -22,7 +22,6 @@ enum EvalCommand {
                               with no face counts as a miss.
           --cascade FILE      Haar cascade for detection (default: opencv-data's frontalface_default)
           --no-tta            ignore the model's `tta_flip` metadata (no mirror averaging)
-          --batch B           images per forward (default 64)
           --json              one JSON object (the keys of Training/evaluate.py --json)
 
         Examples:
@@ -32,7 +31,7 @@ enum EvalCommand {
         """
 
     static func run(_ args: [String]) throws -> Int32 {
-        var a = Arguments(args, valueOptions: ["--data", "--model", "--models-dir", "--cascade", "--batch"])
+        var a = Arguments(args, valueOptions: ["--data", "--model", "--models-dir", "--cascade"])
         guard let data = try a.value("--data") else {
             throw UsageError(message: "--data DIR is required: a folder with one sub-folder of images per class")
         }
@@ -41,7 +40,6 @@ enum EvalCommand {
         let noDetect = a.flag("--no-detect")
         let cascade = try a.value("--cascade")
         let noTTA = a.flag("--no-tta")
-        let batch = try a.int("--batch", default: 64, in: 1...4096)
         let json = a.flag("--json")
         try a.finish(command: "eval")
         guard a.positionals.isEmpty else {
@@ -54,7 +52,7 @@ enum EvalCommand {
             let detector = noDetect ? nil : try CascadeDetector(cascadePath: cascade)
             let started = monotonicSeconds()
             let report = try evaluate(network, data: data, detector: detector,
-                                      mirror: !noTTA && network.info.metadata["tta_flip"] == "true", batch: batch)
+                                      mirror: !noTTA && network.info.metadata["tta_flip"] == "true")
             if json {
                 print(report.json(model: network.info.arch))
             } else {
@@ -66,83 +64,37 @@ enum EvalCommand {
         return 0
     }
 
-    /// Classifies every image of the dataset, `batch` faces per forward.
-    static func evaluate(_ network: ResNet, data: String, detector: CascadeDetector?, mirror: Bool,
-                         batch: Int) throws -> ClassificationReport {
+    /// Classifies every image of the dataset: the whole image (no detector) or its largest face.
+    static func evaluate(_ network: ResNet, data: String, detector: CascadeDetector?, mirror: Bool) throws
+        -> ClassificationReport
+    {
         let info = network.info
         let source = try LabelledFolderSource(folder: data, shuffleSeed: nil)
         if let unknown = source.classes.first(where: { !info.classes.contains($0) }) {
             throw UsageError(message: "\(data)/\(unknown): not one of the model's classes (\(info.classes.joined(separator: ", ")))")
         }
-        let pre = Preprocessor(inputSize: info.inputSize, mean: info.mean, std: info.std,
-                               margin: detector == nil ? 0 : 0.1)
+        let classifier = FaceClassifier(model: network, margin: detector == nil ? 0 : Preprocessor.ferMargin,
+                                        mirrorAverage: mirror)
         let k = info.classes.count
-        let copies = mirror ? 2 : 1
-        var input = [Float](repeating: 0, count: batch * copies * pre.floatsPerFace)
         var labels: [Int] = []
         var probs: [Float] = []
-        var pending: [Int?] = []  // per image: its face's slot in the batch, nil when no face was found
-        var filled = 0
         let total = source.items.count
         let progress = isatty(STDERR_FILENO) != 0
-
-        func flush() throws {
-            var out = [Float]()
-            if filled > 0 {
-                if mirror { mirrorRows(&input, from: 0, count: filled, side: info.inputSize, into: filled) }
-                out = softmax(try input.withUnsafeBufferPointer {
-                    try network.logits(UnsafeBufferPointer(rebasing: $0[0..<(filled * copies * pre.floatsPerFace)]),
-                                       batch: filled * copies)
-                }, classes: k)
-            }
-            for slot in pending {
-                guard let s = slot else {
-                    probs += [Float](repeating: 0, count: k)
-                    continue
-                }
-                for c in 0..<k {
-                    probs.append(mirror ? (out[s * k + c] + out[(filled + s) * k + c]) / 2 : out[s * k + c])
-                }
-            }
-            pending.removeAll(keepingCapacity: true)
-            filled = 0
-            if progress {
-                FileHandle.standardError.write("\r  \(labels.count)/\(total) images")
-                if labels.count == total { FileHandle.standardError.write("\n") }
-            }
-        }
-
         while let frame = try source.nextFrame() {
             labels.append(info.classes.firstIndex(of: frame.truth ?? "")!)
-            let box: FaceBox?
             if let detector {
-                box = try detector.detect(frame).first
+                if let largest = try detector.detect(frame).first {
+                    probs += try classifier.classify(frame, faces: [(id: 0, box: largest)])[0].probs
+                } else {
+                    probs += [Float](repeating: 0, count: k)  // no face: a miss
+                }
             } else {
-                box = FaceBox(x: 0, y: 0, width: frame.width, height: frame.height)
+                probs += try classifier.classifyWhole(frame).probs
             }
-            if let box {
-                input.withUnsafeMutableBufferPointer { pre.write(frame, box: box, into: $0, batchIndex: filled) }
-                pending.append(filled)
-                filled += 1
-            } else {
-                pending.append(nil)
+            if progress && (labels.count % 100 == 0 || labels.count == total) {
+                FileHandle.standardError.write("\r  \(labels.count)/\(total) images" + (labels.count == total ? "\n" : ""))
             }
-            if pending.count == batch { try flush() }
         }
-        try flush()
         return ClassificationReport(classes: info.classes, labels: labels, probs: probs)
-    }
-
-    /// Writes the left-right mirror of tensors [from, from+count) to [into, into+count), each
-    /// (3, side, side): the test-time flip the model was validated with.
-    static func mirrorRows(_ t: inout [Float], from: Int, count: Int, side: Int, into: Int) {
-        let perFace = 3 * side * side
-        for n in 0..<count {
-            let src = (from + n) * perFace, dst = (into + n) * perFace
-            for row in 0..<(3 * side) {
-                let base = row * side
-                for x in 0..<side { t[dst + base + x] = t[src + base + side - 1 - x] }
-            }
-        }
     }
 }
