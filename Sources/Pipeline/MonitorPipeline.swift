@@ -109,6 +109,7 @@ public final class MonitorPipeline: @unchecked Sendable {
                             forward: MovingAverage(), render: MovingAverage())
     private var sourceRate = RateMeter(), inferenceRate = RateMeter(), displayRate = RateMeter()
     private var latency = RollingMedian()
+    private var predictionLatency = RollingMedian()
 
     struct DetectedFrame {
         var frame: Frame
@@ -291,6 +292,7 @@ public final class MonitorPipeline: @unchecked Sendable {
         averages.preprocess.add(batch.preprocessMs)
         averages.forward.add(forwardMs)
         inferenceRate.tick()
+        predictionLatency.add((monotonicSeconds() - frame.timestamp) * 1000)
         processedCount += 1
         let processed = ProcessedFrame(frameIndex: frame.index, time: monotonicSeconds() - startTime, model: batch.modelName,
                                        classes: classes, faces: readings, truth: frame.truth, timings: currentTimings())
@@ -525,6 +527,8 @@ public final class MonitorPipeline: @unchecked Sendable {
         /// Source timestamp to screen, median of recent frames, milliseconds.
         public var latencyMedian: Double
         public var latencySamples: Int
+        /// Source timestamp to that frame's prediction being ready, median, milliseconds.
+        public var predictionLatencyMedian: Double
     }
 
     public var statistics: Statistics {
@@ -532,7 +536,8 @@ public final class MonitorPipeline: @unchecked Sendable {
         defer { lock.unlock() }
         return Statistics(captured: capturedCount, processed: processedCount, droppedBeforeDetect: detectStage.dropped,
                           droppedBeforePreprocess: preprocessStage.dropped, droppedBeforeForward: forwardStage.dropped,
-                          renders: renderStage.processed, framesShown: framesShown, latencyMedian: latency.median, latencySamples: latency.count)
+                          renders: renderStage.processed, framesShown: framesShown, latencyMedian: latency.median, latencySamples: latency.count,
+                          predictionLatencyMedian: predictionLatency.median)
     }
 }
 
