@@ -81,6 +81,8 @@ public final class MonitorPipeline: @unchecked Sendable {
     private var forwardStage: LatestValueStage<PreparedBatch>!
     private var renderStage: LatestValueStage<Bool>!
     private let captureQueue = DispatchQueue(label: "fertui.capture", qos: .userInitiated)
+    /// Entered while the capture loop runs, so `stop(waiting:)` can wait for it to leave the source.
+    private let captureRunning = DispatchGroup()
     private let loaderQueue = DispatchQueue(label: "fertui.model-loader", qos: .userInitiated)
     private let dumpQueue = DispatchQueue(label: "fertui.dump", qos: .utility)
 
@@ -157,7 +159,11 @@ public final class MonitorPipeline: @unchecked Sendable {
         running = true
         startTime = monotonicSeconds()
         lock.unlock()
-        captureQueue.async { self.captureLoop() }
+        captureRunning.enter()
+        captureQueue.async {
+            self.captureLoop()
+            self.captureRunning.leave()
+        }
         if let seconds = configuration.timeLimit {
             DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { self.finish("time limit of \(seconds) s reached") }
         }
@@ -168,6 +174,16 @@ public final class MonitorPipeline: @unchecked Sendable {
         lock.lock()
         running = false
         lock.unlock()
+    }
+
+    /// Stops, then waits (up to `timeout` seconds) until the capture loop has left the source and
+    /// the stages are idle: call before the process exits, so no thread is inside OpenCV or the
+    /// engine while their globals are torn down.
+    public func stop(waiting timeout: Double) {
+        stop()
+        let deadline = monotonicSeconds() + timeout
+        _ = captureRunning.wait(timeout: .now() + timeout)
+        waitUntilIdle(timeout: max(0, deadline - monotonicSeconds()))
     }
 
     /// Blocks until the stages hold no work (after `stop` or the end of a source).

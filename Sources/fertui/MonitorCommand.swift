@@ -170,7 +170,7 @@ enum MonitorCommand {
         if let notice { pipeline.setMessage(notice) }
         let monitor = LiveMonitor(pipeline: pipeline, colorMode: o.color, dumpDirectory: o.dumpDir)
         try monitor.run()
-        pipeline.waitUntilIdle(timeout: 2)
+        pipeline.stop(waiting: 5)
         let lines = log?.close()
         if let lines, let path = o.log { print("fertui: wrote \(lines) lines to \(path)") }
         return 0
@@ -191,8 +191,7 @@ enum MonitorCommand {
         let start = monotonicSeconds()
         pipeline.start()
         done.wait()
-        pipeline.stop()
-        pipeline.waitUntilIdle(timeout: 10)
+        pipeline.stop(waiting: 10)
         signals.forEach { $0.cancel() }
         let elapsed = monotonicSeconds() - start
         let lines = log?.close()

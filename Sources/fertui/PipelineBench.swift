@@ -118,8 +118,7 @@ enum PipelineBench {
             }
             memory = residentMemory()
         }
-        pipeline.stop()
-        pipeline.waitUntilIdle(timeout: 5)
+        pipeline.stop(waiting: 5)
 
         let elapsed = seconds
         let screenFPS = Double(stats.framesShown - warm.framesShown) / elapsed
