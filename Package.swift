@@ -20,8 +20,11 @@ let package = Package(
 
         // Neural-network engine: safetensors, ResNet18/34/50, convolution on OpenBLAS.
         // Built for AVX2 (Haswell and later, every Zen): its SIMD kernels run ~3x faster than on
-        // the SSE2 baseline. Remove the flag to build for older x86-64 or for arm64.
-        .target(name: "Engine", dependencies: ["COpenBLAS"], swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"])]),
+        // the SSE2 baseline. Remove the flag to build for older x86-64 or for arm64. Optimised in
+        // debug builds too: unoptimised SIMD code makes one forward take seconds in the tests.
+        .target(name: "Engine", dependencies: ["COpenBLAS"],
+                swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"]),
+                                .unsafeFlags(["-O"], .when(configuration: .debug))]),
         // Frames in (camera, video, images, demo), faces found, crops turned into tensors.
         .target(name: "Vision", dependencies: ["COpenCVShim", "CV4L2"]),
         // The Dispatch pipeline, tracking, smoothing, predictions, dumps and logs.

@@ -31,7 +31,7 @@ public final class FaceClassifier {
     /// Average each face's probabilities with its mirror image's, as the model was validated
     /// (`tta_flip` in its metadata); costs a second image per face in the same forward pass.
     public var mirrorAverage: Bool
-    private var input: [Float] = []  // (faces, 3, S, S), or (2 * faces, ...) with mirrors; grown, reused
+    private var input: [Float] = []  // (faces, 3, S, S), then the mirrors when averaging; grown, reused
 
     /// `margin`: border added around each box before cropping, as a fraction of its side
     /// (default: the one matching FER-2013's framing). `mirrorAverage` nil: as the model's
@@ -45,35 +45,45 @@ public final class FaceClassifier {
         preprocessor = Preprocessor(inputSize: info.inputSize, mean: mean, std: std, margin: margin)
     }
 
-    /// Predictions for `faces`, in the same order.
-    public func classify(_ frame: Frame, faces: [(id: Int, box: FaceBox)]) throws -> [FacePrediction] {
-        guard !faces.isEmpty else { return [] }
-        let per = preprocessor.floatsPerFace
-        let n = faces.count, batch = mirrorAverage ? 2 * n : n
-        if input.count < batch * per { input = [Float](repeating: 0, count: batch * per) }
-        let side = preprocessor.inputSize
-        input.withUnsafeMutableBufferPointer { buffer in
-            for (i, face) in faces.enumerated() {
-                preprocessor.write(frame, box: face.box, into: buffer, batchIndex: i)
-                guard mirrorAverage else { continue }
-                // Face i's mirror at slot n + i: every row reversed.
-                for row in 0..<(3 * side) {
-                    let src = i * per + row * side, dst = (n + i) * per + row * side
-                    for x in 0..<side { buffer[dst + x] = buffer[src + side - 1 - x] }
-                }
+    /// Floats of input per face: one image, or the image and its mirror when mirror-averaging.
+    public var floatsPerFace: Int { (mirrorAverage ? 2 : 1) * preprocessor.floatsPerFace }
+
+    /// First half of a classification (the pipeline's preprocess stage): the faces' crops as
+    /// `faces.count * floatsPerFace` floats in `output`, mirrors (every row reversed) after the
+    /// originals when mirror-averaging.
+    public func write(_ frame: Frame, boxes: [FaceBox], into output: UnsafeMutableBufferPointer<Float>) {
+        let per = preprocessor.floatsPerFace, side = preprocessor.inputSize, n = boxes.count
+        precondition(output.count >= n * floatsPerFace, "input buffer holds \(output.count) floats, need \(n * floatsPerFace)")
+        for (i, box) in boxes.enumerated() {
+            preprocessor.write(frame, box: box, into: output, batchIndex: i)
+            guard mirrorAverage else { continue }
+            for row in 0..<(3 * side) {
+                let src = i * per + row * side, dst = (n + i) * per + row * side
+                for x in 0..<side { output[dst + x] = output[src + side - 1 - x] }
             }
         }
-        let k = model.classCount
-        let logits = try input.withUnsafeBufferPointer {
-            try model.logits(UnsafeBufferPointer(rebasing: $0[0..<(batch * per)]), batch: batch)
+    }
+
+    /// Second half (the pipeline's forward stage): one probability vector per face, in the
+    /// model's class order, from what `write` produced for `faces` faces.
+    public func probabilities(_ input: UnsafeBufferPointer<Float>, faces n: Int) throws -> [[Float]] {
+        guard n > 0 else { return [] }
+        let batch = mirrorAverage ? 2 * n : n, k = model.classCount
+        let probs = softmax(try model.logits(UnsafeBufferPointer(rebasing: input[0..<(batch * preprocessor.floatsPerFace)]),
+                                             batch: batch), classes: k)
+        return (0..<n).map { i in
+            (0..<k).map { c in mirrorAverage ? (probs[i * k + c] + probs[(n + i) * k + c]) / 2 : probs[i * k + c] }
         }
-        var probs = softmax(logits, classes: k)
-        if mirrorAverage {
-            for j in 0..<(n * k) { probs[j] = (probs[j] + probs[n * k + j]) / 2 }
-        }
+    }
+
+    /// Predictions for `faces`, in the same order: all of them in one forward pass.
+    public func classify(_ frame: Frame, faces: [(id: Int, box: FaceBox)]) throws -> [FacePrediction] {
+        let n = faces.count
+        if input.count < n * floatsPerFace { input = [Float](repeating: 0, count: n * floatsPerFace) }
+        input.withUnsafeMutableBufferPointer { write(frame, boxes: faces.map(\.box), into: $0) }
+        let probs = try input.withUnsafeBufferPointer { try probabilities($0, faces: n) }
         let names = classes
-        return faces.enumerated().map { i, face in
-            let p = Array(probs[(i * k)..<((i + 1) * k)])
+        return zip(faces, probs).map { face, p in
             let best = p.indices.max { p[$0] < p[$1] }!
             return FacePrediction(id: face.id, box: face.box, label: best < names.count ? names[best] : "class\(best)",
                                   confidence: p[best], probs: p)

@@ -4,21 +4,18 @@
 import Engine
 import Vision
 
-/// A ResNet from the Engine behind the pipeline's ExpressionModel seam, with the training
-/// preprocessing (Vision's Preprocessor, as FaceClassifier uses it). Preprocess and forward are
-/// each called from one stage queue only.
+/// A ResNet from the Engine behind the pipeline's ExpressionModel seam: FaceClassifier's two
+/// halves (training preprocessing, mirror averaging as the model was validated, one batched
+/// forward). Preprocess and forward are each called from one stage queue only.
 public final class ResNetExpressionModel: ExpressionModel, @unchecked Sendable {
     public let network: ResNet
-    public let preprocessor: Preprocessor
+    public let classifier: FaceClassifier
     public var info: ModelInfo { network.info }
 
     /// `margin`: border added around each detected box before cropping (Preprocessor.ferMargin).
     public init(_ network: ResNet, margin: Double = Preprocessor.ferMargin) {
         self.network = network
-        let info = network.info
-        let mean = info.mean.count == 3 ? info.mean : [Float](repeating: info.mean.first ?? 0, count: 3)
-        let std = info.std.count == 3 ? info.std : [Float](repeating: info.std.first ?? 1, count: 3)
-        preprocessor = Preprocessor(inputSize: info.inputSize, mean: mean, std: std, margin: margin)
+        classifier = FaceClassifier(model: network, margin: margin)
     }
 
     /// Loads a safetensors file.
@@ -26,26 +23,21 @@ public final class ResNetExpressionModel: ExpressionModel, @unchecked Sendable {
         self.init(try ResNet(contentsOf: path))
     }
 
-    /// The faces as one (faces, 3, S, S) tensor, each cropped and normalised as in training.
+    /// The faces as one tensor, each cropped and normalised as in training (a new array: it
+    /// crosses from the preprocess queue to the forward queue).
     public func preprocess(_ frame: Frame, boxes: [FaceBox]) throws -> [Float] {
         for box in boxes {
-            let b = preprocessor.cropBox(box, frameWidth: frame.width, frameHeight: frame.height)
+            let b = classifier.preprocessor.cropBox(box, frameWidth: frame.width, frameHeight: frame.height)
             guard b.width > 0, b.height > 0 else {
                 throw PipelineError("face box \(box) lies outside the \(frame.width)x\(frame.height) frame")
             }
         }
-        var tensor = [Float](repeating: 0, count: boxes.count * preprocessor.floatsPerFace)
-        tensor.withUnsafeMutableBufferPointer { buffer in
-            for (i, box) in boxes.enumerated() {
-                preprocessor.write(frame, box: box, into: buffer, batchIndex: i)
-            }
-        }
+        var tensor = [Float](repeating: 0, count: boxes.count * classifier.floatsPerFace)
+        tensor.withUnsafeMutableBufferPointer { classifier.write(frame, boxes: boxes, into: $0) }
         return tensor
     }
 
     public func probabilities(_ input: [Float], batch: Int) throws -> [[Float]] {
-        let classes = network.classCount
-        let flat = softmax(try network.logits(input, batch: batch), classes: classes)
-        return (0..<batch).map { Array(flat[($0 * classes)..<(($0 + 1) * classes)]) }
+        try input.withUnsafeBufferPointer { try classifier.probabilities($0, faces: batch) }
     }
 }

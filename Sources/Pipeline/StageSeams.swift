@@ -24,10 +24,11 @@ public final class WholeFrameDetector: FaceDetecting {
 public protocol ExpressionModel: AnyObject {
     /// Architecture, input size, class names.
     var info: ModelInfo { get }
-    /// The batch tensor (faces x 3 x S x S, normalised) for the faces' crops.
+    /// The batch tensor for the faces' crops (faces x 3 x S x S, normalised; mirrors appended when
+    /// the model averages them).
     func preprocess(_ frame: Frame, boxes: [FaceBox]) throws -> [Float]
     /// One probability vector per face, in `info.classes` order.
-    func probabilities(_ input: [Float], batch: Int) throws -> [[Float]]
+    func probabilities(_ input: [Float], batch faces: Int) throws -> [[Float]]
 }
 
 extension ExpressionModel {
