@@ -4,24 +4,6 @@
 import Engine
 import Vision
 
-/// One classified face: where, the winning class, its probability, and every class's probability.
-public struct FacePrediction: Sendable, Codable, Equatable {
-    public var id: Int
-    public var box: FaceBox
-    public var label: String
-    public var confidence: Float
-    /// In the model's class order (`ModelInfo.classes`).
-    public var probs: [Float]
-
-    public init(id: Int, box: FaceBox, label: String, confidence: Float, probs: [Float]) {
-        self.id = id
-        self.box = box
-        self.label = label
-        self.confidence = confidence
-        self.probs = probs
-    }
-}
-
 /// Classifies the faces of a frame with a ResNet; all faces go through in one batch.
 /// Not thread-safe (it reuses its input buffer): use one per pipeline stage.
 public final class FaceClassifier {
@@ -77,21 +59,16 @@ public final class FaceClassifier {
     }
 
     /// Predictions for `faces`, in the same order: all of them in one forward pass.
-    public func classify(_ frame: Frame, faces: [(id: Int, box: FaceBox)]) throws -> [FacePrediction] {
+    public func classify(_ frame: Frame, faces: [(id: Int, box: FaceBox)]) throws -> [FaceReading] {
         let n = faces.count
         if input.count < n * floatsPerFace { input = [Float](repeating: 0, count: n * floatsPerFace) }
         input.withUnsafeMutableBufferPointer { write(frame, boxes: faces.map(\.box), into: $0) }
         let probs = try input.withUnsafeBufferPointer { try probabilities($0, faces: n) }
-        let names = classes
-        return zip(faces, probs).map { face, p in
-            let best = p.indices.max { p[$0] < p[$1] }!
-            return FacePrediction(id: face.id, box: face.box, label: best < names.count ? names[best] : "class\(best)",
-                                  confidence: p[best], probs: p)
-        }
+        return zip(faces, probs).map { FaceReading(id: $0.id, box: $0.box, probabilities: $1, classes: classes) }
     }
 
     /// The whole frame as one face (pre-cropped images such as FER-2013's 48x48 faces).
-    public func classifyWhole(_ frame: Frame) throws -> FacePrediction {
+    public func classifyWhole(_ frame: Frame) throws -> FaceReading {
         try classify(frame, faces: [(id: 0, box: FaceBox(x: 0, y: 0, width: frame.width, height: frame.height))])[0]
     }
 }

@@ -84,12 +84,12 @@ enum EvalCommand {
             labels.append(info.classes.firstIndex(of: frame.truth ?? "")!)
             if let detector {
                 if let largest = try detector.detect(frame).first {
-                    probs += try classifier.classify(frame, faces: [(id: 0, box: largest)])[0].probs
+                    probs += try classifier.classify(frame, faces: [(id: 0, box: largest)])[0].probabilities
                 } else {
                     probs += [Float](repeating: 0, count: k)  // no face: a miss
                 }
             } else {
-                probs += try classifier.classifyWhole(frame).probs
+                probs += try classifier.classifyWhole(frame).probabilities
             }
             if progress && (labels.count % 100 == 0 || labels.count == total) {
                 FileHandle.standardError.write("\r  \(labels.count)/\(total) images" + (labels.count == total ? "\n" : ""))

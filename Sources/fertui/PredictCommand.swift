@@ -77,7 +77,7 @@ enum PredictCommand {
                 failed += 1
                 continue
             }
-            let predictions: [FacePrediction]
+            let predictions: [FaceReading]
             if let detector {
                 let boxes = try detector.detect(frame)
                 predictions = try classifier.classify(frame, faces: boxes.enumerated().map { (id: $0.offset + 1, box: $0.element) })
@@ -91,9 +91,9 @@ enum PredictCommand {
     }
 
     /// `{"image":…,"faces":[{"box":[x,y,w,h],"label":…,"confidence":…,"probs":{…}}]}`.
-    static func jsonLine(_ path: String, _ faces: [FacePrediction], classes: [String]) -> String {
+    static func jsonLine(_ path: String, _ faces: [FaceReading], classes: [String]) -> String {
         let items = faces.map { f in
-            let probs = zip(classes, f.probs).map { "\(PredictionJSON.string($0)):\(PredictionJSON.number(Double($1), decimals: 6))" }
+            let probs = zip(classes, f.probabilities).map { "\(PredictionJSON.string($0)):\(PredictionJSON.number(Double($1), decimals: 6))" }
             return "{\"box\":[\(f.box.x),\(f.box.y),\(f.box.width),\(f.box.height)],\"label\":\(PredictionJSON.string(f.label)),"
                 + "\"confidence\":\(PredictionJSON.number(Double(f.confidence), decimals: 6)),\"probs\":{\(probs.joined(separator: ","))}}"
         }
@@ -101,10 +101,10 @@ enum PredictCommand {
     }
 
     /// `photo.jpg: 2 faces` then one line per face with its top three classes.
-    static func textLines(_ path: String, _ faces: [FacePrediction], classes: [String]) -> String {
+    static func textLines(_ path: String, _ faces: [FaceReading], classes: [String]) -> String {
         var lines = ["\(path): \(faces.count) face\(faces.count == 1 ? "" : "s")"]
         for (n, f) in faces.enumerated() {
-            let top = zip(classes, f.probs).sorted { $0.1 > $1.1 }.prefix(3)
+            let top = zip(classes, f.probabilities).sorted { $0.1 > $1.1 }.prefix(3)
                 .map { "\($0.0) \(String(format: "%.1f", $0.1 * 100))%" }.joined(separator: ", ")
             let b = f.box
             lines.append("  face \(n + 1) at \(b.x),\(b.y) \(b.width)x\(b.height): \(f.label) (\(top))")

@@ -47,16 +47,16 @@ final class FaceClassifierTests: XCTestCase {
         let pre = Preprocessor(inputSize: 32, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25])
         let byHand = softmax(try model.logits(pre.tensor(frame, box: faces[1].box), batch: 1), classes: 7)
         for k in 0..<7 {
-            XCTAssertEqual(all[1].probs[k], byHand[k], accuracy: 1e-4, "class \(k): in the batch vs by hand")
+            XCTAssertEqual(all[1].probabilities[k], byHand[k], accuracy: 1e-4, "class \(k): in the batch vs by hand")
         }
         for n in 0..<faces.count {
-            XCTAssertEqual(all[n].probs.reduce(0, +), 1, accuracy: 1e-4)
-            let best = all[n].probs.indices.max { all[n].probs[$0] < all[n].probs[$1] }!
+            XCTAssertEqual(all[n].probabilities.reduce(0, +), 1, accuracy: 1e-4)
+            let best = all[n].probabilities.indices.max { all[n].probabilities[$0] < all[n].probabilities[$1] }!
             XCTAssertEqual(all[n].label, ModelInfo.ferClasses[best])
-            XCTAssertEqual(all[n].confidence, all[n].probs[best])
+            XCTAssertEqual(all[n].confidence, all[n].probabilities[best])
         }
         // The faces differ, so the predictions must too (a broken batch offset would repeat one).
-        XCTAssertNotEqual(all[0].probs, all[1].probs)
+        XCTAssertNotEqual(all[0].probabilities, all[1].probabilities)
         XCTAssertTrue(try classifier.classify(frame, faces: []).isEmpty)
     }
 
@@ -76,9 +76,9 @@ final class FaceClassifierTests: XCTestCase {
             }
         }
         let plain = FaceClassifier(model: model, margin: 0, mirrorAverage: false)
-        let p = try plain.classify(frame, faces: [faces[0]])[0].probs
-        let q = try plain.classifyWhole(Frame(width: b.width, height: b.height, channels: 3, pixels: flipped)).probs
-        for k in 0..<7 { XCTAssertEqual(both.probs[k], (p[k] + q[k]) / 2, accuracy: 1e-4, "class \(k)") }
+        let p = try plain.classify(frame, faces: [faces[0]])[0].probabilities
+        let q = try plain.classifyWhole(Frame(width: b.width, height: b.height, channels: 3, pixels: flipped)).probabilities
+        for k in 0..<7 { XCTAssertEqual(both.probabilities[k], (p[k] + q[k]) / 2, accuracy: 1e-4, "class \(k)") }
         XCTAssertNotEqual(p, q, "the test patch is symmetric, so it cannot tell a mirror from none")
     }
 }
