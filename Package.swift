@@ -14,9 +14,14 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CNcursesw", pkgConfig: "ncursesw", providers: [.apt(["libncursesw-dev"])]),
         .systemLibrary(name: "CV4L2", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
-        .systemLibrary(name: "COpenCV", pkgConfig: "opencv4", providers: [.apt(["libopencv-dev"])]),
-        // The only C++ in the project: OpenCV behind opaque handles and a C header.
-        .target(name: "COpenCVShim", dependencies: ["COpenCV"], cxxSettings: [.unsafeFlags(["-std=c++17"])]),
+        // The only C++ in the project: OpenCV behind opaque handles and a C header. Not through
+        // pkg-config: opencv4.pc names all ~55 OpenCV modules (Qt, HDF5, VTK behind them), which
+        // costs ~100 MB of resident memory and startup time; fertui links the five it calls.
+        // Debian's libopencv-dev puts the headers in /usr/include/opencv4.
+        .target(name: "COpenCVShim",
+                cxxSettings: [.unsafeFlags(["-std=c++17", "-I/usr/include/opencv4"])],
+                linkerSettings: ["opencv_objdetect", "opencv_videoio", "opencv_imgcodecs", "opencv_imgproc",
+                                 "opencv_core"].map { .linkedLibrary($0) }),
 
         // Neural-network engine: safetensors, ResNet18/34/50, convolution on OpenBLAS.
         // Built for AVX2 (Haswell and later, every Zen): its SIMD kernels run ~3x faster than on

@@ -1,1 +1,0 @@
-// Intentionally empty: this module exists so that pkg-config's opencv4 flags reach COpenCVShim.
