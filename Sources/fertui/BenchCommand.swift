@@ -23,6 +23,9 @@ enum BenchCommand {
           --json             one JSON line per model:
                              {"model":"resnet18","size":224,"batch":1,"threads":2,"median_ms":...,"p90_ms":...}
 
+          --pipeline         the live pipeline instead (rates, latency, render time, memory):
+                             see 'fertui bench --pipeline --help'
+
         Examples:
           fertui bench
           fertui bench --model all --size 224 --threads 2

@@ -56,7 +56,7 @@ func main() -> Int32 {
     }
     let command = commands[name]!
     if args.contains("--help") || args.contains("-h") {
-        print(command.help)
+        print(name == "bench" && args.contains("--pipeline") ? PipelineBench.help : command.help)
         return 0
     }
     do {
