@@ -11,19 +11,20 @@ import Foundation
 /// A convolution with its batch-norm folded in (eps 1e-5), packed for the GEMM.
 struct FoldedConv {
     let inC: Int, outC: Int, kernel: Int, stride: Int, pad: Int
-    /// (kernel*kernel*inC, outC) row-major, rows ordered (ky, kx, ic): torch's weight * gamma/sqrt(var+eps).
-    let weight: [Float]
+    /// (kernel*kernel*inC, outC), rows ordered (ky, kx, ic): torch's weight * gamma/sqrt(var+eps);
+    /// row-major or in 8-column panels, whichever the GEMM path in use needs.
+    let weights: ConvWeights
     /// (outC): beta - mean * gamma/sqrt(var+eps).
     let bias: [Float]
-    /// `weight` re-laid in 8-column panels for `smallRowGEMM`, built the first time a forward
-    /// has few output pixels (deep layers at 48 px), so models never run there pay nothing.
-    let panels = PanelCache()
     /// Winograd-transformed weights (16, inC, outC) for 3x3 stride-1 convolutions, built on first use.
     let winograd = WinogradWeights()
 
     /// Up to this many GEMM rows (output pixels x batch) the register-blocked kernel beats
     /// OpenBLAS, which re-packs the whole weight matrix on every call.
     static let smallRowLimit = 24
+    /// A convolution whose weights are already in panels keeps using `smallRowGEMM` up to this
+    /// many rows, so a face count moving by one or two does not repack the weights every frame.
+    static let panelRowLimit = 96
 
     static let bnEps: Float = 1e-5
 
@@ -50,7 +51,7 @@ struct FoldedConv {
                 }
             }
         }
-        self.weight = packed
+        weights = ConvWeights(rowMajor: packed, rows: k * k * inC, cols: outC)
         self.bias = bias
     }
 
@@ -85,13 +86,12 @@ struct FoldedConv {
             im2col(input, n: n, h: h, w: w, oh: oh, ow: ow, into: columns)
             a = UnsafePointer(columns)
         }
-        if m <= Self.smallRowLimit && outC % 8 == 0 {
-            let packed = panels.panels(of: weight, rows: kdim, cols: outC)
-            packed.withUnsafeBufferPointer { pp in
+        if outC % 8 == 0 && (m <= Self.smallRowLimit || (weights.inPanels && m <= Self.panelRowLimit)) {
+            weights.panels().withUnsafeBufferPointer { pp in
                 smallRowGEMM(a, rows: m, inner: kdim, panels: pp.baseAddress!, cols: outC, output: output)
             }
         } else {
-            weight.withUnsafeBufferPointer { wp in
+            weights.rowMajor().withUnsafeBufferPointer { wp in
                 // output (m, outC) = a (m, kdim) x weight (kdim, outC)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(outC), Int32(kdim),
                             1, a, Int32(kdim), wp.baseAddress, Int32(outC), 0, output, Int32(outC))
@@ -142,20 +142,50 @@ struct FoldedConv {
     }
 }
 
-/// A weight matrix (rows, cols) re-laid as (cols/8, rows, 8): each 8-column panel contiguous.
-final class PanelCache: @unchecked Sendable {
-    private var packed: [Float]? = nil
+/// A folded weight matrix (rows, cols) in one layout at a time: row-major for OpenBLAS and the
+/// Winograd transform, or (cols/8, rows, 8) with each 8-column panel contiguous for
+/// `smallRowGEMM`. Keeping both doubled the deep layers' weights, most of a model's memory; a
+/// model at one input size uses one layout per convolution, so conversions are rare.
+final class ConvWeights: @unchecked Sendable {
+    let rows: Int, cols: Int
+    private var storage: [Float]
+    private(set) var inPanels = false
 
-    func panels(of weight: [Float], rows: Int, cols: Int) -> [Float] {
-        if let p = packed { return p }
-        var p = [Float](repeating: 0, count: rows * cols)
-        for panel in 0..<(cols / 8) {
-            for r in 0..<rows {
-                for j in 0..<8 { p[(panel * rows + r) * 8 + j] = weight[r * cols + panel * 8 + j] }
+    init(rowMajor: [Float], rows: Int, cols: Int) {
+        precondition(rowMajor.count == rows * cols)
+        storage = rowMajor
+        self.rows = rows
+        self.cols = cols
+    }
+
+    /// (rows, cols) row-major, converted back from panels if needed.
+    func rowMajor() -> [Float] {
+        if inPanels {
+            var w = [Float](repeating: 0, count: rows * cols)
+            for panel in 0..<(cols / 8) {
+                for r in 0..<rows {
+                    for j in 0..<8 { w[r * cols + panel * 8 + j] = storage[(panel * rows + r) * 8 + j] }
+                }
             }
+            storage = w
+            inPanels = false
         }
-        packed = p
-        return p
+        return storage
+    }
+
+    /// (cols/8, rows, 8) panels (cols must be a multiple of 8), converted on first use.
+    func panels() -> [Float] {
+        if !inPanels {
+            var p = [Float](repeating: 0, count: rows * cols)
+            for panel in 0..<(cols / 8) {
+                for r in 0..<rows {
+                    for j in 0..<8 { p[(panel * rows + r) * 8 + j] = storage[r * cols + panel * 8 + j] }
+                }
+            }
+            storage = p
+            inPanels = true
+        }
+        return storage
     }
 }
 

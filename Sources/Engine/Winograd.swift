@@ -128,7 +128,7 @@ extension FoldedConv {
         }
 
         // M[xi] (tiles, outC) = V[xi] (tiles, inC) x U[xi] (inC, outC), for the 16 tile positions.
-        let u = winograd.transformed(from: weight, inC: inC, outC: outC)
+        let u = winograd.transformed(from: weights.rowMajor(), inC: inC, outC: outC)
         u.withUnsafeBufferPointer { up in
             for xi in 0..<16 {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(tiles), Int32(outC), Int32(inC),

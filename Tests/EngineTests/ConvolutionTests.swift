@@ -14,6 +14,42 @@ final class ConvolutionTests: XCTestCase {
         return out
     }
 
+    func forward(_ conv: FoldedConv, _ input: [Float], n: Int, side: Int) -> [Float] {
+        let o = conv.outputSide(side)
+        var out = [Float](repeating: .nan, count: n * o * o * conv.outC)
+        var columns = [Float](repeating: .nan, count: max(1, conv.columnFloats(n: n, side: side)))
+        input.withUnsafeBufferPointer { ip in
+            out.withUnsafeMutableBufferPointer { op in
+                columns.withUnsafeMutableBufferPointer { cp in
+                    conv.forward(ip.baseAddress!, n: n, side: side, output: op.baseAddress!, columns: cp.baseAddress!, relu: false)
+                }
+            }
+        }
+        return out
+    }
+
+    /// One convolution keeps one weight layout and converts when its GEMM rows change regime
+    /// (panels for few rows, row-major for many): every regime, in any order, gives the results
+    /// of a fresh convolution.
+    func testWeightLayoutFollowsTheRowCount() {
+        let (inC, outC) = (16, 32)
+        let w = SeededWeights.uniform("w", count: outC * inC * 9, lo: -0.5, hi: 0.5, seed: 5)
+        let ones = [Float](repeating: 1, count: outC), zeros = [Float](repeating: 0, count: outC)
+        func make() -> FoldedConv {
+            FoldedConv(torchWeight: w, outC: outC, inC: inC, kernel: 3, stride: 2, pad: 1,
+                       gamma: ones, beta: zeros, mean: zeros, variance: ones)
+        }
+        let shared = make()
+        let small = SeededWeights.uniform("s", count: 4 * 4 * inC, lo: -1, hi: 1, seed: 6)     // 2x2 out: panels
+        let large = SeededWeights.uniform("l", count: 32 * 32 * inC, lo: -1, hi: 1, seed: 7)   // 16x16 out: row-major
+        for (input, side) in [(small, 4), (large, 32), (small, 4), (large, 32)] {
+            let wasPanels = shared.weights.inPanels
+            XCTAssertEqual(forward(shared, input, n: 1, side: side), forward(make(), input, n: 1, side: side),
+                           "side \(side) after the weights were in \(wasPanels ? "panels" : "rows")")
+            XCTAssertEqual(shared.weights.inPanels, side == 4, "side \(side) uses the layout its row count calls for")
+        }
+    }
+
     /// One case: folded fast conv (+ residual, ReLU) vs naive conv, then BN, residual and ReLU by hand.
     func check(n: Int, inC: Int, outC: Int, side: Int, kernel: Int, stride: Int, pad: Int, residual: Bool, relu: Bool) {
         let label = "n\(n) \(inC)->\(outC) side \(side) k\(kernel) s\(stride) p\(pad) residual \(residual) relu \(relu)"
