@@ -30,7 +30,6 @@ def fertui_bench(exe, arch, size, batch, threads, runs):
 
 
 def torch_model(arch):
-    import torch
     import torchvision
     path = ROOT / "Assets/models" / f"{arch}.safetensors"
     model = getattr(torchvision.models, arch)(weights=None, num_classes=7)

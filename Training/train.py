@@ -10,7 +10,6 @@ file only when the new model scores higher (or with --force).
 """
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -42,8 +41,9 @@ def load_config(path):
     return cfg
 
 
-def prepare(images, size, mean, std):
-    """uint8 (B, 48, 48) -> normalised float (B, 3, size, size), the engine's preprocessing."""
+def prepare(images, size):
+    """uint8 (B, 48, 48) -> float (B, 1, size, size) in [0, 1]: the engine's preprocessing up to
+    normalisation (`normalise` follows, after augmentation in training)."""
     x = images.float().div_(255).unsqueeze(1)
     if x.shape[-1] != size:
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
@@ -63,7 +63,7 @@ def predict(model, images, size, mean, std, batch=256, tta_flip=False):
     model.eval()
     out = []
     for i in range(0, len(images), batch):
-        x = prepare(images[i:i + batch], size, mean, std)
+        x = prepare(images[i:i + batch], size)
         p = F.softmax(model(normalise(x, mean, std)), dim=1)
         if tta_flip:
             p = (p + F.softmax(model(normalise(x.flip(-1), mean, std)), dim=1)) / 2
@@ -169,7 +169,7 @@ def main(argv=None):
         t_epoch, total_loss, correct, seen = time.time(), 0.0, 0, 0
         for step in range(steps_per_epoch):
             idx = order[step * bs:(step + 1) * bs]
-            x = prepare(xtr_t[idx], size, mean, std)
+            x = prepare(xtr_t[idx], size)
             x = aug.augment(x, acfg, generator=gen)
             x = normalise(x, mean, std).to(device)
             if tcfg.get("channels_last", False):

@@ -19,12 +19,10 @@ public final class FaceClassifier {
     /// (default: the one matching FER-2013's framing). `mirrorAverage` nil: as the model's
     /// metadata says (`tta_flip`).
     public init(model: ResNet, margin: Double = Preprocessor.ferMargin, mirrorAverage: Bool? = nil) {
-        let info = model.info
-        let mean = info.mean.count == 3 ? info.mean : [Float](repeating: info.mean.first ?? 0, count: 3)
-        let std = info.std.count == 3 ? info.std : [Float](repeating: info.std.first ?? 1, count: 3)
+        let info = model.info  // the loader guarantees three values each for mean and std
         self.model = model
         self.mirrorAverage = mirrorAverage ?? (info.metadata["tta_flip"] == "true")
-        preprocessor = Preprocessor(inputSize: info.inputSize, mean: mean, std: std, margin: margin)
+        preprocessor = Preprocessor(inputSize: info.inputSize, mean: info.mean, std: info.std, margin: margin)
     }
 
     /// Floats of input per face: one image, or the image and its mirror when mirror-averaging.
