@@ -52,8 +52,8 @@ def prepare(images, size):
 
 def normalise(x, mean, std):
     x = x.expand(-1, 3, -1, -1)
-    m = torch.tensor(mean, dtype=x.dtype).view(1, 3, 1, 1)
-    s = torch.tensor(std, dtype=x.dtype).view(1, 3, 1, 1)
+    m = torch.tensor(mean, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    s = torch.tensor(std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     return (x - m) / s
 
 
@@ -67,7 +67,7 @@ def predict(model, images, size, mean, std, batch=256, tta_flip=False):
         p = F.softmax(model(normalise(x, mean, std)), dim=1)
         if tta_flip:
             p = (p + F.softmax(model(normalise(x.flip(-1), mean, std)), dim=1)) / 2
-        out.append(p)
+        out.append(p.cpu())
     return torch.cat(out).numpy()
 
 
@@ -93,38 +93,10 @@ def make_schedule(opt, tcfg, total_steps):
     raise SystemExit(f"train.schedule: unknown schedule {kind!r} (onecycle, cosine, constant)")
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", required=True, help="YAML recipe (Training/configs/*.yaml)")
-    ap.add_argument("--run-dir", help="where checkpoints and the log go (default: the config's output.dir)")
-    ap.add_argument("--export", help="safetensors path for the best epoch (default: the config's output.export)")
-    ap.add_argument("--force", action="store_true", help="export even if an existing model scores higher")
-    ap.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint and start over")
-    ap.add_argument("--export-only", action="store_true",
-                    help="export the run's best epoch so far without training (e.g. a run cut short)")
-    ap.add_argument("--stop-after", type=int, metavar="EPOCH",
-                    help="stop once this epoch is checkpointed (resume later by running again)")
-    args = ap.parse_args(argv)
-
-    cfg = load_config(args.config)
-    mcfg, dcfg, tcfg, acfg, ocfg = (cfg[k] for k in ("model", "data", "train", "augment", "output"))
-    classes = dcfg["classes"]
-    size = int(mcfg["input_size"])
-    mean, std = dcfg["mean"], dcfg["std"]
-    torch.set_num_threads(int(tcfg.get("threads", os.cpu_count() or 1)))
-    device = torch.device("cuda" if torch.cuda.is_available() and tcfg.get("cuda", True) else "cpu")
+def build_training(cfg, classes, device):
+    """The model (fresh, seeded) and its optimiser for a config."""
+    mcfg, tcfg = cfg["model"], cfg["train"]
     torch.manual_seed(int(tcfg.get("seed", 0)))
-
-    run_dir = Path(args.run_dir) if args.run_dir else resolve(ocfg["dir"])
-    run_dir.mkdir(parents=True, exist_ok=True)
-    limit = dcfg.get("limit_per_class")
-    t0 = time.time()
-    xtr, ytr = data.load_folder(resolve(dcfg["train"]), classes, limit_per_class=limit)
-    xva, yva = data.load_folder(resolve(dcfg["val"]), classes, limit_per_class=limit)
-    print(f"data: {len(ytr)} train, {len(yva)} val images ({time.time() - t0:.1f}s)", flush=True)
-    xtr_t, ytr_t = torch.from_numpy(xtr), torch.from_numpy(ytr)
-    xva_t = torch.from_numpy(xva)
-
     model = models.build(mcfg["arch"], len(classes), resolve(mcfg.get("pretrained"))).to(device)
     if tcfg.get("channels_last", False):
         model = model.to(memory_format=torch.channels_last)
@@ -137,19 +109,132 @@ def main(argv=None):
         opt = torch.optim.AdamW(groups, weight_decay=wd)
     else:
         raise SystemExit(f"train.optimizer: unknown optimizer {opt_kind!r} (adam, adamw)")
-    epochs, bs = int(tcfg["epochs"]), int(tcfg["batch_size"])
+    return model, opt
+
+
+class Batches:
+    """Augmented, normalised training batches, made on the training device."""
+
+    def __init__(self, images, labels, cfg, device):
+        self.images, self.labels = images.to(device), labels.to(device)
+        self.size = int(cfg["model"]["input_size"])
+        self.mean, self.std = cfg["data"]["mean"], cfg["data"]["std"]
+        self.augment = cfg["augment"]
+        self.channels_last = cfg["train"].get("channels_last", False)
+        self.generator = torch.Generator(device=device)
+
+    def seed(self, value):
+        self.generator.manual_seed(value)
+
+    def __call__(self, idx):
+        idx = idx.to(self.images.device)
+        x = prepare(self.images[idx], self.size)
+        x = aug.augment(x, self.augment, generator=self.generator)
+        x = normalise(x, self.mean, self.std)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, self.labels[idx]
+
+
+def train_step(model, opt, sched, x, y, weights, smoothing):
+    logits = model(x)
+    loss = F.cross_entropy(logits, y, weight=weights, label_smoothing=smoothing)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    if sched is not None:
+        sched.step()
+    return logits, loss
+
+
+def seconds_per_epoch(cfg, classes, device, batches, steps_per_epoch, weights, smoothing, val_images):
+    """Time a few steps and one validation pass on a throwaway model: the wall time of an epoch."""
+    model, opt = build_training(cfg, classes, device)
+    model.train()
+    bs = int(cfg["train"]["batch_size"])
+    idx = torch.arange(bs)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    for _ in range(5):
+        train_step(model, opt, None, *batches(idx), weights, smoothing)
+    sync()
+    n, t = 20, time.time()
+    for _ in range(n):
+        train_step(model, opt, None, *batches(idx), weights, smoothing)
+    sync()
+    step = (time.time() - t) / n
+    t = time.time()
+    predict(model, val_images, batches.size, batches.mean, batches.std,
+            tta_flip=bool(cfg.get("eval", {}).get("tta_flip", False)))
+    evaluation = time.time() - t
+    del model, opt
+    return step * steps_per_epoch + evaluation
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", required=True, help="YAML recipe (Training/configs/*.yaml)")
+    ap.add_argument("--run-dir", help="where checkpoints and the log go (default: the config's output.dir)")
+    ap.add_argument("--export", help="safetensors path for the best epoch (default: the config's output.export)")
+    ap.add_argument("--force", action="store_true", help="export even if an existing model scores higher")
+    ap.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint and start over")
+    ap.add_argument("--export-only", action="store_true",
+                    help="export the run's best epoch so far without training (e.g. a run cut short)")
+    ap.add_argument("--stop-after", type=int, metavar="EPOCH",
+                    help="stop once this epoch is checkpointed (resume later by running again)")
+    ap.add_argument("--epochs", type=int, help="train this many epochs instead of the config's")
+    ap.add_argument("--budget-seconds", type=float, metavar="S",
+                    help="fit a fresh run into S seconds of wall time: time an epoch first and train "
+                         "fewer epochs than the config's if they would not fit (the count is logged); "
+                         "a run that still overruns stops and exports its best epoch")
+    args = ap.parse_args(argv)
+
+    cfg = load_config(args.config)
+    mcfg, dcfg, tcfg, ocfg = (cfg[k] for k in ("model", "data", "train", "output"))
+    classes = dcfg["classes"]
+    size = int(mcfg["input_size"])
+    mean, std = dcfg["mean"], dcfg["std"]
+    torch.set_num_threads(int(tcfg.get("threads", os.cpu_count() or 1)))
+    device = torch.device("cuda" if torch.cuda.is_available() and tcfg.get("cuda", True) else "cpu")
+    device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    torch.backends.cudnn.benchmark = device.type == "cuda"  # fixed batch shapes: pick conv kernels once
+    started = time.time()
+
+    run_dir = Path(args.run_dir) if args.run_dir else resolve(ocfg["dir"])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    limit = dcfg.get("limit_per_class")
+    t0 = time.time()
+    xtr, ytr = data.load_folder(resolve(dcfg["train"]), classes, limit_per_class=limit)
+    xva, yva = data.load_folder(resolve(dcfg["val"]), classes, limit_per_class=limit)
+    print(f"data: {len(ytr)} train, {len(yva)} val images ({time.time() - t0:.1f}s)", flush=True)
+    xva_t = torch.from_numpy(xva).to(device)
+    batches = Batches(torch.from_numpy(xtr), torch.from_numpy(ytr), cfg, device)
+
+    epochs, bs = int(args.epochs or tcfg["epochs"]), int(tcfg["batch_size"])
     steps_per_epoch = len(ytr) // bs
     if tcfg.get("max_steps"):
         steps_per_epoch = min(steps_per_epoch, int(tcfg["max_steps"]))
-    sched = make_schedule(opt, tcfg, epochs * steps_per_epoch)
     weights = class_weights(ytr, len(classes), float(tcfg.get("class_weight_power", 0))).to(device)
     smoothing = float(tcfg.get("label_smoothing", 0))
     tta = bool(cfg.get("eval", {}).get("tta_flip", False))
 
     ckpt_path = run_dir / "last.pt"
+    resuming = ckpt_path.exists() and not args.fresh
+    if args.budget_seconds and not resuming and not args.export_only:
+        per_epoch = seconds_per_epoch(cfg, classes, device, batches, steps_per_epoch, weights,
+                                      smoothing, xva_t)
+        left = args.budget_seconds - (time.time() - started)
+        fits = max(1, int(left / per_epoch))
+        print(f"budget: {left:.0f}s left fits {fits} epochs of ~{per_epoch:.1f}s on {device_name}; "
+              f"training {min(epochs, fits)} of {epochs}", flush=True)
+        epochs = min(epochs, fits)
+
+    model, opt = build_training(cfg, classes, device)
+    sched = make_schedule(opt, tcfg, epochs * steps_per_epoch)
     start, history, best = 0, [], None
-    if ckpt_path.exists() and not args.fresh:
+    if resuming:
         ck = torch.load(ckpt_path, map_location=device, weights_only=False)
+        epochs = ck.get("epochs", epochs)
+        sched = make_schedule(opt, tcfg, epochs * steps_per_epoch)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["schedule"])
@@ -165,22 +250,12 @@ def main(argv=None):
             torch.set_num_threads(max(1, int(threads_file.read_text().strip() or 1)))
         model.train()
         gen.manual_seed(int(tcfg.get("seed", 0)) * 1000 + epoch)
+        batches.seed(int(tcfg.get("seed", 0)) * 1000 + epoch)
         order = torch.randperm(len(ytr), generator=gen)
         t_epoch, total_loss, correct, seen = time.time(), 0.0, 0, 0
         for step in range(steps_per_epoch):
-            idx = order[step * bs:(step + 1) * bs]
-            x = prepare(xtr_t[idx], size)
-            x = aug.augment(x, acfg, generator=gen)
-            x = normalise(x, mean, std).to(device)
-            if tcfg.get("channels_last", False):
-                x = x.contiguous(memory_format=torch.channels_last)
-            y = ytr_t[idx].to(device)
-            logits = model(x)
-            loss = F.cross_entropy(logits, y, weight=weights, label_smoothing=smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
+            x, y = batches(order[step * bs:(step + 1) * bs])
+            logits, loss = train_step(model, opt, sched, x, y, weights, smoothing)
             total_loss += loss.item() * len(y)
             correct += (logits.argmax(1) == y).sum().item()
             seen += len(y)
@@ -196,7 +271,7 @@ def main(argv=None):
                "val_auc": rep["macro_auc"],
                "val_recall": {c: round(v["recall"], 4) for c, v in rep["per_class"].items()},
                "lr": {g["name"]: round(g["lr"], 8) for g in opt.param_groups} if len({g["lr"] for g in opt.param_groups}) > 1 else opt.param_groups[0]["lr"], "train_seconds": train_s,
-               "seconds": time.time() - t_epoch}
+               "seconds": time.time() - t_epoch, "epochs": epochs, "device": device_name}
         history.append(row)
         print(json.dumps(row), flush=True)
         with open(run_dir / "log.jsonl", "a") as f:
@@ -206,9 +281,13 @@ def main(argv=None):
             torch.save(model.state_dict(), run_dir / "best.pt")
         tmp = ckpt_path.with_suffix(".tmp")
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                    "schedule": sched.state_dict(), "epoch": epoch + 1, "history": history,
-                    "best": best}, tmp)
+                    "schedule": sched.state_dict(), "epoch": epoch + 1, "epochs": epochs,
+                    "history": history, "best": best}, tmp)
         os.replace(tmp, ckpt_path)
+        spent = time.time() - started
+        if args.budget_seconds and epoch + 1 < epochs and spent + row["seconds"] > args.budget_seconds:
+            print(f"budget: {spent:.0f}s spent, stopping after epoch {epoch + 1} of {epochs}", flush=True)
+            break
         if args.stop_after and epoch + 1 >= args.stop_after and epoch + 1 < epochs:
             print(f"stopped after epoch {epoch + 1} of {epochs}; run again to resume", flush=True)
             return 0
@@ -230,7 +309,8 @@ def main(argv=None):
             mcfg["arch"], size, classes, mean, std,
             recipe=cfg.get("name", Path(args.config).stem) + ": " + cfg.get("description", ""),
             epochs=str(best["epoch"]), val_accuracy=f"{best['val_acc']:.4f}",
-            tta_flip="true" if tta else "false", train_hours=f"{train_hours:.2f}")
+            tta_flip="true" if tta else "false", train_hours=f"{train_hours:.2f}",
+            trained_on=device_name)
         export.export(model.float().to(memory_format=torch.contiguous_format), target, meta)
         print(f"exported epoch {best['epoch']} (val accuracy {best['val_acc']:.4f}) to {target}")
     return 0

@@ -61,6 +61,18 @@ def test_short_run_resumes_and_exports(dataset, tmp_path, monkeypatch):
     assert float(meta["val_accuracy"]) == pytest.approx(max(r["val_acc"] for r in log), abs=1e-4)
 
 
+def test_time_budget_trains_fewer_epochs_and_logs_the_count(dataset, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    run = tmp_path / "run"
+    cfg = write_config(tmp_path / "c.yaml", REPO / "Training/configs/fertui-resnet18.yaml", dataset, run,
+                       epochs=500, batch_size=8, max_steps=2)
+    assert train.main(["--config", str(cfg), "--budget-seconds", "4"]) == 0
+    log = [json.loads(line) for line in open(run / "log.jsonl")]
+    assert 1 <= len(log) < 500
+    assert {r["epochs"] for r in log} == {len(log)}
+    assert (run / "model.safetensors").exists()
+
+
 def test_export_loads_in_torchvision_with_load_state_dict(tmp_path):
     torch.manual_seed(0)
     model = models.build("resnet34", 7).eval()
