@@ -5,8 +5,11 @@ same model, input size, batch and thread count; one table with the ratios.
         [--batch 1] [--threads 2] [--runs 30]
 
 Weights: fertui uses the shipped model when present (else seeded random weights); PyTorch and ONNX
-Runtime use the same shipped file when present, else random weights (latency does not depend on
-the values). Timings are medians after a warm-up."""
+Runtime use the same shipped file when present, else random weights. Their latency does not depend
+on the values; fertui's does, as it skips the filters and input channels whose weights are all zero
+(most of the trained ResNet18's and ResNet34's). The "fertui dense" column turns that off
+(FERTUI_SKIP_ZEROS=0): what any weights of the architecture cost. Timings are medians after a
+warm-up."""
 import argparse
 import json
 import os
@@ -22,10 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 ARCHS = ("resnet18", "resnet34", "resnet50")
 
 
-def fertui_bench(exe, arch, size, batch, threads, runs):
+def fertui_bench(exe, arch, size, batch, threads, runs, dense=False):
     cmd = [exe, "bench", "--model", arch, "--size", str(size), "--batch", str(batch),
            "--threads", str(threads), "--runs", str(runs), "--json"]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    env = dict(os.environ, FERTUI_SKIP_ZEROS="0") if dense else None
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -122,6 +126,7 @@ def main():
         for size in sizes:
             for arch in archs:
                 f = fertui_bench(args.fertui, arch, size, args.batch, args.threads, args.runs)
+                d = fertui_bench(args.fertui, arch, size, args.batch, args.threads, args.runs, dense=True)
                 model = torch_model(arch)
                 x = torch.from_numpy(__import__("numpy").random.default_rng(0)
                                      .standard_normal((args.batch, 3, size, size)).astype("float32"))
@@ -132,10 +137,12 @@ def main():
                 rows.append({"model": arch, "size": size, "batch": args.batch, "threads": args.threads,
                              "weights": f.get("weights", "?"),
                              "fertui_ms": f["median_ms"], "fertui_p90_ms": f["p90_ms"],
+                             "fertui_dense_ms": d["median_ms"], "fertui_dense_p90_ms": d["p90_ms"],
                              "torch_ms": t[0], "torch_p90_ms": t[1],
                              "onnx_ms": o[0] if o else None, "onnx_p90_ms": o[1] if o else None})
 
-    header = f"{'model':9} {'input':>5} {'fertui':>17} {'PyTorch eager':>17} {'ONNX Runtime':>17} {'PyTorch/fertui':>15} {'ORT/fertui':>11}"
+    header = (f"{'model':9} {'input':>5} {'fertui':>17} {'fertui dense':>17} {'PyTorch eager':>17} "
+              f"{'ONNX Runtime':>17} {'PyTorch/fertui':>15} {'ORT/fertui':>11}")
     print(header)
     print("-" * len(header))
     for r in rows:
@@ -143,6 +150,7 @@ def main():
             return f"{m:7.2f} ({p:6.2f})" if m is not None else f"{'n/a':>16}"
         ort_ratio = f"{r['onnx_ms'] / r['fertui_ms']:10.2f}x" if r["onnx_ms"] else f"{'n/a':>11}"
         print(f"{r['model']:9} {r['size']:5d} {cell(r['fertui_ms'], r['fertui_p90_ms']):>17} "
+              f"{cell(r['fertui_dense_ms'], r['fertui_dense_p90_ms']):>17} "
               f"{cell(r['torch_ms'], r['torch_p90_ms']):>17} {cell(r['onnx_ms'], r['onnx_p90_ms']):>17} "
               f"{r['torch_ms'] / r['fertui_ms']:14.2f}x {ort_ratio}")
     for n in sorted(notes):

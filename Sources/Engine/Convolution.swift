@@ -12,8 +12,12 @@ import Foundation
 struct FoldedConv {
     let inC: Int, outC: Int, kernel: Int, stride: Int, pad: Int
     /// (kernel*kernel*inC, outC), rows ordered (ky, kx, ic): torch's weight * gamma/sqrt(var+eps);
-    /// row-major or in 8-column panels, whichever the GEMM path in use needs.
+    /// row-major or in 8-column panels, whichever the GEMM path in use needs. With `live`, only
+    /// the live block: (live.rows.count, live.paddedCols).
     let weights: ConvWeights
+    /// Where the folded weights have all-zero rows or columns, the rows and columns that are not,
+    /// and the GEMM runs on that block alone (nil: dense).
+    let live: LiveBlock?
     /// (outC): beta - mean * gamma/sqrt(var+eps).
     let bias: [Float]
     /// Winograd-transformed weights (16, inC, outC) for 3x3 stride-1 convolutions, built on first use.
@@ -51,8 +55,14 @@ struct FoldedConv {
                 }
             }
         }
-        weights = ConvWeights(rowMajor: packed, rows: k * k * inC, cols: outC)
         self.bias = bias
+        if let block = LiveBlock(weights: packed, rows: k * k * inC, cols: outC) {
+            live = block
+            weights = ConvWeights(rowMajor: block.compact(packed, cols: outC), rows: block.rows.count, cols: block.paddedCols)
+        } else {
+            live = nil
+            weights = ConvWeights(rowMajor: packed, rows: k * k * inC, cols: outC)
+        }
     }
 
     func outputSide(_ side: Int) -> Int { (side + 2 * pad - kernel) / stride + 1 }
@@ -60,9 +70,15 @@ struct FoldedConv {
     /// Floats of im2col scratch this convolution needs for `n` images of side `side` (0 if none).
     func columnFloats(n: Int, side: Int) -> Int {
         if usesWinograd(n: n, side: side) { return winogradFloats(n: n, side: side) }
-        if kernel == 1 && stride == 1 { return 0 }
         let o = outputSide(side)
-        return n * o * o * kernel * kernel * inC
+        let m = n * o * o
+        if let live = live {
+            // the gathered left matrix (im2col first where there is one), then the block's product
+            let left = kernel == 1 && stride == 1 ? live.rows.count : kernel * kernel * inC
+            return m * left + m * live.paddedCols
+        }
+        if kernel == 1 && stride == 1 { return 0 }
+        return m * kernel * kernel * inC
     }
 
     /// output (n, oh, ow, outC) = epilogue(conv(input (n, side, side, inC))), where the epilogue adds
@@ -79,28 +95,50 @@ struct FoldedConv {
         }
         let m = n * oh * ow          // GEMM rows: one per output pixel
         let kdim = kernel * kernel * inC  // GEMM inner dimension
-        let a: UnsafePointer<Float>
-        if kernel == 1 && stride == 1 {
-            a = input  // (n*h*w, inC) is already the GEMM's left matrix
-        } else {
-            im2col(input, n: n, h: h, w: w, oh: oh, ow: ow, into: columns)
-            a = UnsafePointer(columns)
-        }
-        if outC % 8 == 0 && (m <= Self.smallRowLimit || (weights.inPanels && m <= Self.panelRowLimit)) {
-            weights.panels().withUnsafeBufferPointer { pp in
-                smallRowGEMM(a, rows: m, inner: kdim, panels: pp.baseAddress!, cols: outC, output: output)
+        if let live = live {
+            // Only the live block: gather its rows' inputs, multiply, then put its columns in place
+            // (the others are zero before the epilogue, as their weights are).
+            let a = columns
+            if kernel == 1 && stride == 1 {
+                live.gatherRows(from: input, count: m, width: kdim, into: a)
+            } else {
+                im2col(input, n: n, h: h, w: w, oh: oh, ow: ow, into: columns)
+                live.gatherRows(from: a, count: m, width: kdim, into: a)
             }
-        } else {
-            weights.rowMajor().withUnsafeBufferPointer { wp in
-                // output (m, outC) = a (m, kdim) x weight (kdim, outC)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(outC), Int32(kdim),
-                            1, a, Int32(kdim), wp.baseAddress, Int32(outC), 0, output, Int32(outC))
+            let product = columns + m * (kernel == 1 && stride == 1 ? live.rows.count : kdim)
+            if !live.rows.isEmpty {
+                multiply(a, rows: m, inner: live.rows.count, output: product)
             }
+            live.scatterColumns(product, count: m, into: output, cols: outC)
+        } else {
+            let a: UnsafePointer<Float>
+            if kernel == 1 && stride == 1 {
+                a = input  // (n*h*w, inC) is already the GEMM's left matrix
+            } else {
+                im2col(input, n: n, h: h, w: w, oh: oh, ow: ow, into: columns)
+                a = UnsafePointer(columns)
+            }
+            multiply(a, rows: m, inner: kdim, output: output)
         }
         bias.withUnsafeBufferPointer { bp in
             addBiasResidualReLU(output, rows: m, cols: outC, bias: bp.baseAddress!, residual: residual, relu: relu)
         }
         return oh
+    }
+
+    /// output (rows, weights.cols) = a (rows, inner) x weights (inner, weights.cols).
+    private func multiply(_ a: UnsafePointer<Float>, rows m: Int, inner: Int, output: UnsafeMutablePointer<Float>) {
+        let cols = weights.cols
+        if cols % 8 == 0 && (m <= Self.smallRowLimit || (weights.inPanels && m <= Self.panelRowLimit)) {
+            weights.panels().withUnsafeBufferPointer { pp in
+                smallRowGEMM(a, rows: m, inner: inner, panels: pp.baseAddress!, cols: cols, output: output)
+            }
+        } else {
+            weights.rowMajor().withUnsafeBufferPointer { wp in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(cols), Int32(inner),
+                            1, a, Int32(inner), wp.baseAddress, Int32(cols), 0, output, Int32(cols))
+            }
+        }
     }
 
     /// columns (n*oh*ow, kernel*kernel*inC): each row the receptive field of one output pixel,
@@ -137,6 +175,72 @@ struct FoldedConv {
                     }
                     row += rowLength
                 }
+            }
+        }
+    }
+}
+
+/// The live block of a folded weight matrix (rows, cols): the rows and the columns with a nonzero
+/// weight. Training with Adam and L2 weight decay leaves whole filters and input channels at exactly
+/// zero (90% of the shipped ResNet18's weights), and a product with them is exactly zero, so the
+/// GEMM on the live block alone gives the same output with a fraction of the weights in memory and
+/// of the arithmetic. Used where the block holds at most `maxFraction` of the matrix.
+struct LiveBlock {
+    /// Live rows (GEMM inner index: (ky, kx, ic)) and live columns (output channels), ascending.
+    let rows: [Int], cols: [Int]
+    /// `cols.count` rounded up to 8 (the panel width); the padding columns are zero.
+    let paddedCols: Int
+
+    /// Below this share of the full matrix the gather and scatter pay for themselves.
+    static let maxFraction = 0.75
+    /// FERTUI_SKIP_ZEROS=0 keeps every convolution dense (for A/B benchmarks).
+    static let enabled = ProcessInfo.processInfo.environment["FERTUI_SKIP_ZEROS"] != "0"
+
+    /// nil where skipping is off or would not pay.
+    init?(weights w: [Float], rows: Int, cols: Int) {
+        guard Self.enabled else { return nil }
+        var rowLive = [Bool](repeating: false, count: rows), colLive = [Bool](repeating: false, count: cols)
+        for r in 0..<rows {
+            for c in 0..<cols where w[r * cols + c] != 0 {
+                rowLive[r] = true
+                colLive[c] = true
+            }
+        }
+        let liveRows = (0..<rows).filter { rowLive[$0] }, liveCols = (0..<cols).filter { colLive[$0] }
+        guard Double(liveRows.count * liveCols.count) <= Self.maxFraction * Double(rows * cols) else { return nil }
+        self.rows = liveRows
+        self.cols = liveCols
+        paddedCols = (liveCols.count + 7) / 8 * 8
+    }
+
+    /// The block (rows.count, paddedCols) row-major, from the full (…, cols) matrix.
+    func compact(_ w: [Float], cols full: Int) -> [Float] {
+        var block = [Float](repeating: 0, count: rows.count * paddedCols)
+        for (i, r) in rows.enumerated() {
+            for (j, c) in cols.enumerated() { block[i * paddedCols + j] = w[r * full + c] }
+        }
+        return block
+    }
+
+    /// dst (count, rows.count) = the live entries of each row of src (count, width). dst may be
+    /// src: every entry moves to an index at or before its own, in order.
+    func gatherRows(from src: UnsafePointer<Float>, count: Int, width: Int, into dst: UnsafeMutablePointer<Float>) {
+        let k = rows.count
+        rows.withUnsafeBufferPointer { idx in
+            for r in 0..<count {
+                let s = src + r * width, d = dst + r * k
+                for j in 0..<k { d[j] = s[idx[j]] }
+            }
+        }
+    }
+
+    /// dst (count, cols) = the block product (count, paddedCols) in the live columns, zero elsewhere.
+    func scatterColumns(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutablePointer<Float>, cols full: Int) {
+        dst.update(repeating: 0, count: count * full)
+        cols.withUnsafeBufferPointer { idx in
+            for r in 0..<count {
+                let s = src + r * paddedCols, d = dst + r * full
+                for j in 0..<idx.count { d[idx[j]] = s[j] }
             }
         }
     }

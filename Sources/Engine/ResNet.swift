@@ -129,6 +129,15 @@ public final class ResNet: @unchecked Sendable {
     let fcBias: [Float]
     public var classCount: Int { fcBias.count }
 
+    /// The share of the convolution weights the engine keeps and multiplies: 1 for dense weights,
+    /// less where whole filters and input channels are zero (see `LiveBlock`).
+    public var keptWeightFraction: Double {
+        let convs = [stem] + blocks.flatMap { $0.convs + ($0.downsample.map { [$0] } ?? []) }
+        let full = convs.reduce(0) { $0 + $1.kernel * $1.kernel * $1.inC * $1.outC }
+        let kept = convs.reduce(0) { $0 + ($1.live.map { $0.rows.count * $0.cols.count } ?? $1.kernel * $1.kernel * $1.inC * $1.outC) }
+        return Double(kept) / Double(full)
+    }
+
     /// Scratch reused by every forward; `lock` serialises callers because of it.
     let workspace = Workspace()
     private let lock = NSLock()

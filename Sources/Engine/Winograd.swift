@@ -47,11 +47,12 @@ final class WinogradWeights: @unchecked Sendable {
 }
 
 extension FoldedConv {
-    /// Whether this convolution runs as Winograd for `n` images of side `side`: 3x3 stride 1 pad 1,
+    /// Whether this convolution runs as Winograd for `n` images of side `side`: dense weights (a
+    /// convolution that keeps only its live block has no others to transform), 3x3 stride 1 pad 1,
     /// channels in multiples of 8 (the transforms work on eight at a time),
     /// and enough tiles that the 16 GEMMs are not dominated by call overhead.
     func usesWinograd(n: Int, side: Int) -> Bool {
-        guard kernel == 3 && stride == 1 && pad == 1 && inC % 8 == 0 && outC % 8 == 0 else { return false }
+        guard live == nil, kernel == 3 && stride == 1 && pad == 1 && inC % 8 == 0 && outC % 8 == 0 else { return false }
         let tiles = (side + 1) / 2
         return n * tiles * tiles >= Self.winogradMinTiles
     }

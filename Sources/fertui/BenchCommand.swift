@@ -63,10 +63,11 @@ enum BenchCommand {
             if json {
                 print("{\"model\":\"\(label)\",\"size\":\(size),\"batch\":\(batch),\"threads\":\(threads),"
                       + "\"median_ms\":\(String(format: "%.3f", r.median)),\"p90_ms\":\(String(format: "%.3f", r.p90)),"
-                      + "\"runs\":\(runs),\"weights\":\"\(weights)\"}")
+                      + "\"runs\":\(runs),\"weights\":\"\(weights)\",\"kept\":\(String(format: "%.3f", net.keptWeightFraction))}")
             } else {
-                print(String(format: "%@  input %d  batch %d  threads %d  median %.2f ms  p90 %.2f ms  (%d runs, %@ weights)",
-                             label.padding(toLength: 9, withPad: " ", startingAt: 0), size, batch, threads, r.median, r.p90, runs, weights))
+                print(String(format: "%@  input %d  batch %d  threads %d  median %.2f ms  p90 %.2f ms  (%d runs, %@ weights, %.0f%% kept)",
+                             label.padding(toLength: 9, withPad: " ", startingAt: 0), size, batch, threads, r.median, r.p90, runs, weights,
+                             100 * net.keptWeightFraction))
             }
         }
         return 0

@@ -51,17 +51,29 @@ final class ConvolutionTests: XCTestCase {
     }
 
     /// One case: folded fast conv (+ residual, ReLU) vs naive conv, then BN, residual and ReLU by hand.
-    func check(n: Int, inC: Int, outC: Int, side: Int, kernel: Int, stride: Int, pad: Int, residual: Bool, relu: Bool) {
-        let label = "n\(n) \(inC)->\(outC) side \(side) k\(kernel) s\(stride) p\(pad) residual \(residual) relu \(relu)"
+    /// `deadOut`/`deadIn`: output filters and input channels whose weights are set to zero (as
+    /// training leaves them); `liveBlock` says whether the convolution must then skip them.
+    func check(n: Int, inC: Int, outC: Int, side: Int, kernel: Int, stride: Int, pad: Int, residual: Bool, relu: Bool,
+               deadOut: [Int] = [], deadIn: [Int] = [], liveBlock: Bool = false) {
+        let label = "n\(n) \(inC)->\(outC) side \(side) k\(kernel) s\(stride) p\(pad) residual \(residual) relu \(relu) dead \(deadOut.count) out \(deadIn.count) in"
         let seed: UInt64 = 99
         let x = SeededWeights.uniform("x", count: n * inC * side * side, lo: -1, hi: 1, seed: seed)
-        let w = SeededWeights.uniform("w", count: outC * inC * kernel * kernel, lo: -0.5, hi: 0.5, seed: seed)
+        var w = SeededWeights.uniform("w", count: outC * inC * kernel * kernel, lo: -0.5, hi: 0.5, seed: seed)
+        let taps = kernel * kernel
+        for oc in deadOut { for i in 0..<(inC * taps) { w[oc * inC * taps + i] = 0 } }
+        for ic in deadIn { for oc in 0..<outC { for t in 0..<taps { w[(oc * inC + ic) * taps + t] = 0 } } }
         let gamma = SeededWeights.uniform("g", count: outC, lo: 0.5, hi: 1.5, seed: seed)
         let beta = SeededWeights.uniform("b", count: outC, lo: -0.5, hi: 0.5, seed: seed)
         let mean = SeededWeights.uniform("m", count: outC, lo: -0.2, hi: 0.2, seed: seed)
         let variance = SeededWeights.uniform("v", count: outC, lo: 0.3, hi: 2, seed: seed)
         let conv = FoldedConv(torchWeight: w, outC: outC, inC: inC, kernel: kernel, stride: stride, pad: pad,
                               gamma: gamma, beta: beta, mean: mean, variance: variance)
+        XCTAssertEqual(conv.live != nil, liveBlock, "\(label): live block used")
+        if let live = conv.live {
+            XCTAssertEqual(live.cols, (0..<outC).filter { !deadOut.contains($0) }, label)
+            XCTAssertEqual(live.rows.count, deadOut.count == outC ? 0 : taps * (inC - deadIn.count), label)
+            XCTAssertEqual(conv.weights.rows, live.rows.count, "\(label): only the live block is kept")
+        }
         let o = conv.outputSide(side)
         let res = SeededWeights.uniform("r", count: n * outC * o * o, lo: -1, hi: 1, seed: seed)
 
@@ -113,15 +125,39 @@ final class ConvolutionTests: XCTestCase {
         check(n: 3, inC: 16, outC: 8, side: 9, kernel: 3, stride: 1, pad: 1, residual: true, relu: false)
     }
 
+    /// Filters and input channels with all-zero weights are skipped (the GEMM runs on the live
+    /// block) and the output is still the convolution's, on every path: few rows (register
+    /// kernel), many rows (sgemm, in place of Winograd), 1x1 straight from the input, strided.
+    func testZeroFiltersAndChannelsAreSkippedExactly() {
+        let out20 = Array(stride(from: 0, to: 32, by: 3)) + [31, 30, 29, 28, 26, 25, 23, 22, 20]  // 20 of 32
+        let in8 = [1, 2, 5, 7, 8, 11, 13, 14]                                                  // 8 of 16
+        check(n: 1, inC: 16, outC: 32, side: 2, kernel: 3, stride: 1, pad: 1, residual: true, relu: true,
+              deadOut: out20, deadIn: in8, liveBlock: true)
+        check(n: 2, inC: 16, outC: 32, side: 16, kernel: 3, stride: 1, pad: 1, residual: true, relu: true,
+              deadOut: out20, deadIn: in8, liveBlock: true)
+        check(n: 2, inC: 16, outC: 32, side: 7, kernel: 1, stride: 1, pad: 0, residual: true, relu: false,
+              deadOut: out20, deadIn: in8, liveBlock: true)
+        check(n: 3, inC: 16, outC: 32, side: 5, kernel: 1, stride: 2, pad: 0, residual: false, relu: false,
+              deadOut: [], deadIn: in8, liveBlock: true)
+        check(n: 1, inC: 16, outC: 32, side: 9, kernel: 3, stride: 2, pad: 1, residual: false, relu: true,
+              deadOut: out20, deadIn: [], liveBlock: true)
+        // Every filter zero: the output is the epilogue of zeros (bias, residual, ReLU).
+        check(n: 2, inC: 16, outC: 32, side: 3, kernel: 3, stride: 1, pad: 1, residual: true, relu: true,
+              deadOut: Array(0..<32), deadIn: [], liveBlock: true)
+        // A few zeros do not pay for the gather: the convolution stays dense.
+        check(n: 1, inC: 16, outC: 32, side: 4, kernel: 3, stride: 1, pad: 1, residual: true, relu: true,
+              deadOut: [3], deadIn: [4], liveBlock: false)
+    }
+
     func testWinogradIsChosenOnlyWhereItApplies() {
-        let w = [Float](repeating: 0, count: 8 * 8 * 9)
+        let w = [Float](repeating: 0.1, count: 8 * 8 * 9)
         let ones = [Float](repeating: 1, count: 8), zeros = [Float](repeating: 0, count: 8)
         let conv3 = FoldedConv(torchWeight: w, outC: 8, inC: 8, kernel: 3, stride: 1, pad: 1, gamma: ones, beta: zeros, mean: zeros, variance: ones)
         let strided = FoldedConv(torchWeight: w, outC: 8, inC: 8, kernel: 3, stride: 2, pad: 1, gamma: ones, beta: zeros, mean: zeros, variance: ones)
         XCTAssertTrue(conv3.usesWinograd(n: 2, side: 16))
         XCTAssertFalse(conv3.usesWinograd(n: 1, side: 4), "too few tiles")
         XCTAssertFalse(strided.usesWinograd(n: 2, side: 16), "stride 2")
-        let odd = FoldedConv(torchWeight: [Float](repeating: 0, count: 5 * 5 * 9), outC: 5, inC: 5, kernel: 3, stride: 1, pad: 1,
+        let odd = FoldedConv(torchWeight: [Float](repeating: 0.1, count: 5 * 5 * 9), outC: 5, inC: 5, kernel: 3, stride: 1, pad: 1,
                              gamma: [1, 1, 1, 1, 1], beta: [0, 0, 0, 0, 0], mean: [0, 0, 0, 0, 0], variance: [1, 1, 1, 1, 1])
         XCTAssertFalse(odd.usesWinograd(n: 4, side: 32), "channels not a multiple of 8")
     }

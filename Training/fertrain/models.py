@@ -11,8 +11,9 @@ ARCHS = {"resnet18": torchvision.models.resnet18,
 
 
 def build(arch, num_classes, pretrained=None):
-    """A torchvision ResNet; `pretrained` is a path to ImageNet weights (.pth or .safetensors)
-    loaded before the fc is replaced. None trains from scratch."""
+    """A torchvision ResNet; `pretrained` is a path to ImageNet weights (.pth or .safetensors),
+    loaded before the fc is replaced, or to a model with a `num_classes`-way fc already (a
+    fertui export, to train on from it), loaded as it is. None trains from scratch."""
     if arch not in ARCHS:
         raise SystemExit(f"unknown model type {arch!r}: use one of {', '.join(ARCHS)}")
     model = ARCHS[arch](weights=None)
@@ -26,8 +27,12 @@ def build(arch, num_classes, pretrained=None):
             state = load_file(str(path))
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
+        state = {k: (v.float() if v.is_floating_point() else v) for k, v in state.items()}
+        if state.get("fc.weight") is not None and state["fc.weight"].shape[0] == num_classes:
+            model.fc = torch.nn.Linear(model.fc.in_features, num_classes)
         model.load_state_dict(state)
-    model.fc = torch.nn.Linear(model.fc.in_features, num_classes)
+    if model.fc.out_features != num_classes:
+        model.fc = torch.nn.Linear(model.fc.in_features, num_classes)
     return model
 
 
