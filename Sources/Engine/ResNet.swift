@@ -122,6 +122,14 @@ public final class ResNet: @unchecked Sendable {
     let architecture: ResNetArchitecture
     /// conv1 7x7/2 (3 -> 64) with bn1 folded.
     let stem: FoldedConv
+    /// The same stem for a grayscale image in all three channels (fertui's faces: the models are
+    /// trained on gray replicated to RGB): conv1's weights summed over the channels, 1 -> 64, a
+    /// third of the stem's arithmetic and im2col. Equal to `stem` on such input up to float rounding.
+    let grayStem: FoldedConv
+    /// Whether `forward` takes `grayStem` for gray input (tests turn it off for a reference).
+    var foldsGrayInput = true
+    /// Whether the last forward took `grayStem`.
+    private(set) var tookGrayStem = false
     let blocks: [ResidualBlock]
     /// (featureWidth, classes): fc.weight transposed for the GEMM.
     let fcWeight: [Float]
@@ -219,6 +227,16 @@ public final class ResNet: @unchecked Sendable {
         self.architecture = architecture
         self.info = info
         stem = try fold(architecture.stem)
+        let rgb = try tensor("conv1.weight"), taps = 49, outC = architecture.stem.outC
+        var gray = [Float](repeating: 0, count: outC * taps)
+        for oc in 0..<outC {
+            for c in 0..<3 {
+                for t in 0..<taps { gray[oc * taps + t] += rgb[(oc * 3 + c) * taps + t] }
+            }
+        }
+        grayStem = FoldedConv(torchWeight: gray, outC: outC, inC: 1, kernel: 7, stride: 2, pad: 3,
+                              gamma: try tensor("bn1.weight"), beta: try tensor("bn1.bias"),
+                              mean: try tensor("bn1.running_mean"), variance: try tensor("bn1.running_var"))
         blocks = try architecture.blocks.map { spec in
             ResidualBlock(convs: try spec.convs.map(fold), downsample: try spec.downsample.map(fold))
         }
@@ -297,17 +315,30 @@ public final class ResNet: @unchecked Sendable {
         var x = workspace.x, y = workspace.y
         let t1 = workspace.t1, t2 = workspace.t2, d = workspace.d, col = workspace.columns
 
-        // t2 (n, side, side, 3) <- input (n, 3, side, side)
         let hw = side * side
-        for b in 0..<n {
-            for c in 0..<3 {
-                let src = input + (b * 3 + c) * hw
-                let dst = t2 + b * hw * 3 + c
-                for i in 0..<hw { dst[3 * i] = src[i] }
-            }
+        let bytes = hw * MemoryLayout<Float>.stride
+        let gray = foldsGrayInput && (0..<n).allSatisfy { b in
+            let r = input + b * 3 * hw
+            return memcmp(r, r + hw, bytes) == 0 && memcmp(r, r + 2 * hw, bytes) == 0
         }
         // t1 (n, S/2, S/2, 64) = relu(bn1(conv1(t2))); x (n, S/4, S/4, 64) = maxpool(t1)
-        var s = stem.forward(t2, n: n, side: side, output: t1, columns: col, relu: true)
+        var s: Int
+        tookGrayStem = gray
+        if gray {
+            // t2 (n, side, side, 1) <- each image's first channel
+            for b in 0..<n { (t2 + b * hw).update(from: input + b * 3 * hw, count: hw) }
+            s = grayStem.forward(t2, n: n, side: side, output: t1, columns: col, relu: true)
+        } else {
+            // t2 (n, side, side, 3) <- input (n, 3, side, side)
+            for b in 0..<n {
+                for c in 0..<3 {
+                    let src = input + (b * 3 + c) * hw
+                    let dst = t2 + b * hw * 3 + c
+                    for i in 0..<hw { dst[3 * i] = src[i] }
+                }
+            }
+            s = stem.forward(t2, n: n, side: side, output: t1, columns: col, relu: true)
+        }
         s = maxPool3x3s2(t1, n: n, side: s, c: stem.outC, output: x)
 
         for block in blocks {

@@ -87,9 +87,14 @@ enum BenchCommand {
         return (try ResNet(contentsOf: path), "file")
     }
 
-    /// Median and 90th-percentile milliseconds of `runs` forwards after `warmup` untimed ones.
+    /// Median and 90th-percentile milliseconds of `runs` forwards after `warmup` untimed ones, on
+    /// what fertui feeds the engine: a gray image in all three channels (`Training/bench.py`
+    /// gives PyTorch and ONNX Runtime the same).
     static func measure(_ net: ResNet, size: Int, batch: Int, runs: Int, warmup: Int) throws -> (median: Double, p90: Double) {
-        let input = SeededWeights.input(batch: batch, side: size, seed: 3)
+        let planes = SeededWeights.input(batch: batch, side: size, seed: 3), hw = size * size
+        var input = [Float]()
+        input.reserveCapacity(planes.count)
+        for b in 0..<batch { for _ in 0..<3 { input += planes[(b * 3 * hw)..<(b * 3 * hw + hw)] } }
         var times: [Double] = []
         times.reserveCapacity(runs)
         try input.withUnsafeBufferPointer { buffer in

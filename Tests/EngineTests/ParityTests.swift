@@ -61,6 +61,28 @@ final class ParityTests: XCTestCase {
         }
     }
 
+    /// Gray input (one plane in all three channels, as fertui feeds its faces) goes through the
+    /// channel-summed stem and gives the three-channel stem's logits; a batch with a colour
+    /// image in it takes the three-channel stem for all.
+    func testGrayInputStemMatchesThreeChannelStem() throws {
+        let net = ResNet(arch: "resnet18", info: seededInfo(arch: "resnet18"), seed: 3)
+        let reference = ResNet(arch: "resnet18", info: seededInfo(arch: "resnet18"), seed: 3)
+        reference.foldsGrayInput = false
+        for side in [48, 224] {
+            let planes = SeededWeights.input(batch: 2, side: side, seed: 5)
+            let hw = side * side
+            var gray = [Float]()
+            for b in 0..<2 { for _ in 0..<3 { gray += planes[(b * 3 * hw)..<(b * 3 * hw + hw)] } }
+            assertLogitsClose(try net.logits(gray, batch: 2), try reference.logits(gray, batch: 2), classes: 7,
+                              tolerance: 1e-4, "gray input, side \(side)")
+            XCTAssertTrue(net.tookGrayStem, "gray input, side \(side)")
+            XCTAssertFalse(reference.tookGrayStem)
+            let mixed = Array(gray[0..<(3 * hw)]) + Array(planes[(3 * hw)...])
+            XCTAssertEqual(try net.logits(mixed, batch: 2), try reference.logits(mixed, batch: 2), "a colour image in the batch")
+            XCTAssertFalse(net.tookGrayStem, "a colour image in the batch")
+        }
+    }
+
     /// Scratch grows to the largest (batch, side) seen and is then reused: no allocation in later forwards.
     func testWorkspaceIsReused() throws {
         let net = ResNet(arch: "resnet18", info: seededInfo(arch: "resnet18"), seed: 2)
