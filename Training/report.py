@@ -32,8 +32,14 @@ BEGIN, END = "<!-- report.py: begin -->", "<!-- report.py: end -->"
 
 
 def trained_on(run):
-    """The device a run's log names (logs from before it was recorded are the 2-core CPU's)."""
-    return run["log"][-1].get("device", "2-core CPU")
+    """The devices a run's log names, in order (logs from before they were recorded are the
+    2-core CPU's)."""
+    names = []
+    for row in run["log"]:
+        name = {"cpu": "2-core CPU"}.get(row.get("device", "cpu"), row.get("device"))
+        if name not in names:
+            names.append(name)
+    return ", then ".join(names)
 
 def load(name):
     log = MODELS / "logs" / f"{name}.jsonl"
@@ -120,7 +126,8 @@ def tables(runs):
         m = r["meta"]
         minutes = sum(row["seconds"] for row in r["log"]) / 60
         lines.append(f"| {name} | {m.get('recipe', '')} | {m['input_size']} | {trained_on(r)} | "
-                     f"{m.get('epochs', '')} | {len(r['log'])} | {minutes:.0f} | {m.get('val_accuracy', '')} |")
+                     f"{max(r['log'], key=lambda row: row['val_acc'])['epoch']} | {len(r['log'])} | {minutes:.0f} | "
+                     f"{m.get('val_accuracy', '')} |")
     lines += ["", "![training curves](figures/training-curves.png)",
               "![training time](figures/training-time.png)", ""]
     lines += [f"![{n} confusion](figures/confusion-{n}.png)" for n in runs]
