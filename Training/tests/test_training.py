@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torchvision
 import yaml
 from PIL import Image
 
@@ -91,6 +92,22 @@ def test_export_loads_in_torchvision_with_load_state_dict(tmp_path):
         loaded, meta = export.load(path)
         assert torch.equal(loaded(x), fresh(x))
     assert meta["epochs"] == "3"
+
+
+def test_a_fertui_export_as_pretrained_continues_from_it(tmp_path):
+    """`pretrained:` pointing at a 7-way export (to train on from a shipped model) loads it whole,
+    fc included; ImageNet weights (1000-way fc) get a new fc instead."""
+    torch.manual_seed(1)
+    model = models.build("resnet18", 7).eval()
+    path = tmp_path / "m.safetensors"
+    export.export(model, path, export.metadata("resnet18", 48, CLASSES, [0.5] * 3, [0.25] * 3))
+    again = models.build("resnet18", 7, path)
+    shipped, _ = export.load(path)
+    for (k, a), b in zip(again.state_dict().items(), shipped.state_dict().values()):
+        assert torch.equal(a, b), k
+    imagenet = tmp_path / "imagenet.pth"
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), imagenet)
+    assert models.build("resnet18", 7, imagenet).fc.out_features == 7
 
 
 def test_paper_recipe_runs_a_few_steps_with_layer4_and_fc_only(dataset, tmp_path, monkeypatch):
