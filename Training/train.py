@@ -249,8 +249,9 @@ def main(argv=None):
         if threads_file.exists():
             torch.set_num_threads(max(1, int(threads_file.read_text().strip() or 1)))
         model.train()
-        gen.manual_seed(int(tcfg.get("seed", 0)) * 1000 + epoch)
-        batches.seed(int(tcfg.get("seed", 0)) * 1000 + epoch)
+        epoch_seed = int(tcfg.get("seed", 0)) * 1000 + epoch
+        gen.manual_seed(epoch_seed)
+        batches.seed(epoch_seed)
         order = torch.randperm(len(ytr), generator=gen)
         t_epoch, total_loss, correct, seen = time.time(), 0.0, 0, 0
         for step in range(steps_per_epoch):

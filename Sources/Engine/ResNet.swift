@@ -218,27 +218,29 @@ public final class ResNet: @unchecked Sendable {
     /// Builds the network from `tensor(name)`, which returns a state_dict entry's fp32 values
     /// (shapes already checked).
     init(architecture: ResNetArchitecture, info: ModelInfo, classes: Int, tensor: (String) throws -> [Float]) throws {
-        func fold(_ c: ResNetArchitecture.ConvSpec) throws -> FoldedConv {
-            FoldedConv(torchWeight: try tensor("\(c.conv).weight"), outC: c.outC, inC: c.inC, kernel: c.kernel,
+        /// `c` with its batch-norm folded in; `weight` replaces the file's conv weight (same layout).
+        func fold(_ c: ResNetArchitecture.ConvSpec, weight: [Float]? = nil) throws -> FoldedConv {
+            FoldedConv(torchWeight: try weight ?? tensor("\(c.conv).weight"), outC: c.outC, inC: c.inC, kernel: c.kernel,
                        stride: c.stride, pad: c.pad,
                        gamma: try tensor("\(c.bn).weight"), beta: try tensor("\(c.bn).bias"),
                        mean: try tensor("\(c.bn).running_mean"), variance: try tensor("\(c.bn).running_var"))
         }
         self.architecture = architecture
         self.info = info
-        stem = try fold(architecture.stem)
-        let rgb = try tensor("conv1.weight"), taps = 49, outC = architecture.stem.outC
-        var gray = [Float](repeating: 0, count: outC * taps)
-        for oc in 0..<outC {
-            for c in 0..<3 {
-                for t in 0..<taps { gray[oc * taps + t] += rgb[(oc * 3 + c) * taps + t] }
+        let stemSpec = architecture.stem
+        stem = try fold(stemSpec)
+        // conv1 summed over its input channels: (outC, 1, k, k)
+        let rgb = try tensor("\(stemSpec.conv).weight"), taps = stemSpec.kernel * stemSpec.kernel
+        var gray = [Float](repeating: 0, count: stemSpec.outC * taps)
+        for oc in 0..<stemSpec.outC {
+            for c in 0..<stemSpec.inC {
+                for t in 0..<taps { gray[oc * taps + t] += rgb[(oc * stemSpec.inC + c) * taps + t] }
             }
         }
-        grayStem = FoldedConv(torchWeight: gray, outC: outC, inC: 1, kernel: 7, stride: 2, pad: 3,
-                              gamma: try tensor("bn1.weight"), beta: try tensor("bn1.bias"),
-                              mean: try tensor("bn1.running_mean"), variance: try tensor("bn1.running_var"))
+        grayStem = try fold(ResNetArchitecture.ConvSpec(conv: stemSpec.conv, bn: stemSpec.bn, inC: 1, outC: stemSpec.outC, kernel: stemSpec.kernel,
+                                                        stride: stemSpec.stride, pad: stemSpec.pad), weight: gray)
         blocks = try architecture.blocks.map { spec in
-            ResidualBlock(convs: try spec.convs.map(fold), downsample: try spec.downsample.map(fold))
+            ResidualBlock(convs: try spec.convs.map { try fold($0) }, downsample: try spec.downsample.map { try fold($0) })
         }
         let features = architecture.featureWidth
         let w = try tensor("fc.weight")  // (classes, features)

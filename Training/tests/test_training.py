@@ -41,18 +41,27 @@ def write_config(path, base, dataset, run_dir, **train_overrides):
     return path
 
 
-def test_short_run_resumes_and_exports(dataset, tmp_path, monkeypatch):
+def short_fertui_run(dataset, tmp_path, monkeypatch, **train_overrides):
+    """A fertui-resnet18 config on the tiny dataset (batch 8, 2 steps an epoch): (config, run dir)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     run = tmp_path / "run"
     cfg = write_config(tmp_path / "c.yaml", REPO / "Training/configs/fertui-resnet18.yaml", dataset, run,
-                       epochs=2, batch_size=8, max_steps=2)
+                       batch_size=8, max_steps=2, **train_overrides)
+    return cfg, run
+
+
+def read_log(run):
+    return [json.loads(line) for line in open(run / "log.jsonl")]
+
+
+def test_short_run_resumes_and_exports(dataset, tmp_path, monkeypatch):
+    cfg, run = short_fertui_run(dataset, tmp_path, monkeypatch, epochs=2)
     assert train.main(["--config", str(cfg), "--stop-after", "1"]) == 0
-    log = [json.loads(line) for line in open(run / "log.jsonl")]
-    assert [r["epoch"] for r in log] == [1]
+    assert [r["epoch"] for r in read_log(run)] == [1]
     assert not (run / "model.safetensors").exists()
     # Started again, the run resumes after epoch 1 instead of starting over.
     assert train.main(["--config", str(cfg)]) == 0
-    log = [json.loads(line) for line in open(run / "log.jsonl")]
+    log = read_log(run)
     assert [r["epoch"] for r in log] == [1, 2]
 
     meta = export.read_metadata(run / "model.safetensors")
@@ -63,12 +72,9 @@ def test_short_run_resumes_and_exports(dataset, tmp_path, monkeypatch):
 
 
 def test_time_budget_trains_fewer_epochs_and_logs_the_count(dataset, tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    run = tmp_path / "run"
-    cfg = write_config(tmp_path / "c.yaml", REPO / "Training/configs/fertui-resnet18.yaml", dataset, run,
-                       epochs=500, batch_size=8, max_steps=2)
+    cfg, run = short_fertui_run(dataset, tmp_path, monkeypatch, epochs=500)
     assert train.main(["--config", str(cfg), "--budget-seconds", "4"]) == 0
-    log = [json.loads(line) for line in open(run / "log.jsonl")]
+    log = read_log(run)
     assert 1 <= len(log) < 500
     assert {r["epochs"] for r in log} == {len(log)}
     assert (run / "model.safetensors").exists()
