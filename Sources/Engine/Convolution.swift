@@ -135,8 +135,7 @@ struct FoldedConv {
             }
         } else {
             weights.rowMajor().withUnsafeBufferPointer { wp in
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(cols), Int32(inner),
-                            1, a, Int32(inner), wp.baseAddress, Int32(cols), 0, output, Int32(cols))
+                sgemm(m: m, n: cols, k: inner, a: a, lda: inner, b: wp.baseAddress!, ldb: cols, c: output, ldc: cols)
             }
         }
     }
@@ -148,10 +147,12 @@ struct FoldedConv {
         let k = kernel, c = inC
         let rowLength = k * k * c
         let tapBytes = c * MemoryLayout<Float>.stride
-        var row = columns
-        for b in 0..<n {
-            let image = input + b * h * w * c
-            for oy in 0..<oh {
+        // Output rows (image, oy) are split across the engine's threads.
+        forEachChunk(of: n * oh, minimumPerThread: 4) { lines in
+            for line in lines {
+                let b = line / oh, oy = line % oh
+                let image = input + b * h * w * c
+                var row = columns + line * ow * rowLength
                 let y0 = oy * stride - pad
                 for ox in 0..<ow {
                     let x0 = ox * stride - pad
@@ -236,11 +237,13 @@ struct LiveBlock {
 
     /// dst (count, cols) = the block product (count, paddedCols) in the live columns, zero elsewhere.
     func scatterColumns(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutablePointer<Float>, cols full: Int) {
-        dst.update(repeating: 0, count: count * full)
         cols.withUnsafeBufferPointer { idx in
-            for r in 0..<count {
-                let s = src + r * paddedCols, d = dst + r * full
-                for j in 0..<idx.count { d[idx[j]] = s[j] }
+            forEachChunk(of: count, minimumPerThread: max(1, 4096 / full)) { range in
+                (dst + range.lowerBound * full).update(repeating: 0, count: range.count * full)
+                for r in range {
+                    let s = src + r * paddedCols, d = dst + r * full
+                    for j in 0..<idx.count { d[idx[j]] = s[j] }
+                }
             }
         }
     }
@@ -338,29 +341,31 @@ func smallRowGEMM(_ a: UnsafePointer<Float>, rows: Int, inner: Int, panels: Unsa
     }
 }
 
-/// x (rows, cols) = relu?(x + bias[col] + residual?) in one pass over the GEMM output.
-@inline(__always)
+/// x (rows, cols) = relu?(x + bias[col] + residual?) in one pass over the GEMM output, the rows
+/// split across the engine's threads.
 func addBiasResidualReLU(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, bias: UnsafePointer<Float>,
                          residual: UnsafePointer<Float>?, relu: Bool) {
-    var p = x
-    if let residual = residual {
-        var r = residual
-        for _ in 0..<rows {
-            if relu {
-                for j in 0..<cols { p[j] = max(p[j] + bias[j] + r[j], 0) }
-            } else {
-                for j in 0..<cols { p[j] = p[j] + bias[j] + r[j] }
+    forEachChunk(of: rows, minimumPerThread: max(1, 4096 / cols)) { range in
+        var p = x + range.lowerBound * cols
+        if let residual = residual {
+            var r = residual + range.lowerBound * cols
+            for _ in range {
+                if relu {
+                    for j in 0..<cols { p[j] = max(p[j] + bias[j] + r[j], 0) }
+                } else {
+                    for j in 0..<cols { p[j] = p[j] + bias[j] + r[j] }
+                }
+                p += cols; r += cols
             }
-            p += cols; r += cols
-        }
-    } else {
-        for _ in 0..<rows {
-            if relu {
-                for j in 0..<cols { p[j] = max(p[j] + bias[j], 0) }
-            } else {
-                for j in 0..<cols { p[j] += bias[j] }
+        } else {
+            for _ in range {
+                if relu {
+                    for j in 0..<cols { p[j] = max(p[j] + bias[j], 0) }
+                } else {
+                    for j in 0..<cols { p[j] += bias[j] }
+                }
+                p += cols
             }
-            p += cols
         }
     }
 }
@@ -371,9 +376,11 @@ func addBiasResidualReLU(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
 func maxPool3x3s2(_ input: UnsafePointer<Float>, n: Int, side: Int, c: Int, output: UnsafeMutablePointer<Float>) -> Int {
     let h = side, w = side
     let o = (side + 2 - 3) / 2 + 1
-    for b in 0..<n {
-        let image = input + b * h * w * c
-        for oy in 0..<o {
+    // Output rows (image, oy) are split across the engine's threads.
+    forEachChunk(of: n * o, minimumPerThread: 4) { lines in
+        for line in lines {
+            let b = line / o, oy = line % o
+            let image = input + b * h * w * c
             let y0 = max(oy * 2 - 1, 0), y1 = min(oy * 2 + 2, h)
             for ox in 0..<o {
                 let x0 = max(ox * 2 - 1, 0), x1 = min(ox * 2 + 2, w)
@@ -436,18 +443,4 @@ func naiveConv2d(_ input: [Float], n: Int, inC: Int, h: Int, w: Int, weight: [Fl
         }
     }
     return out
-}
-
-/// Threads for the engine's own kernels; set together with OpenBLAS's.
-nonisolated(unsafe) var engineThreadCount = max(1, Int(openblas_get_num_threads()))
-
-/// Sets how many threads OpenBLAS and the engine's own kernels use for every forward that follows.
-public func setEngineThreads(_ threads: Int) {
-    openblas_set_num_threads(Int32(max(1, threads)))
-    engineThreadCount = max(1, threads)
-}
-
-/// The number of threads the engine uses now.
-public func engineThreads() -> Int {
-    engineThreadCount
 }

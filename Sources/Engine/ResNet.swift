@@ -368,8 +368,8 @@ public final class ResNet: @unchecked Sendable {
         let features = architecture.featureWidth, classes = classCount
         globalAveragePool(x, n: n, pixels: s * s, c: features, output: workspace.pooled)
         fcWeight.withUnsafeBufferPointer { w in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(classes), Int32(features),
-                        1, workspace.pooled, Int32(features), w.baseAddress, Int32(classes), 0, logits, Int32(classes))
+            sgemmSerial(m: n, n: classes, k: features, a: workspace.pooled, lda: features, b: w.baseAddress!,
+                        ldb: classes, c: logits, ldc: classes)
         }
         for b in 0..<n {
             for k in 0..<classes { logits[b * classes + k] += fcBias[k] }

@@ -130,11 +130,13 @@ extension FoldedConv {
 
         // M[xi] (tiles, outC) = V[xi] (tiles, inC) x U[xi] (inC, outC), for the 16 tile positions.
         let u = winograd.transformed(from: weights.rowMajor(), inC: inC, outC: outC)
+        // The 16 products are independent: each thread takes a share of them whole.
         u.withUnsafeBufferPointer { up in
-            for xi in 0..<16 {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(tiles), Int32(outC), Int32(inC),
-                            1, v + xi * vPlane, Int32(inC), up.baseAddress! + xi * inC * outC, Int32(outC),
-                            0, m + xi * mPlane, Int32(outC))
+            forEachChunk(of: 16, minimumPerThread: 1) { range in
+                for xi in range {
+                    sgemmSerial(m: tiles, n: outC, k: inC, a: v + xi * vPlane, lda: inC,
+                                b: up.baseAddress! + xi * inC * outC, ldb: outC, c: m + xi * mPlane, ldc: outC)
+                }
             }
         }
 
@@ -174,8 +176,8 @@ extension FoldedConv {
                         }
                         if relu {
                             let zero = SIMD8<Float>()
-                            y00 = pointwiseMax(y00, zero); y01 = pointwiseMax(y01, zero)
-                            y10 = pointwiseMax(y10, zero); y11 = pointwiseMax(y11, zero)
+                            y00.replace(with: zero, where: y00 .< zero); y01.replace(with: zero, where: y01 .< zero)
+                            y10.replace(with: zero, where: y10 .< zero); y11.replace(with: zero, where: y11 .< zero)
                         }
                         out.storeBytes(of: y00, toByteOffset: oc * 4, as: SIMD8<Float>.self)
                         if hasRight { out.storeBytes(of: y01, toByteOffset: (outC + oc) * 4, as: SIMD8<Float>.self) }
@@ -185,18 +187,5 @@ extension FoldedConv {
                 }
             }
         }
-    }
-}
-
-/// Runs `body` on `count` items split into contiguous ranges, one per engine thread (serially when
-/// one thread is set or the work is too small to be worth waking another).
-func forEachChunk(of count: Int, minimumPerThread: Int = 16, _ body: (Range<Int>) -> Void) {
-    let threads = max(1, min(engineThreadCount, count / minimumPerThread))
-    if threads == 1 {
-        body(0..<count)
-        return
-    }
-    DispatchQueue.concurrentPerform(iterations: threads) { i in
-        body((i * count / threads)..<((i + 1) * count / threads))
     }
 }

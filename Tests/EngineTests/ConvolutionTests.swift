@@ -149,6 +149,53 @@ final class ConvolutionTests: XCTestCase {
               deadOut: [3], deadIn: [4], liveBlock: false)
     }
 
+    /// The engine's GEMM splits across its threads by rows, by column slices, or not at all; each
+    /// split, at one to three threads, gives the naive product.
+    func testSplitGEMMMatchesNaiveAtEveryThreadCount() {
+        let before = engineThreads()
+        defer { setEngineThreads(before) }
+        // (m, n, k): rows split, columns split (few rows), too small to split, odd sizes.
+        for (m, n, k) in [(300, 24, 40), (20, 200, 33), (10, 12, 7), (193, 97, 65)] {
+            let a = SeededWeights.uniform("a", count: m * k, lo: -1, hi: 1, seed: 11)
+            let b = SeededWeights.uniform("b", count: k * n, lo: -1, hi: 1, seed: 12)
+            var want = [Float](repeating: 0, count: m * n)
+            for i in 0..<m { for j in 0..<n {
+                var sum: Float = 0
+                for t in 0..<k { sum += a[i * k + t] * b[t * n + j] }
+                want[i * n + j] = sum
+            } }
+            for threads in 1...3 {
+                setEngineThreads(threads)
+                var got = [Float](repeating: .nan, count: m * n)
+                a.withUnsafeBufferPointer { ap in
+                    b.withUnsafeBufferPointer { bp in
+                        got.withUnsafeMutableBufferPointer { gp in
+                            sgemm(m: m, n: n, k: k, a: ap.baseAddress!, lda: k, b: bp.baseAddress!, ldb: n,
+                                  c: gp.baseAddress!, ldc: n)
+                        }
+                    }
+                }
+                let worst = zip(got, want).map { abs($0 - $1) }.max()!
+                XCTAssertLessThanOrEqual(worst, 1e-4, "m \(m) n \(n) k \(k) threads \(threads): max |diff| \(worst)")
+            }
+        }
+    }
+
+    /// The kernels that split their rows or tiles across threads (im2col, Winograd, the epilogue,
+    /// the live block's scatter, max-pool) give the one-thread result at two and three threads.
+    func testEveryThreadCountGivesTheSameConvolution() {
+        let before = engineThreads()
+        defer { setEngineThreads(before) }
+        for threads in [1, 2, 3] {
+            setEngineThreads(threads)
+            check(n: 2, inC: 3, outC: 8, side: 40, kernel: 7, stride: 2, pad: 3, residual: false, relu: true)
+            check(n: 1, inC: 16, outC: 16, side: 24, kernel: 3, stride: 1, pad: 1, residual: true, relu: true)
+            check(n: 2, inC: 8, outC: 48, side: 12, kernel: 1, stride: 1, pad: 0, residual: true, relu: true)
+            check(n: 2, inC: 16, outC: 32, side: 20, kernel: 3, stride: 2, pad: 1, residual: false, relu: true,
+                  deadOut: [1, 4, 9, 16, 17, 30], deadIn: [0, 3, 5, 6, 12], liveBlock: true)
+        }
+    }
+
     func testWinogradIsChosenOnlyWhereItApplies() {
         let w = [Float](repeating: 0.1, count: 8 * 8 * 9)
         let ones = [Float](repeating: 1, count: 8), zeros = [Float](repeating: 0, count: 8)

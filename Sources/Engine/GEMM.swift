@@ -1,0 +1,69 @@
+// The engine's one door to OpenBLAS's sgemm, and its threads. OpenBLAS runs single-threaded and the
+// engine splits each product across its own threads: with OpenBLAS's pool, its idle worker spins in
+// sched_yield between calls and fights the engine's Dispatch threads (im2col, Winograd transforms,
+// epilogues) for the two cores; a fifth of a ResNet18 forward went to the scheduler.
+
+import COpenBLAS
+import Dispatch
+
+/// Threads for the engine's own kernels and its GEMM splits.
+nonisolated(unsafe) var engineThreadCount = max(1, Int(openblas_get_num_threads()))
+
+/// OpenBLAS single-threaded, set once before the first product.
+private let openBLASSingleThreaded: Void = openblas_set_num_threads(1)
+
+/// Sets how many threads the engine uses for every forward that follows.
+public func setEngineThreads(_ threads: Int) {
+    _ = openBLASSingleThreaded
+    engineThreadCount = max(1, threads)
+}
+
+/// The number of threads the engine uses now.
+public func engineThreads() -> Int {
+    engineThreadCount
+}
+
+/// c (m, n) = a (m, k) x b (k, n), row-major with leading dimensions lda, ldb, ldc, on one thread.
+@inline(__always)
+func sgemmSerial(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                 c: UnsafeMutablePointer<Float>, ldc: Int) {
+    _ = openBLASSingleThreaded
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                1, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
+}
+
+/// c (m, n) = a (m, k) x b (k, n), split across the engine's threads: by rows where there are many
+/// (each thread packs all of b: splitting columns instead, even where b is the larger, measured
+/// slower), else by 16-column slices of b and c, else in one call.
+func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+           c: UnsafeMutablePointer<Float>, ldc: Int) {
+    let threads = engineThreadCount
+    if threads > 1 && m >= 64 * threads {
+        DispatchQueue.concurrentPerform(iterations: threads) { i in
+            let first = i * m / threads, last = (i + 1) * m / threads
+            sgemmSerial(m: last - first, n: n, k: k, a: a + first * lda, lda: lda, b: b, ldb: ldb,
+                        c: c + first * ldc, ldc: ldc)
+        }
+    } else if threads > 1 && n >= 32 * threads {
+        let slices = n / 16
+        DispatchQueue.concurrentPerform(iterations: threads) { i in
+            let first = i * slices / threads * 16, last = i == threads - 1 ? n : (i + 1) * slices / threads * 16
+            sgemmSerial(m: m, n: last - first, k: k, a: a, lda: lda, b: b + first, ldb: ldb, c: c + first, ldc: ldc)
+        }
+    } else {
+        sgemmSerial(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+    }
+}
+
+/// Runs `body` on `count` items split into contiguous ranges, one per engine thread (serially when
+/// one thread is set or the work is too small to be worth waking another).
+func forEachChunk(of count: Int, minimumPerThread: Int = 16, _ body: (Range<Int>) -> Void) {
+    let threads = max(1, min(engineThreadCount, count / minimumPerThread))
+    if threads == 1 {
+        body(0..<count)
+        return
+    }
+    DispatchQueue.concurrentPerform(iterations: threads) { i in
+        body((i * count / threads)..<((i + 1) * count / threads))
+    }
+}
