@@ -20,7 +20,7 @@ struct FoldedConv {
     let live: LiveBlock?
     /// (outC): beta - mean * gamma/sqrt(var+eps).
     let bias: [Float]
-    /// Winograd-transformed weights (16, inC, outC) for 3x3 stride-1 convolutions, built on first use.
+    /// Winograd-transformed weights (36, inC, outC) for 3x3 stride-1 convolutions, built on first use.
     let winograd = WinogradWeights()
 
     /// Up to this many GEMM rows (output pixels x batch) the register-blocked kernel beats

@@ -119,10 +119,14 @@ final class ConvolutionTests: XCTestCase {
         check(n: 1, inC: 16, outC: 16, side: 4, kernel: 3, stride: 1, pad: 1, residual: true, relu: true)
         check(n: 7, inC: 8, outC: 24, side: 1, kernel: 3, stride: 1, pad: 1, residual: false, relu: true)
         check(n: 6, inC: 32, outC: 64, side: 4, kernel: 3, stride: 2, pad: 1, residual: true, relu: true)
-        // Many pixels, 3x3 stride 1: Winograd F(2x2, 3x3), even and odd sides (partial edge tiles).
+        // Many pixels, 3x3 stride 1: Winograd F(4x4, 3x3), sides that leave partial edge tiles.
         check(n: 2, inC: 8, outC: 16, side: 16, kernel: 3, stride: 1, pad: 1, residual: true, relu: true)
         check(n: 1, inC: 8, outC: 24, side: 17, kernel: 3, stride: 1, pad: 1, residual: false, relu: false)
         check(n: 3, inC: 16, outC: 8, side: 9, kernel: 3, stride: 1, pad: 1, residual: true, relu: false)
+        // A side that is a multiple of 4, and more sides with partial tiles.
+        check(n: 1, inC: 16, outC: 24, side: 24, kernel: 3, stride: 1, pad: 1, residual: true, relu: true)
+        check(n: 1, inC: 8, outC: 16, side: 23, kernel: 3, stride: 1, pad: 1, residual: false, relu: false)
+        check(n: 2, inC: 24, outC: 8, side: 22, kernel: 3, stride: 1, pad: 1, residual: true, relu: false)
     }
 
     /// Filters and input channels with all-zero weights are skipped (the GEMM runs on the live
@@ -201,8 +205,10 @@ final class ConvolutionTests: XCTestCase {
         let ones = [Float](repeating: 1, count: 8), zeros = [Float](repeating: 0, count: 8)
         let conv3 = FoldedConv(torchWeight: w, outC: 8, inC: 8, kernel: 3, stride: 1, pad: 1, gamma: ones, beta: zeros, mean: zeros, variance: ones)
         let strided = FoldedConv(torchWeight: w, outC: 8, inC: 8, kernel: 3, stride: 2, pad: 1, gamma: ones, beta: zeros, mean: zeros, variance: ones)
-        XCTAssertTrue(conv3.usesWinograd(n: 2, side: 16))
-        XCTAssertFalse(conv3.usesWinograd(n: 1, side: 4), "too few tiles")
+        XCTAssertTrue(conv3.usesWinograd(n: 1, side: 16), "16 tiles")
+        XCTAssertTrue(conv3.usesWinograd(n: 1, side: 23), "36 tiles, the last row and column partial")
+        XCTAssertFalse(conv3.usesWinograd(n: 1, side: 12), "9 tiles: too few")
+        XCTAssertTrue(conv3.usesWinograd(n: 2, side: 12), "18 tiles")
         XCTAssertFalse(strided.usesWinograd(n: 2, side: 16), "stride 2")
         let odd = FoldedConv(torchWeight: [Float](repeating: 0.1, count: 5 * 5 * 9), outC: 5, inC: 5, kernel: 3, stride: 1, pad: 1,
                              gamma: [1, 1, 1, 1, 1], beta: [0, 0, 0, 0, 0], mean: [0, 0, 0, 0, 0], variance: [1, 1, 1, 1, 1])
