@@ -148,7 +148,7 @@ struct FoldedConv {
         let rowLength = k * k * c
         let tapBytes = c * MemoryLayout<Float>.stride
         // Output rows (image, oy) are split across the engine's threads.
-        forEachChunk(of: n * oh, minimumPerThread: 4) { lines in
+        forEachChunk(of: n * oh, minimumPerThread: itemsWorthAThread(floatsEach: ow * rowLength)) { lines in
             for line in lines {
                 let b = line / oh, oy = line % oh
                 let image = input + b * h * w * c
@@ -238,7 +238,7 @@ struct LiveBlock {
     /// dst (count, cols) = the block product (count, paddedCols) in the live columns, zero elsewhere.
     func scatterColumns(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutablePointer<Float>, cols full: Int) {
         cols.withUnsafeBufferPointer { idx in
-            forEachChunk(of: count, minimumPerThread: max(1, 4096 / full)) { range in
+            forEachChunk(of: count, minimumPerThread: itemsWorthAThread(floatsEach: full)) { range in
                 (dst + range.lowerBound * full).update(repeating: 0, count: range.count * full)
                 for r in range {
                     let s = src + r * paddedCols, d = dst + r * full
@@ -345,7 +345,7 @@ func smallRowGEMM(_ a: UnsafePointer<Float>, rows: Int, inner: Int, panels: Unsa
 /// split across the engine's threads.
 func addBiasResidualReLU(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, bias: UnsafePointer<Float>,
                          residual: UnsafePointer<Float>?, relu: Bool) {
-    forEachChunk(of: rows, minimumPerThread: max(1, 4096 / cols)) { range in
+    forEachChunk(of: rows, minimumPerThread: itemsWorthAThread(floatsEach: cols)) { range in
         var p = x + range.lowerBound * cols
         if let residual = residual {
             var r = residual + range.lowerBound * cols
@@ -377,7 +377,7 @@ func maxPool3x3s2(_ input: UnsafePointer<Float>, n: Int, side: Int, c: Int, outp
     let h = side, w = side
     let o = (side + 2 - 3) / 2 + 1
     // Output rows (image, oy) are split across the engine's threads.
-    forEachChunk(of: n * o, minimumPerThread: 4) { lines in
+    forEachChunk(of: n * o, minimumPerThread: itemsWorthAThread(floatsEach: 9 * o * c)) { lines in
         for line in lines {
             let b = line / o, oy = line % o
             let image = input + b * h * w * c

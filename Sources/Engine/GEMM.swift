@@ -55,6 +55,16 @@ func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafeP
     }
 }
 
+/// Floats a pass must move per thread before it is split: a Dispatch wake-up costs a few
+/// microseconds, about what moving 32K floats does (at 48 px most passes are smaller and ran
+/// slower split). Tests set 1 to split every pass.
+nonisolated(unsafe) var floatsWorthAThread = 32_768
+
+/// The fewest items of `floats` floats each worth waking a thread for.
+func itemsWorthAThread(floatsEach floats: Int) -> Int {
+    max(1, floatsWorthAThread / max(1, floats))
+}
+
 /// Runs `body` on `count` items split into contiguous ranges, one per engine thread (serially when
 /// one thread is set or the work is too small to be worth waking another).
 func forEachChunk(of count: Int, minimumPerThread: Int = 16, _ body: (Range<Int>) -> Void) {

@@ -112,7 +112,7 @@ extension FoldedConv {
 
         // V = B^T d B for every 6x6 input tile (top-left at (4ty - 1, 4tx - 1)), eight channels at a
         // time: rows first into e (6x6), then columns into V's 36 planes.
-        forEachChunk(of: tiles, minimumPerThread: 4) { range in
+        forEachChunk(of: tiles, minimumPerThread: itemsWorthAThread(floatsEach: 72 * c)) { range in
           withUnsafeTemporaryAllocation(of: Float.self, capacity: c) { zeroBuffer in
             let zero = UnsafePointer(zeroBuffer.baseAddress!)
             zeroBuffer.baseAddress!.update(repeating: 0, count: c)
@@ -170,7 +170,7 @@ extension FoldedConv {
         // Y = A^T M A per tile, then bias, residual and ReLU, written where the 4x4 tile lies inside the output.
         bias.withUnsafeBufferPointer { bp in
             let bias = bp.baseAddress!
-            forEachChunk(of: tiles, minimumPerThread: 4) { range in
+            forEachChunk(of: tiles, minimumPerThread: itemsWorthAThread(floatsEach: 52 * outC)) { range in
               withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 28) { sBuffer in
                 let s = sBuffer.baseAddress!, row = s + 24  // s (4, 6): A^T M; row (4): one row of s A
                 for t in range {

@@ -186,10 +186,12 @@ final class ConvolutionTests: XCTestCase {
     }
 
     /// The kernels that split their rows or tiles across threads (im2col, Winograd, the epilogue,
-    /// the live block's scatter, max-pool) give the one-thread result at two and three threads.
+    /// the live block's scatter) give the convolution at one to three threads, with every pass
+    /// split however small.
     func testEveryThreadCountGivesTheSameConvolution() {
-        let before = engineThreads()
-        defer { setEngineThreads(before) }
+        let (before, grain) = (engineThreads(), floatsWorthAThread)
+        defer { setEngineThreads(before); floatsWorthAThread = grain }
+        floatsWorthAThread = 1
         for threads in [1, 2, 3] {
             setEngineThreads(threads)
             check(n: 2, inC: 3, outC: 8, side: 40, kernel: 7, stride: 2, pad: 3, residual: false, relu: true)
@@ -216,25 +218,32 @@ final class ConvolutionTests: XCTestCase {
     }
 
     func testMaxPoolIgnoresPadding() {
-        // All-negative input: padding must not contribute zeros.
+        // All-negative input: padding must not contribute zeros. Output rows split across one to
+        // three threads, however few.
+        let (before, grain) = (engineThreads(), floatsWorthAThread)
+        defer { setEngineThreads(before); floatsWorthAThread = grain }
+        floatsWorthAThread = 1
         let n = 2, c = 3, side = 7
         let x = SeededWeights.uniform("pool", count: n * side * side * c, lo: -3, hi: -1, seed: 1)
         let o = (side + 2 - 3) / 2 + 1
-        var got = [Float](repeating: .nan, count: n * o * o * c)
-        x.withUnsafeBufferPointer { xp in
-            got.withUnsafeMutableBufferPointer { gp in
-                XCTAssertEqual(maxPool3x3s2(xp.baseAddress!, n: n, side: side, c: c, output: gp.baseAddress!), o)
-            }
-        }
-        for b in 0..<n { for oy in 0..<o { for ox in 0..<o { for ch in 0..<c {
-            var m = -Float.infinity
-            for y in (oy * 2 - 1)...(oy * 2 + 1) where y >= 0 && y < side {
-                for xx in (ox * 2 - 1)...(ox * 2 + 1) where xx >= 0 && xx < side {
-                    m = max(m, x[((b * side + y) * side + xx) * c + ch])
+        for threads in 1...3 {
+            setEngineThreads(threads)
+            var got = [Float](repeating: .nan, count: n * o * o * c)
+            x.withUnsafeBufferPointer { xp in
+                got.withUnsafeMutableBufferPointer { gp in
+                    XCTAssertEqual(maxPool3x3s2(xp.baseAddress!, n: n, side: side, c: c, output: gp.baseAddress!), o)
                 }
             }
-            XCTAssertEqual(got[((b * o + oy) * o + ox) * c + ch], m)
-        } } } }
+            for b in 0..<n { for oy in 0..<o { for ox in 0..<o { for ch in 0..<c {
+                var m = -Float.infinity
+                for y in (oy * 2 - 1)...(oy * 2 + 1) where y >= 0 && y < side {
+                    for xx in (ox * 2 - 1)...(ox * 2 + 1) where xx >= 0 && xx < side {
+                        m = max(m, x[((b * side + y) * side + xx) * c + ch])
+                    }
+                }
+                XCTAssertEqual(got[((b * o + oy) * o + ox) * c + ch], m, "threads \(threads)")
+            } } } }
+        }
     }
 
     func testGlobalAveragePool() {
