@@ -54,20 +54,20 @@ final class WinogradWeights: @unchecked Sendable {
     }
 }
 
-/// v[0], v[s], … v[5s] = B^T x for six vectors: the input transform along one axis.
+/// v[0...5] = B^T x for six vectors: the input transform along one axis.
 @inline(__always)
 private func inputTransform6(_ x0: SIMD8<Float>, _ x1: SIMD8<Float>, _ x2: SIMD8<Float>, _ x3: SIMD8<Float>,
                              _ x4: SIMD8<Float>, _ x5: SIMD8<Float>,
-                             into v: UnsafeMutablePointer<SIMD8<Float>>, stride s: Int) {
+                             into v: UnsafeMutablePointer<SIMD8<Float>>) {
     let four: Float = 4, five: Float = 5
     let a = x4 - four * x2, b = x3 - four * x1          // rows 1 and 2 share these
     let c = x4 - x2, d = 2 * (x3 - x1)                  // rows 3 and 4 share these
     v[0] = four * x0 - five * x2 + x4
-    v[s] = a + b
-    v[2 * s] = a - b
-    v[3 * s] = c + d
-    v[4 * s] = c - d
-    v[5 * s] = four * x1 - five * x3 + x5
+    v[1] = a + b
+    v[2] = a - b
+    v[3] = c + d
+    v[4] = c - d
+    v[5] = four * x1 - five * x3 + x5
 }
 
 /// y (4) = A^T m for six vectors: the output transform along one axis.
@@ -102,7 +102,7 @@ extension FoldedConv {
 
     /// output (n, side, side, outC) = epilogue(conv3x3(input)) by F(4x4, 3x3); same epilogue as `forward`.
     func winogradForward(_ input: UnsafePointer<Float>, n: Int, side: Int, output: UnsafeMutablePointer<Float>,
-                            scratch: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, relu: Bool) {
+                         scratch: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, relu: Bool) {
         let h = side, w = side, c = inC
         let th = (h + 3) / 4, tw = (w + 3) / 4
         let tiles = n * th * tw
@@ -139,11 +139,11 @@ extension FoldedConv {
                         // e = d B: each tile row transformed along x
                         for i in 0..<6 {
                             inputTransform6(ld(i * 6), ld(i * 6 + 1), ld(i * 6 + 2), ld(i * 6 + 3), ld(i * 6 + 4), ld(i * 6 + 5),
-                                            into: e + i * 6, stride: 1)
+                                            into: e + i * 6)
                         }
                         // V = B^T e: each column transformed along y, straight to its plane
                         for j in 0..<6 {
-                            inputTransform6(e[j], e[6 + j], e[12 + j], e[18 + j], e[24 + j], e[30 + j], into: col, stride: 1)
+                            inputTransform6(e[j], e[6 + j], e[12 + j], e[18 + j], e[24 + j], e[30 + j], into: col)
                             for i in 0..<6 {
                                 UnsafeMutableRawPointer(out + (i * 6 + j) * vPlane + ch).storeBytes(of: col[i], as: SIMD8<Float>.self)
                             }
