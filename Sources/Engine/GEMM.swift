@@ -6,15 +6,21 @@
 import COpenBLAS
 import Dispatch
 
-/// Threads for the engine's own kernels and its GEMM splits.
-nonisolated(unsafe) var engineThreadCount = max(1, Int(openblas_get_num_threads()))
+/// OpenBLAS's own thread count at start-up (the cores, or OPENBLAS_NUM_THREADS): the engine's
+/// default. Read, then OpenBLAS set single-threaded, once, before the first product or split,
+/// whichever comes first.
+private let startupThreads: Int = {
+    let threads = max(1, Int(openblas_get_num_threads()))
+    openblas_set_num_threads(1)
+    return threads
+}()
 
-/// OpenBLAS single-threaded, set once before the first product.
-private let openBLASSingleThreaded: Void = openblas_set_num_threads(1)
+/// Threads for the engine's own kernels and its GEMM splits.
+nonisolated(unsafe) var engineThreadCount = startupThreads
 
 /// Sets how many threads the engine uses for every forward that follows.
 public func setEngineThreads(_ threads: Int) {
-    _ = openBLASSingleThreaded
+    _ = startupThreads
     engineThreadCount = max(1, threads)
 }
 
@@ -27,7 +33,7 @@ public func engineThreads() -> Int {
 @inline(__always)
 func sgemmSerial(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                  c: UnsafeMutablePointer<Float>, ldc: Int) {
-    _ = openBLASSingleThreaded
+    _ = startupThreads
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
                 1, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
 }

@@ -35,16 +35,16 @@ final class WinogradWeights: @unchecked Sendable {
                              [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
         var u = [Float](repeating: 0, count: 36 * inC * outC)
         let plane = inC * outC
+        var k = [Double](repeating: 0, count: 9), gk = [Double](repeating: 0, count: 3)
         for ic in 0..<inC {
             for oc in 0..<outC {
-                // k[ky][kx]: the 3x3 kernel of (oc, ic)
-                var k = [[Double]](repeating: [0, 0, 0], count: 3)
-                for ky in 0..<3 { for kx in 0..<3 { k[ky][kx] = Double(weight[((ky * 3 + kx) * inC + ic) * outC + oc]) } }
+                // k[ky*3 + kx]: the 3x3 kernel of (oc, ic)
+                for t in 0..<9 { k[t] = Double(weight[(t * inC + ic) * outC + oc]) }
                 for i in 0..<6 {
-                    // row i of G k
-                    let gk = (0..<3).map { kx in (0..<3).reduce(0.0) { $0 + g[i][$1] * k[$1][kx] } }
+                    // gk: row i of G k
+                    for kx in 0..<3 { gk[kx] = g[i][0] * k[kx] + g[i][1] * k[3 + kx] + g[i][2] * k[6 + kx] }
                     for j in 0..<6 {
-                        let value = (0..<3).reduce(0.0) { $0 + gk[$1] * g[j][$1] }
+                        let value = gk[0] * g[j][0] + gk[1] * g[j][1] + gk[2] * g[j][2]
                         u[(i * 6 + j) * plane + ic * outC + oc] = Float(value)
                     }
                 }
