@@ -142,7 +142,7 @@ def main():
                 if note:
                     notes.add(note)
                 rows.append({"model": arch, "size": size, "batch": args.batch, "threads": args.threads,
-                             "weights": f.get("weights", "?"),
+                             "weights": f.get("weights", "?"), "blas": f.get("blas", "?"),
                              "fertui_ms": f["median_ms"], "fertui_p90_ms": f["p90_ms"],
                              "fertui_dense_ms": d["median_ms"], "fertui_dense_p90_ms": d["p90_ms"],
                              "torch_ms": t[0], "torch_p90_ms": t[1],
@@ -160,6 +160,8 @@ def main():
               f"{cell(r['fertui_dense_ms'], r['fertui_dense_p90_ms']):>17} "
               f"{cell(r['torch_ms'], r['torch_p90_ms']):>17} {cell(r['onnx_ms'], r['onnx_p90_ms']):>17} "
               f"{r['torch_ms'] / r['fertui_ms']:14.2f}x {ort_ratio}")
+    cores = sorted({r["blas"] for r in rows})
+    print(f"fertui's products ran on OpenBLAS's {', '.join(cores)} kernels (fertui --version names them)")
     for n in sorted(notes):
         print(f"note: ONNX Runtime skipped: {n}")
     if args.json:

@@ -303,7 +303,7 @@ final class ConvWeights: @unchecked Sendable {
 func smallRowGEMM(_ a: UnsafePointer<Float>, rows: Int, inner: Int, panels: UnsafePointer<Float>, cols: Int,
                   output: UnsafeMutablePointer<Float>) {
     let panelCount = cols / 8
-    let threads = min(engineThreadCount, panelCount)
+    let threads = min(threadsWorthIt(macs: rows * inner * cols), panelCount)
     let work = { (chunk: Int) in
         let first = chunk * panelCount / threads, last = (chunk + 1) * panelCount / threads
         for panel in first..<last {

@@ -5,6 +5,7 @@
 
 import COpenBLAS
 import Dispatch
+import Foundation
 
 /// OpenBLAS's own thread count at start-up (the cores, or OPENBLAS_NUM_THREADS): the engine's
 /// default. Read, then OpenBLAS set single-threaded, once, before the first product or split,
@@ -43,7 +44,7 @@ func sgemmSerial(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: U
 /// slower), else by 16-column slices of b and c, else in one call.
 func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
            c: UnsafeMutablePointer<Float>, ldc: Int) {
-    let threads = engineThreadCount
+    let threads = threadsWorthIt(macs: m * n * k)
     if threads > 1 && m >= 64 * threads {
         DispatchQueue.concurrentPerform(iterations: threads) { i in
             let first = i * m / threads, last = (i + 1) * m / threads
@@ -59,6 +60,19 @@ func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafeP
     } else {
         sgemmSerial(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
     }
+}
+
+/// Multiply-adds a product must have per thread before it is split. A Dispatch wake-up and the
+/// second thread's own packing cost tens of microseconds; at 48 px most products are smaller than
+/// that: splitting them all made a ResNet18 forward at 48 px 1.7x slower (2.46 against 1.43 ms,
+/// medians of three A/B runs) and this threshold left 224 px unchanged.
+/// FERTUI_SPLIT_MACS overrides it for A/B benchmarks; tests set 1 to split every product.
+nonisolated(unsafe) var macsWorthAThread = ProcessInfo.processInfo.environment["FERTUI_SPLIT_MACS"].flatMap { Int($0) } ?? 1 << 22
+
+/// The engine's threads, or fewer where a product of `macs` multiply-adds would give a thread less
+/// than `macsWorthAThread`.
+func threadsWorthIt(macs: Int) -> Int {
+    max(1, min(engineThreadCount, macs / max(1, macsWorthAThread)))
 }
 
 /// Floats a pass must move per thread before it is split: a Dispatch wake-up costs a few

@@ -21,7 +21,8 @@ enum BenchCommand {
           --runs N           timed forwards after the warm-up (default 30)
           --warmup N         untimed forwards first (default 5)
           --json             one JSON line per model:
-                             {"model":"resnet18","size":224,"batch":1,"threads":2,"median_ms":...,"p90_ms":...}
+                             {"model":"resnet18","size":224,"batch":1,"threads":2,"median_ms":...,"p90_ms":...,
+                              "runs":...,"weights":"shipped","kept":...,"blas":"SkylakeX"}
 
           --pipeline         the live pipeline instead (rates, latency, render time, memory):
                              see 'fertui bench --pipeline --help'
@@ -63,11 +64,12 @@ enum BenchCommand {
             if json {
                 print("{\"model\":\"\(label)\",\"size\":\(size),\"batch\":\(batch),\"threads\":\(threads),"
                       + "\"median_ms\":\(String(format: "%.3f", r.median)),\"p90_ms\":\(String(format: "%.3f", r.p90)),"
-                      + "\"runs\":\(runs),\"weights\":\"\(weights)\",\"kept\":\(String(format: "%.3f", net.keptWeightFraction))}")
+                      + "\"runs\":\(runs),\"weights\":\"\(weights)\",\"kept\":\(String(format: "%.3f", net.keptWeightFraction)),"
+                      + "\"blas\":\"\(BLASCore.current)\"}")
             } else {
-                print(String(format: "%@  input %d  batch %d  threads %d  median %.2f ms  p90 %.2f ms  (%d runs, %@ weights, %.0f%% kept)",
+                print(String(format: "%@  input %d  batch %d  threads %d  median %.2f ms  p90 %.2f ms  (%d runs, %@ weights, %.0f%% kept, OpenBLAS %@)",
                              label.padding(toLength: 9, withPad: " ", startingAt: 0), size, batch, threads, r.median, r.p90, runs, weights,
-                             100 * net.keptWeightFraction))
+                             100 * net.keptWeightFraction, BLASCore.current))
             }
         }
         return 0

@@ -1,6 +1,7 @@
 // fertui's entry point: picks the subcommand and maps errors to messages and exit codes.
 // Each subcommand lives in its own file (MonitorCommand, PredictCommand, EvalCommand, BenchCommand).
 
+import Engine
 import Foundation
 
 let version = "0.1.0"
@@ -30,7 +31,7 @@ let commands: [String: (help: String, run: ([String]) throws -> Int32)] = [
 func main() -> Int32 {
     var args = Array(CommandLine.arguments.dropFirst())
     if args.first == "--version" || args.first == "-V" {
-        print("fertui \(version)")
+        print("fertui \(version) (OpenBLAS \(BLASCore.current) kernels)")
         return 0
     }
     if args.first == "--help" || args.first == "-h" || args.first == "help" && args.count == 1 {
@@ -70,10 +71,21 @@ func main() -> Int32 {
     }
 }
 
+/// Starts this program again with OPENBLAS_CORETYPE set when OpenBLAS loaded slower kernels than
+/// the CPU can run (see `BLASCore`): the variable is read only when the library loads, before any
+/// of fertui's code. Nothing has been opened or drawn yet; if the exec fails, fertui goes on as is.
+func relaunchWithBetterBLASCore() {
+    guard let core = BLASCore.betterForThisProcess() else { return }
+    setenv("OPENBLAS_CORETYPE", core, 1)
+    execv("/proc/self/exe", CommandLine.unsafeArgv)
+    unsetenv("OPENBLAS_CORETYPE")
+}
+
 extension FileHandle {
     func write(_ string: String) {
         write(string.data(using: .utf8)!)
     }
 }
 
+relaunchWithBetterBLASCore()
 exit(main())

@@ -156,8 +156,9 @@ final class ConvolutionTests: XCTestCase {
     /// The engine's GEMM splits across its threads by rows, by column slices, or not at all; each
     /// split, at one to three threads, gives the naive product.
     func testSplitGEMMMatchesNaiveAtEveryThreadCount() {
-        let before = engineThreads()
-        defer { setEngineThreads(before) }
+        let (before, grain) = (engineThreads(), macsWorthAThread)
+        defer { setEngineThreads(before); macsWorthAThread = grain }
+        macsWorthAThread = 1
         // (m, n, k): rows split, columns split (few rows), too small to split, odd sizes.
         for (m, n, k) in [(300, 24, 40), (20, 200, 33), (10, 12, 7), (193, 97, 65)] {
             let a = SeededWeights.uniform("a", count: m * k, lo: -1, hi: 1, seed: 11)
@@ -186,12 +187,13 @@ final class ConvolutionTests: XCTestCase {
     }
 
     /// The kernels that split their rows or tiles across threads (im2col, Winograd, the epilogue,
-    /// the live block's scatter) give the convolution at one to three threads, with every pass
-    /// split however small.
+    /// the live block's scatter, the GEMMs) give the convolution at one to three threads, with
+    /// every pass and product split however small.
     func testEveryThreadCountGivesTheSameConvolution() {
-        let (before, grain) = (engineThreads(), floatsWorthAThread)
-        defer { setEngineThreads(before); floatsWorthAThread = grain }
+        let (before, grain, macs) = (engineThreads(), floatsWorthAThread, macsWorthAThread)
+        defer { setEngineThreads(before); floatsWorthAThread = grain; macsWorthAThread = macs }
         floatsWorthAThread = 1
+        macsWorthAThread = 1
         for threads in [1, 2, 3] {
             setEngineThreads(threads)
             check(n: 2, inC: 3, outC: 8, side: 40, kernel: 7, stride: 2, pad: 3, residual: false, relu: true)
