@@ -337,7 +337,7 @@ func smallRowGEMM(_ a: UnsafePointer<Float>, rows: Int, inner: Int, panels: Unsa
     if threads <= 1 {
         work(0)
     } else {
-        DispatchQueue.concurrentPerform(iterations: threads, execute: work)
+        parallel(threads, work)
     }
 }
 

@@ -1,7 +1,7 @@
 // The engine's one door to OpenBLAS's sgemm, and its threads. OpenBLAS runs single-threaded and the
-// engine splits each product across its own threads: with OpenBLAS's pool, its idle worker spins in
-// sched_yield between calls and fights the engine's Dispatch threads (im2col, Winograd transforms,
-// epilogues) for the two cores; a fifth of a ResNet18 forward went to the scheduler.
+// engine splits each product across its own threads (Workers.swift): with OpenBLAS's pool, its idle
+// worker spins in sched_yield between calls and fights the engine's threads (im2col, Winograd
+// transforms, epilogues) for the two cores; a fifth of a ResNet18 forward went to the scheduler.
 
 import COpenBLAS
 import Dispatch
@@ -13,8 +13,25 @@ import Foundation
 private let startupThreads: Int = {
     let threads = max(1, Int(openblas_get_num_threads()))
     openblas_set_num_threads(1)
+    engineWorkers.reserve(threads - 1)
     return threads
 }()
+
+/// The threads that run split passes beside the caller (`engineThreadCount - 1` of them are used).
+let engineWorkers = SpinningWorkers()
+
+/// FERTUI_DISPATCH=1 runs split passes on DispatchQueue.concurrentPerform instead (for A/B benchmarks).
+let splitsOnDispatch = ProcessInfo.processInfo.environment["FERTUI_DISPATCH"] == "1"
+
+/// Runs body(0..<items) across the engine's threads, the caller's included.
+@inline(__always)
+func parallel(_ items: Int, _ body: (Int) -> Void) {
+    if splitsOnDispatch {
+        DispatchQueue.concurrentPerform(iterations: items, execute: body)
+    } else {
+        engineWorkers.run(items: items, body)
+    }
+}
 
 /// Threads for the engine's own kernels and its GEMM splits.
 nonisolated(unsafe) var engineThreadCount = startupThreads
@@ -23,6 +40,7 @@ nonisolated(unsafe) var engineThreadCount = startupThreads
 public func setEngineThreads(_ threads: Int) {
     _ = startupThreads
     engineThreadCount = max(1, threads)
+    engineWorkers.reserve(engineThreadCount - 1)
 }
 
 /// The number of threads the engine uses now.
@@ -46,14 +64,14 @@ func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafeP
            c: UnsafeMutablePointer<Float>, ldc: Int) {
     let threads = threadsWorthIt(macs: m * n * k)
     if threads > 1 && m >= 64 * threads {
-        DispatchQueue.concurrentPerform(iterations: threads) { i in
+        parallel(threads) { i in
             let first = i * m / threads, last = (i + 1) * m / threads
             sgemmSerial(m: last - first, n: n, k: k, a: a + first * lda, lda: lda, b: b, ldb: ldb,
                         c: c + first * ldc, ldc: ldc)
         }
     } else if threads > 1 && n >= 32 * threads {
         let slices = n / 16
-        DispatchQueue.concurrentPerform(iterations: threads) { i in
+        parallel(threads) { i in
             let first = i * slices / threads * 16, last = i == threads - 1 ? n : (i + 1) * slices / threads * 16
             sgemmSerial(m: m, n: last - first, k: k, a: a, lda: lda, b: b + first, ldb: ldb, c: c + first, ldc: ldc)
         }
@@ -93,7 +111,7 @@ func forEachChunk(of count: Int, minimumPerThread: Int = 16, _ body: (Range<Int>
         body(0..<count)
         return
     }
-    DispatchQueue.concurrentPerform(iterations: threads) { i in
+    parallel(threads) { i in
         body((i * count / threads)..<((i + 1) * count / threads))
     }
 }
