@@ -153,6 +153,35 @@ final class ConvolutionTests: XCTestCase {
               deadOut: [3], deadIn: [4], liveBlock: false)
     }
 
+    /// The few-row kernel (6x16 blocks, a lone last panel, rows past a multiple of six) gives the
+    /// naive product for every row count it takes, panel counts odd and even, on one and two threads.
+    func testSmallRowGEMMMatchesNaive() {
+        let (before, grain) = (engineThreads(), macsWorthAThread)
+        defer { setEngineThreads(before); macsWorthAThread = grain }
+        macsWorthAThread = 1
+        for (cols, inner) in [(8, 5), (16, 64), (24, 7), (40, 33)] {
+            for rows in 1...13 {
+                let a = SeededWeights.uniform("a", count: rows * inner, lo: -1, hi: 1, seed: 21)
+                let w = SeededWeights.uniform("w", count: inner * cols, lo: -1, hi: 1, seed: 22)  // (inner, cols)
+                var panels = [Float](repeating: 0, count: inner * cols)  // (cols/8, inner, 8)
+                for p in 0..<(cols / 8) { for k in 0..<inner { for j in 0..<8 { panels[(p * inner + k) * 8 + j] = w[k * cols + p * 8 + j] } } }
+                for threads in 1...2 {
+                    setEngineThreads(threads)
+                    var got = [Float](repeating: .nan, count: rows * cols)
+                    smallRowGEMM(a, rows: rows, inner: inner, panels: panels, cols: cols, output: &got)
+                    var worst: Float = 0
+                    for i in 0..<rows { for j in 0..<cols {
+                        var sum: Float = 0
+                        for k in 0..<inner { sum += a[i * inner + k] * w[k * cols + j] }
+                        let diff = abs(got[i * cols + j] - sum)
+                        worst = diff.isNaN ? .infinity : max(worst, diff)  // a NaN: an output never written
+                    } }
+                    XCTAssertLessThanOrEqual(worst, 1e-4, "rows \(rows) cols \(cols) inner \(inner) threads \(threads): got \(got.prefix(4))")
+                }
+            }
+        }
+    }
+
     /// The engine's GEMM splits across its threads by rows, by column slices, or not at all; each
     /// split, at one to three threads, gives the naive product.
     func testSplitGEMMMatchesNaiveAtEveryThreadCount() {
