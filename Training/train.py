@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -181,7 +182,8 @@ def main(argv=None):
                     help="export the run's best epoch so far without training (e.g. a run cut short)")
     ap.add_argument("--stop-after", type=int, metavar="EPOCH",
                     help="stop once this epoch is checkpointed (resume later by running again)")
-    ap.add_argument("--epochs", type=int, help="train this many epochs instead of the config's")
+    ap.add_argument("--epochs", type=int, help="train this many epochs instead of the config's; given when "
+                    "resuming, it changes the length of the run under way (the schedule follows)")
     ap.add_argument("--budget-seconds", type=float, metavar="S",
                     help="fit a fresh run into S seconds of wall time: time an epoch first and train "
                          "fewer epochs than the config's if they would not fit (the count is logged); "
@@ -229,17 +231,37 @@ def main(argv=None):
         epochs = min(epochs, fits)
 
     model, opt = build_training(cfg, classes, device)
+    configured = [g["lr"] for g in opt.param_groups]  # the config's rates: a schedule's peak
     sched = make_schedule(opt, tcfg, epochs * steps_per_epoch)
     start, history, best = 0, [], None
     if resuming:
         ck = torch.load(ckpt_path, map_location=device, weights_only=False)
-        epochs = ck.get("epochs", epochs)
-        sched = make_schedule(opt, tcfg, epochs * steps_per_epoch)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
-        sched.load_state_dict(ck["schedule"])
         start, history, best = ck["epoch"], ck["history"], ck.get("best")
-        print(f"resuming {ckpt_path} after epoch {start} ({torch.get_num_threads()} threads)", flush=True)
+        planned = ck.get("epochs", epochs)
+        if args.epochs and args.epochs != planned:
+            # A new length for a run under way (it will not fit the time left, say): the schedule
+            # is rebuilt over the new total and picks up at the step reached, so a one-cycle
+            # still anneals by the new last epoch.
+            if args.epochs <= start:
+                raise SystemExit(f"--epochs {args.epochs}: the run in {run_dir} has already trained {start} "
+                                 f"epochs; give more, or --fresh to start over")
+            epochs = args.epochs
+            for group, lr in zip(opt.param_groups, configured):
+                group["lr"] = lr  # the schedule takes its peak from the groups' rates
+            sched = make_schedule(opt, tcfg, epochs * steps_per_epoch)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # stepping a schedule without optimiser steps
+                for _ in range(start * steps_per_epoch):
+                    sched.step()
+            print(f"resuming {ckpt_path} after epoch {start} with {epochs} epochs in all instead of "
+                  f"{planned}: schedule rebuilt, lr now {opt.param_groups[0]['lr']:.3g}", flush=True)
+        else:
+            epochs = planned
+            sched = make_schedule(opt, tcfg, epochs * steps_per_epoch)
+            sched.load_state_dict(ck["schedule"])
+            print(f"resuming {ckpt_path} after epoch {start} ({torch.get_num_threads()} threads)", flush=True)
 
     gen = torch.Generator()
     threads_file = run_dir / "threads"

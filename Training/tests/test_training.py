@@ -71,6 +71,32 @@ def test_short_run_resumes_and_exports(dataset, tmp_path, monkeypatch):
     assert float(meta["val_accuracy"]) == pytest.approx(max(r["val_acc"] for r in log), abs=1e-4)
 
 
+def test_a_run_under_way_can_be_shortened_and_still_anneals(dataset, tmp_path, monkeypatch):
+    cfg, run = short_fertui_run(dataset, tmp_path, monkeypatch, epochs=6, schedule="onecycle")
+    assert train.main(["--config", str(cfg), "--stop-after", "2"]) == 0
+    first = read_log(run)
+    assert [r["epochs"] for r in first] == [6, 6]
+    # Resumed with 3 epochs in all: one more epoch, logged as a 3-epoch run, its learning rate
+    # where a 3-epoch one-cycle is after its 6 steps, not where the 6-epoch one would be.
+    assert train.main(["--config", str(cfg), "--epochs", "3"]) == 0
+    log = read_log(run)
+    assert [r["epoch"] for r in log] == [1, 2, 3]
+    assert log[-1]["epochs"] == 3
+
+    def lr_after(steps, total):
+        tcfg = train.load_config(cfg)["train"]
+        opt = torch.optim.Adam(torch.nn.Linear(1, 1).parameters(), lr=tcfg["lr"])
+        sched = train.make_schedule(opt, tcfg, total)
+        for _ in range(steps):
+            opt.step()
+            sched.step()
+        return opt.param_groups[0]["lr"]
+    assert log[-1]["lr"] == pytest.approx(lr_after(6, 6), rel=1e-6)
+    assert abs(lr_after(6, 12) - lr_after(6, 6)) > 1e-4
+    with pytest.raises(SystemExit, match="already trained 3 epochs"):
+        train.main(["--config", str(cfg), "--epochs", "2"])
+
+
 def test_time_budget_trains_fewer_epochs_and_logs_the_count(dataset, tmp_path, monkeypatch):
     cfg, run = short_fertui_run(dataset, tmp_path, monkeypatch, epochs=500)
     assert train.main(["--config", str(cfg), "--budget-seconds", "4"]) == 0
