@@ -80,10 +80,10 @@ func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafeP
     }
 }
 
-/// Multiply-adds a product must have per thread before it is split. A Dispatch wake-up and the
-/// second thread's own packing cost tens of microseconds; at 48 px most products are smaller than
+/// Multiply-adds a product must have per thread before it is split. Waking a thread and the second
+/// thread's own packing of b cost tens of microseconds; at 48 px most products are smaller than
 /// that: splitting them all made a ResNet18 forward at 48 px 1.7x slower (2.46 against 1.43 ms,
-/// medians of three A/B runs) and this threshold left 224 px unchanged.
+/// medians of three A/B runs, threads woken by Dispatch) and this threshold left 224 px unchanged.
 /// FERTUI_SPLIT_MACS overrides it for A/B benchmarks; tests set 1 to split every product.
 nonisolated(unsafe) var macsWorthAThread = ProcessInfo.processInfo.environment["FERTUI_SPLIT_MACS"].flatMap { Int($0) } ?? 1 << 22
 
@@ -93,7 +93,7 @@ func threadsWorthIt(macs: Int) -> Int {
     max(1, min(engineThreadCount, macs / max(1, macsWorthAThread)))
 }
 
-/// Floats a pass must move per thread before it is split: a Dispatch wake-up costs a few
+/// Floats a pass must move per thread before it is split: waking a thread costs a few
 /// microseconds, about what moving 32K floats does (at 48 px most passes are smaller and ran
 /// slower split). Tests set 1 to split every pass.
 nonisolated(unsafe) var floatsWorthAThread = 32_768
