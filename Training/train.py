@@ -196,6 +196,11 @@ def main(argv=None):
     size = int(mcfg["input_size"])
     mean, std = dcfg["mean"], dcfg["std"]
     torch.set_num_threads(int(tcfg.get("threads", os.cpu_count() or 1)))
+    # Weight decay walks unused weights, and Adam's moments with them, through the subnormal range
+    # on their way to zero; x86 CPUs take microcode assists on every subnormal operand. A resumed
+    # ResNet50 with 0.8 M subnormal weights and 2.7 M subnormal moments ran 3-4x slower per step
+    # than when it started. Flushing them to zero costs nothing in accuracy.
+    torch.set_flush_denormal(True)
     device = torch.device("cuda" if torch.cuda.is_available() and tcfg.get("cuda", True) else "cpu")
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     torch.backends.cudnn.benchmark = device.type == "cuda"  # fixed batch shapes: pick conv kernels once
