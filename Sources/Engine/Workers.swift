@@ -1,8 +1,8 @@
 // The engine's worker threads: each split pass hands its items to workers that spin a little before
-// they sleep. A forward at 224 px splits about a hundred passes, milliseconds apart or less; with
-// DispatchQueue.concurrentPerform every one woke a sleeping thread through the kernel, and the
-// scheduler's wake-ups took a tenth of a ResNet18 forward (perf: _raw_spin_unlock_irqrestore and
-// finish_task_switch). A worker that finds no job for `spinLimit` polls sleeps on a condition, so
+// they sleep. A forward splits dozens of passes (per convolution: im2col, the GEMM, the epilogue),
+// each a fraction of a millisecond apart; with DispatchQueue.concurrentPerform every one woke a
+// sleeping thread through the kernel, and the scheduler's wake-ups took a tenth of a ResNet18
+// forward at 224 px (perf: _raw_spin_unlock_irqrestore and finish_task_switch). A worker that finds no job for `spinLimit` polls sleeps on a condition, so
 // between forwards (the live monitor's frames) nothing spins.
 
 import Foundation
@@ -25,7 +25,7 @@ final class SpinningWorkers: @unchecked Sendable {
     private let serial = NSLock()
     private let growing = NSLock()
     private(set) var workerCount = 0
-    /// Polls of `state` before an idle worker sleeps: tens of microseconds, longer than the gaps
+    /// Polls of `state` before an idle worker sleeps: some tens of microseconds, longer than the gaps
     /// between the passes of one forward, far shorter than the time between two frames.
     static let spinLimit = 20_000
     static let maxItems = 0xFFFF
