@@ -104,7 +104,9 @@ def test_time_budget_trains_fewer_epochs_and_logs_the_count(dataset, tmp_path, m
     assert train.main(["--config", str(cfg), "--budget-seconds", "4"]) == 0
     log = read_log(run)
     assert 1 <= len(log) < 500
-    assert {r["epochs"] for r in log} == {len(log)}
+    # Every row logs the fitted count; the guard may stop a run that still overruns before it.
+    counts = {r["epochs"] for r in log}
+    assert len(counts) == 1 and len(log) <= counts.pop() < 500
     assert (run / "model.safetensors").exists()
 
 
