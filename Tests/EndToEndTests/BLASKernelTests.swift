@@ -9,30 +9,11 @@ import Foundation
 final class BLASKernelTests: XCTestCase {
     static let vectorCores: Set<String> = ["Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"]
 
-    func binary() throws -> String {
-        let path = ProcessInfo.processInfo.environment["FERTUI_BINARY"]
-            ?? MonitorInTmuxTests.packageRoot.appendingPathComponent(".build/debug/fertui").path
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw XCTSkip("no fertui binary at \(path): run 'swift build' first (or set FERTUI_BINARY)")
-        }
-        return path
-    }
-
     /// Runs fertui with OPENBLAS_CORETYPE as given (nil: as this test process has it).
     func fertui(_ arguments: [String], coreType: String?) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try binary())
-        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         if let coreType = coreType { environment["OPENBLAS_CORETYPE"] = coreType }
-        process.environment = environment
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try runFertui(arguments, environment: environment, keepStandardError: false)
     }
 
     /// The kernel set named by `fertui --version` ("fertui 0.1.0 (OpenBLAS SkylakeX kernels)").
@@ -59,6 +40,7 @@ final class BLASKernelTests: XCTestCase {
     func testChosenKernelsGiveTheFallbackKernelsProbabilities() throws {
         let root = MonitorInTmuxTests.packageRoot
         let faces = ["angry", "happy", "surprise"].map { root.appendingPathComponent("Assets/demo/\($0).png").path }
+        let chosenKernels = try kernels(coreType: nil)
         var compared = 0
         for model in ["resnet18", "resnet34", "resnet50"] {
             guard FileManager.default.fileExists(atPath: root.appendingPathComponent("Assets/models/\(model).safetensors").path) else { continue }
@@ -70,7 +52,6 @@ final class BLASKernelTests: XCTestCase {
             XCTAssertEqual(a.count, faces.count * 7, reference.output)
             XCTAssertEqual(b.count, a.count, chosen.output)
             let worst = zip(a, b).map { abs($0 - $1) }.max() ?? .infinity
-            let chosenKernels = try kernels(coreType: nil)
             XCTAssertLessThanOrEqual(worst, 1e-4, "\(model) on \(chosenKernels) vs Prescott: largest difference \(worst)\n"
                                      + "\(reference.output)\n\(chosen.output)")
             compared += 1

@@ -5,26 +5,8 @@ import XCTest
 import Foundation
 
 final class HeadlessRunTests: XCTestCase {
-    func binary() throws -> String {
-        let path = ProcessInfo.processInfo.environment["FERTUI_BINARY"]
-            ?? MonitorInTmuxTests.packageRoot.appendingPathComponent(".build/debug/fertui").path
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw XCTSkip("no fertui binary at \(path): run 'swift build' first (or set FERTUI_BINARY)")
-        }
-        return path
-    }
-
     func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try binary())
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try runFertui(arguments)
     }
 
     func testHeadlessLabelledReplayLogsEveryFrame() throws {

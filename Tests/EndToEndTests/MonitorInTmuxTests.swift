@@ -18,11 +18,7 @@ final class MonitorInTmuxTests: XCTestCase {
     }
 
     func testMonitorDrawsSwitchesFreezesDumpsAndQuits() throws {
-        let binary = ProcessInfo.processInfo.environment["FERTUI_BINARY"]
-            ?? Self.packageRoot.appendingPathComponent(".build/debug/fertui").path
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            throw XCTSkip("no fertui binary at \(binary): run 'swift build' first (or set FERTUI_BINARY)")
-        }
+        let binary = try fertuiBinary()
         guard let tmuxPath = Self.which("tmux") else {
             throw XCTSkip("tmux is not installed: apt-get install tmux to run the end-to-end test")
         }
