@@ -137,9 +137,56 @@ class Batches:
         return x, self.labels[idx]
 
 
-def train_step(model, opt, sched, x, y, weights, smoothing):
+class Teachers:
+    """Knowledge distillation: trained models (fertui exports) whose averaged predictions on each
+    augmented batch, softened by a temperature, the student learns to match besides the labels.
+    The config's `distill:` section names them (`teachers:`, a list of .safetensors paths), the
+    `weight` of their term in the loss (0..1; the labels' cross-entropy gets the rest) and the
+    `temperature`."""
+
+    def __init__(self, dcfg, cfg, device):
+        self.weight = float(dcfg.get("weight", 0.5))
+        self.temperature = float(dcfg.get("temperature", 1.0))
+        if not 0 <= self.weight <= 1 or self.temperature <= 0:
+            raise SystemExit(f"distill: weight must be in 0..1 and temperature above 0 "
+                             f"(got {self.weight}, {self.temperature})")
+        want = {"input_size": str(cfg["model"]["input_size"]), "classes": ",".join(cfg["data"]["classes"]),
+                "mean": ",".join(f"{v:g}" for v in cfg["data"]["mean"]),
+                "std": ",".join(f"{v:g}" for v in cfg["data"]["std"])}
+        self.models, self.names = [], []
+        for p in dcfg.get("teachers") or []:
+            path = resolve(p)
+            if not path.exists():
+                raise SystemExit(f"distill.teachers: {path} not found (a model exported by train.py)")
+            model, meta = export.load(path)
+            for key, value in want.items():
+                if meta.get(key) != value:
+                    raise SystemExit(f"distill.teachers: {path} has {key} {meta.get(key)!r}, the config "
+                                     f"{value!r}; a teacher must see the student's input")
+            for q in model.parameters():
+                q.requires_grad_(False)
+            self.models.append(model.to(device).eval())
+            self.names.append(path.stem)
+        if not self.models:
+            raise SystemExit("distill.teachers: name at least one model file")
+
+    @torch.no_grad()
+    def __call__(self, x):
+        """The teachers' mean softened probabilities for a batch."""
+        return torch.stack([F.softmax(m(x) / self.temperature, dim=1) for m in self.models]).mean(0)
+
+    def loss(self, logits, target):
+        """KL divergence from the teachers to the student at the temperature, scaled by T² so its
+        gradients keep their size as T changes (Hinton et al. 2015)."""
+        t = self.temperature
+        return F.kl_div(F.log_softmax(logits / t, dim=1), target, reduction="batchmean") * t * t
+
+
+def train_step(model, opt, sched, x, y, weights, smoothing, teachers=None):
     logits = model(x)
     loss = F.cross_entropy(logits, y, weight=weights, label_smoothing=smoothing)
+    if teachers is not None:
+        loss = (1 - teachers.weight) * loss + teachers.weight * teachers.loss(logits, teachers(x))
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -148,7 +195,8 @@ def train_step(model, opt, sched, x, y, weights, smoothing):
     return logits, loss
 
 
-def seconds_per_epoch(cfg, classes, device, batches, steps_per_epoch, weights, smoothing, val_images):
+def seconds_per_epoch(cfg, classes, device, batches, steps_per_epoch, weights, smoothing, val_images,
+                      teachers=None):
     """Time a few steps and one validation pass on a throwaway model: the wall time of an epoch."""
     model, opt = build_training(cfg, classes, device)
     model.train()
@@ -156,11 +204,11 @@ def seconds_per_epoch(cfg, classes, device, batches, steps_per_epoch, weights, s
     idx = torch.arange(bs)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     for _ in range(5):
-        train_step(model, opt, None, *batches(idx), weights, smoothing)
+        train_step(model, opt, None, *batches(idx), weights, smoothing, teachers)
     sync()
     n, t = 20, time.time()
     for _ in range(n):
-        train_step(model, opt, None, *batches(idx), weights, smoothing)
+        train_step(model, opt, None, *batches(idx), weights, smoothing, teachers)
     sync()
     step = (time.time() - t) / n
     t = time.time()
@@ -223,12 +271,16 @@ def main(argv=None):
     weights = class_weights(ytr, len(classes), float(tcfg.get("class_weight_power", 0))).to(device)
     smoothing = float(tcfg.get("label_smoothing", 0))
     tta = bool(cfg.get("eval", {}).get("tta_flip", False))
+    teachers = Teachers(cfg["distill"], cfg, device) if cfg.get("distill") else None
+    if teachers:
+        print(f"distilling from {', '.join(teachers.names)} (weight {teachers.weight}, "
+              f"temperature {teachers.temperature})", flush=True)
 
     ckpt_path = run_dir / "last.pt"
     resuming = ckpt_path.exists() and not args.fresh
     if args.budget_seconds and not resuming and not args.export_only:
         per_epoch = seconds_per_epoch(cfg, classes, device, batches, steps_per_epoch, weights,
-                                      smoothing, xva_t)
+                                      smoothing, xva_t, teachers)
         left = args.budget_seconds - (time.time() - started)
         fits = max(1, int(left / per_epoch))
         print(f"budget: {left:.0f}s left fits {fits} epochs of ~{per_epoch:.1f}s on {device_name}; "
@@ -283,7 +335,7 @@ def main(argv=None):
         t_epoch, total_loss, correct, seen = time.time(), 0.0, 0, 0
         for step in range(steps_per_epoch):
             x, y = batches(order[step * bs:(step + 1) * bs])
-            logits, loss = train_step(model, opt, sched, x, y, weights, smoothing)
+            logits, loss = train_step(model, opt, sched, x, y, weights, smoothing, teachers)
             total_loss += loss.item() * len(y)
             correct += (logits.argmax(1) == y).sum().item()
             seen += len(y)

@@ -175,3 +175,63 @@ def test_paper_recipe_runs_a_few_steps_with_layer4_and_fc_only(dataset, tmp_path
 def test_missing_pretrained_weights_is_a_clear_error(tmp_path):
     with pytest.raises(SystemExit, match="ImageNet weights .* not found"):
         models.build("resnet18", 7, pretrained=tmp_path / "nope.pth")
+
+
+def exported_teacher(path, seed, arch="resnet18", size=48):
+    torch.manual_seed(seed)
+    export.export(models.build(arch, 7).eval(), path,
+                  export.metadata(arch, size, CLASSES, [0.5] * 3, [0.25] * 3))
+    return path
+
+
+def test_distillation_pulls_the_student_towards_its_teachers(tmp_path):
+    """With the distillation term alone (weight 1), training steps on one batch shrink the KL
+    divergence from the teachers; a student identical to its one teacher has none."""
+    cfg = yaml.safe_load(open(REPO / "Training/configs/fertui-resnet18.yaml"))
+    teachers = [exported_teacher(tmp_path / f"t{i}.safetensors", seed=10 + i) for i in range(2)]
+    t = train.Teachers({"teachers": [str(p) for p in teachers], "weight": 1.0, "temperature": 2.0},
+                       cfg, torch.device("cpu"))
+    x = torch.randn(8, 3, 48, 48)
+    y = torch.randint(0, 7, (8,))
+    target = t(x)
+    assert target.shape == (8, 7) and torch.allclose(target.sum(1), torch.ones(8))
+
+    twin, _ = export.load(teachers[0])
+    alone = train.Teachers({"teachers": [str(teachers[0])], "temperature": 2.0}, cfg, torch.device("cpu"))
+    with torch.no_grad():
+        assert alone.loss(twin(x), alone(x)).item() == pytest.approx(0, abs=1e-6)
+
+    torch.manual_seed(0)
+    student = models.build("resnet18", 7)
+    opt = torch.optim.Adam(student.parameters(), lr=1e-3)
+
+    def divergence():
+        student.eval()
+        with torch.no_grad():
+            return t.loss(student(x), target).item()
+
+    before = divergence()
+    student.train()
+    for _ in range(15):
+        train.train_step(student, opt, None, x, y, None, 0.0, t)
+    assert divergence() < 0.5 * before
+
+
+def test_a_teacher_that_sees_other_input_is_a_clear_error(tmp_path):
+    cfg = yaml.safe_load(open(REPO / "Training/configs/fertui-resnet18.yaml"))
+    wrong = exported_teacher(tmp_path / "t224.safetensors", seed=0, size=224)
+    with pytest.raises(SystemExit, match="input_size '224'.*student's input"):
+        train.Teachers({"teachers": [str(wrong)]}, cfg, torch.device("cpu"))
+    with pytest.raises(SystemExit, match="not found"):
+        train.Teachers({"teachers": [str(tmp_path / "none.safetensors")]}, cfg, torch.device("cpu"))
+
+
+def test_a_distilling_run_trains_and_exports(dataset, tmp_path, monkeypatch):
+    cfg, run = short_fertui_run(dataset, tmp_path, monkeypatch, epochs=1)
+    c = yaml.safe_load(open(cfg))
+    c["distill"] = {"teachers": [str(exported_teacher(tmp_path / "t.safetensors", seed=3))],
+                    "weight": 0.5, "temperature": 2.0}
+    cfg.write_text(yaml.safe_dump(c))
+    assert train.main(["--config", str(cfg)]) == 0
+    assert [r["epoch"] for r in read_log(run)] == [1]
+    assert (run / "model.safetensors").exists()
