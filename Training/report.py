@@ -56,7 +56,9 @@ def figures(runs, out):
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for name, r in runs.items():
         ep = [row["epoch"] for row in r["log"]]
-        axes[0].plot(ep, [row["train_loss"] for row in r["log"]], label=f"{name} train")
+        # A distilling epoch's train loss mixes in the teachers' KL term: not on this scale.
+        axes[0].plot(ep, [np.nan if "distill" in row else row["train_loss"] for row in r["log"]],
+                     label=f"{name} train")
         axes[0].plot(ep, [row["val_loss"] for row in r["log"]], "--", label=f"{name} val")
         axes[1].plot(ep, [row["train_acc"] for row in r["log"]], label=f"{name} train")
         axes[1].plot(ep, [row["val_acc"] for row in r["log"]], "--", label=f"{name} val")

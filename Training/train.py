@@ -352,6 +352,11 @@ def main(argv=None):
                "val_recall": {c: round(v["recall"], 4) for c, v in rep["per_class"].items()},
                "lr": {g["name"]: round(g["lr"], 8) for g in opt.param_groups} if len({g["lr"] for g in opt.param_groups}) > 1 else opt.param_groups[0]["lr"], "train_seconds": train_s,
                "seconds": time.time() - t_epoch, "epochs": epochs, "device": device_name}
+        if teachers:
+            # train_loss is then the mix of cross-entropy and the teachers' KL term, not on the
+            # scale of a plain run's; report.py leaves these rows out of the train-loss curve.
+            row["distill"] = {"teachers": teachers.names, "weight": teachers.weight,
+                              "temperature": teachers.temperature}
         history.append(row)
         print(json.dumps(row), flush=True)
         with open(run_dir / "log.jsonl", "a") as f:

@@ -233,5 +233,7 @@ def test_a_distilling_run_trains_and_exports(dataset, tmp_path, monkeypatch):
                     "weight": 0.5, "temperature": 2.0}
     cfg.write_text(yaml.safe_dump(c))
     assert train.main(["--config", str(cfg)]) == 0
-    assert [r["epoch"] for r in read_log(run)] == [1]
+    rows = read_log(run)
+    assert [r["epoch"] for r in rows] == [1]
+    assert rows[0]["distill"] == {"teachers": ["t"], "weight": 0.5, "temperature": 2.0}
     assert (run / "model.safetensors").exists()
