@@ -58,6 +58,28 @@ public enum DumpWriter {
         return final
     }
 
+    /// Removes the half-written dumps a killed fertui left in `directory` (only folders named as
+    /// `write` names its temporary ones, `.dump-….partial-PID`): those whose process is gone, and
+    /// any older than `staleAfter` seconds (a dump takes milliseconds; the PID may have been
+    /// reused). Returns the paths removed; a folder that cannot be read removes nothing.
+    @discardableResult
+    public static func removeAbandonedPartials(in directory: String, staleAfter: Double = 60,
+                                               now: Date = Date()) -> [String] {
+        let fm = FileManager.default
+        guard let names = try? fm.contentsOfDirectory(atPath: directory) else { return [] }
+        var removed: [String] = []
+        for name in names where name.hasPrefix(".dump-") {
+            guard let marker = name.range(of: ".partial-", options: .backwards),
+                  let pid = Int32(name[marker.upperBound...]), pid > 0, pid != getpid() else { continue }
+            let path = (directory as NSString).appendingPathComponent(name)
+            let modified = (try? fm.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? now
+            let ownerGone = kill(pid, 0) != 0 && errno == ESRCH
+            guard ownerGone || now.timeIntervalSince(modified) > staleAfter else { continue }
+            if (try? fm.removeItem(atPath: path)) != nil { removed.append(path) }
+        }
+        return removed
+    }
+
     /// The part of the frame inside `box`, clipped to the frame; nil when nothing is left.
     public static func crop(_ frame: Frame, _ box: FaceBox) -> (pixels: [UInt8], width: Int, height: Int)? {
         let x0 = max(0, box.x), y0 = max(0, box.y)

@@ -1,46 +1,92 @@
 // `--log FILE.jsonl`: one JSON line per classified frame, written on its own queue so the
-// forward stage never waits for the disk.
+// forward stage never waits for the disk. A log is a stream: the path is opened in place (created
+// or truncated, as a shell's `>` does), so a device, a FIFO or a symlink stays what it is.
 
 import Dispatch
 import Foundation
 
-/// An append-only JSON-lines file ("-" writes to standard output).
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// An append-only JSON-lines stream ("-" writes to standard output).
 public final class PredictionLog: @unchecked Sendable {
     public let path: String
-    private let handle: FileHandle
+    private let descriptor: Int32
     private let queue = DispatchQueue(label: "fertui.log", qos: .utility)
+    /// Touched on `queue` only.
     private var lines = 0
+    private var failure: PipelineError?
+    private var closed = false
+    /// Called once, on the log's queue, when a write fails; later lines are dropped.
+    public var onFailure: ((PipelineError) -> Void)?
 
-    /// Creates (or truncates) the file.
+    /// Opens `path` for writing in place (created if missing, emptied if it is a regular file).
     public init(path: String) throws {
         self.path = path
+        // A reader that goes away must surface as EPIPE, which is reported, not as a silent kill.
+        signal(SIGPIPE, SIG_IGN)
         if path == "-" {
-            handle = FileHandle.standardOutput
+            descriptor = STDOUT_FILENO
             return
         }
-        guard FileManager.default.createFile(atPath: path, contents: nil) else {
-            throw PipelineError("cannot create the log file \(path): check that its folder exists and is writable")
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            let code = errno
+            let what: String
+            switch code {
+            case ENOENT: what = "its folder does not exist"
+            case EACCES, EPERM, EROFS: what = "it is not writable (\(String(cString: strerror(code))))"
+            case EISDIR: what = "it is a folder"
+            default: what = String(cString: strerror(code))
+            }
+            throw PipelineError("cannot open the log \(path): \(what); pass --log a writable file path")
         }
-        guard let h = FileHandle(forWritingAtPath: path) else {
-            throw PipelineError("cannot open the log file \(path) for writing")
-        }
-        handle = h
+        descriptor = fd
     }
 
     /// Queues one frame's line.
     public func append(_ frame: ProcessedFrame) {
         let line = PredictionJSON.logLine(frame) + "\n"
-        queue.async {
-            self.handle.write(line.data(using: .utf8)!)
-            self.lines += 1
-        }
+        queue.async { self.write(line) }
     }
 
-    /// Waits for queued lines to reach the file and closes it; returns the number of lines written.
+    /// Runs on `queue`: the whole line, or the first error (after which nothing more is written).
+    private func write(_ line: String) {
+        guard failure == nil, !closed else { return }
+        let bytes = Array(line.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                let hint = code == ENOSPC ? "the disk is full" : code == EPIPE ? "the reader closed the pipe" : "a write failed"
+                let target = path == "-" ? "standard output" : path
+                let error = PipelineError(
+                    "logging stopped after \(lines) line\(lines == 1 ? "" : "s"): \(hint) writing \(target) (\(String(cString: strerror(code))))")
+                failure = error
+                onFailure?(error)
+                return
+            }
+            offset += n
+        }
+        lines += 1
+    }
+
+    /// The first write error, if any (waits for queued lines).
+    public var error: PipelineError? { queue.sync { failure } }
+
+    /// Waits for queued lines to reach the stream and closes it; returns the number of lines
+    /// written, or throws the first write error.
     @discardableResult
-    public func close() -> Int {
-        queue.sync {
-            if path != "-" { try? handle.close() }
+    public func close() throws -> Int {
+        try queue.sync {
+            if !closed {
+                closed = true
+                if path != "-" { Glibc.close(descriptor) }
+            }
+            if let failure { throw failure }
             return lines
         }
     }

@@ -1,5 +1,5 @@
 // The interactive monitor: the pipeline's render stage drawing into the terminal, keys read on
-// the same serial queue, and the terminal given back on q, Esc, Ctrl-C, SIGTERM, SIGHUP or an error.
+// the same serial queue, and the terminal given back on q, Esc, Ctrl-C, Ctrl-\\, SIGTERM, SIGHUP or an error.
 
 import Dispatch
 import Foundation
@@ -24,16 +24,20 @@ public final class LiveMonitor: @unchecked Sendable {
         self.composer = MonitorScreen(colorMode: colorMode)
     }
 
+    /// Signals that end the monitor the way `q` does: Ctrl-C, Ctrl-\\ (SIGQUIT), kill, a closed terminal.
+    public static let quitSignals = [SIGINT, SIGQUIT, SIGTERM, SIGHUP]
+
     /// Opens the screen, starts the pipeline, and returns once the user quits (or a signal
     /// arrives); the terminal is restored before it returns or throws.
     public func run() throws {
         CursesScreen.restoreAtExit()
+        CrashRestore.install()
         let queue = pipeline.renderQueue
         try queue.sync { try screen.open() }
 
         // Signals become a normal quit, so the terminal is restored on the way out.
         var signalSources: [DispatchSourceSignal] = []
-        for number in [SIGINT, SIGTERM, SIGHUP] {
+        for number in LiveMonitor.quitSignals {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { [weak self] in self?.requestQuit("signal \(number)") }
@@ -42,7 +46,7 @@ public final class LiveMonitor: @unchecked Sendable {
         }
         defer {
             for source in signalSources { source.cancel() }
-            for number in [SIGINT, SIGTERM, SIGHUP] { signal(number, SIG_DFL) }
+            for number in LiveMonitor.quitSignals { signal(number, SIG_DFL) }
         }
 
         pipeline.render = { [unowned self] snapshot in self.draw(snapshot) }

@@ -22,6 +22,8 @@ public final class DemoSource: FrameSource {
     private let frameLimit: Int?
     private var index = 0
     private var start = 0.0
+    /// The smallest frame the demo draws: the face must fit with room to drift.
+    public static let minimumSize = (width: 160, height: 120)
 
     /// `assets`: the folder holding <class>.png (Assets/demo). `frames`: stop after this many
     /// (nil: endless). `realtime`: deliver at `fps`; false: as fast as asked (tests).
@@ -45,7 +47,10 @@ public final class DemoSource: FrameSource {
             side = image.width
             faces.append(image.pixels.map(Float.init))
         }
-        precondition(width >= 160 && height >= 120, "demo frames must be at least 160x120")
+        guard width >= DemoSource.minimumSize.width && height >= DemoSource.minimumSize.height else {
+            throw SourceError("the demo needs frames of at least \(DemoSource.minimumSize.width)x"
+                              + "\(DemoSource.minimumSize.height), not \(width)x\(height): pass a larger --size")
+        }
         self.faces = faces
         self.faceSide = side
         self.classes = classes

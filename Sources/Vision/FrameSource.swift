@@ -8,6 +8,12 @@ public protocol FrameSource: AnyObject {
     /// Frames per second the source delivers, when it knows.
     var nominalFPS: Double? { get }
     func nextFrame() throws -> Frame?
+    /// Files passed over because they could not be read (folder replays); empty elsewhere.
+    var skipped: [SkippedFile] { get }
+}
+
+extension FrameSource {
+    public var skipped: [SkippedFile] { [] }
 }
 
 /// A source error after which `nextFrame()` may be called again: a camera that went away and is

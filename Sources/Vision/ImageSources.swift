@@ -44,6 +44,23 @@ func folderEntries(_ path: String) throws -> [String] {
     }
 }
 
+/// A file of a folder source that could not be decoded, and why; the replay goes on without it.
+public struct SkippedFile: Sendable, Equatable {
+    public var path: String
+    public var reason: String
+}
+
+/// Notes an unreadable file of a folder source; when every file of the folder in a row has
+/// failed, there is nothing left to play and the folder is an error.
+private func skip(_ path: String, _ error: Error, _ skipped: inout [SkippedFile], _ failuresInARow: inout Int,
+                  of count: Int, in folder: String) throws {
+    skipped.append(SkippedFile(path: path, reason: "\(error)"))
+    failuresInARow += 1
+    if failuresInARow >= count {
+        throw SourceError("none of the \(count) images in \(folder) could be read (last: \(path): \(error))")
+    }
+}
+
 /// Reads one image file as a BGR frame.
 func readFrame(_ path: String, index: Int, truth: String? = nil) throws -> Frame {
     let image = try OpenCV.readImage(path, channels: 3)
@@ -101,17 +118,29 @@ public final class ImageFolderSource: FrameSource {
         self.loop = loop
     }
 
+    /// Files that could not be decoded and were passed over, in the order met.
+    public private(set) var skipped: [SkippedFile] = []
+    private var failuresInARow = 0
+
     public func nextFrame() throws -> Frame? {
-        if position == paths.count {
-            guard loop else { return nil }
-            position = 0
+        while true {
+            if position == paths.count {
+                guard loop else { return nil }
+                position = 0
+            }
+            if delivered == 0 { start = monotonicSeconds() }
+            if let fps = nominalFPS { sleep(until: start + Double(delivered) / fps) }
+            let path = paths[position]
+            position += 1
+            do {
+                let frame = try readFrame(path, index: delivered)
+                failuresInARow = 0
+                delivered += 1
+                return frame
+            } catch {
+                try skip(path, error, &skipped, &failuresInARow, of: paths.count, in: name)
+            }
         }
-        if delivered == 0 { start = monotonicSeconds() }
-        if let fps = nominalFPS { sleep(until: start + Double(delivered) / fps) }
-        let frame = try readFrame(paths[position], index: delivered)
-        position += 1
-        delivered += 1
-        return frame
     }
 }
 
@@ -166,18 +195,29 @@ public final class LabelledFolderSource: FrameSource {
         }
     }
 
+    /// Files that could not be decoded and were passed over, in the order met.
+    public private(set) var skipped: [SkippedFile] = []
+    private var failuresInARow = 0
+
     public func nextFrame() throws -> Frame? {
-        if position == items.count {
-            guard loop else { return nil }
-            position = 0
+        while true {
+            if position == items.count {
+                guard loop else { return nil }
+                position = 0
+            }
+            if delivered == 0 { start = monotonicSeconds() }
+            if let fps = nominalFPS { sleep(until: start + Double(delivered) / fps) }
+            let item = items[position]
+            position += 1
+            do {
+                let frame = try readFrame(item.path, index: delivered, truth: item.truth)
+                failuresInARow = 0
+                delivered += 1
+                return frame
+            } catch {
+                try skip(item.path, error, &skipped, &failuresInARow, of: items.count, in: name)
+            }
         }
-        if delivered == 0 { start = monotonicSeconds() }
-        if let fps = nominalFPS { sleep(until: start + Double(delivered) / fps) }
-        let item = items[position]
-        let frame = try readFrame(item.path, index: delivered, truth: item.truth)
-        position += 1
-        delivered += 1
-        return frame
     }
 }
 

@@ -24,10 +24,12 @@ struct Arguments {
                 positionals += rest
                 break
             }
-            if t.hasPrefix("-") && t.count > 1 {
+            let pendingValue = options.last.map { valueOptions.contains($0) } ?? false
+            if t.hasPrefix("-") && t.count > 1 && !(pendingValue && Double(t) != nil) {
                 options.append(t)
-            } else if let last = options.last, valueOptions.contains(last) {
-                // The token after an option that takes a value is that value.
+            } else if pendingValue, let last = options.last {
+                // The token after an option that takes a value is that value (a negative number
+                // too, so `--frames -1` is refused for its value, not for a missing one).
                 options[options.count - 1] = last + "=" + t
             } else {
                 positionals.append(t)
@@ -36,23 +38,29 @@ struct Arguments {
         self.tokens = options
     }
 
-    /// True (and consumed) if `--name` was given.
+    /// True (and consumed) if `--name` was given; saying it twice is the same as once.
     mutating func flag(_ name: String) -> Bool {
-        if let i = tokens.firstIndex(of: name) {
-            tokens.remove(at: i)
-            return true
-        }
-        return false
+        let before = tokens.count
+        tokens.removeAll { $0 == name }
+        return tokens.count < before
     }
 
-    /// The value of `--name VALUE` or `--name=VALUE`, consumed; nil when absent.
+    /// The value of `--name VALUE` or `--name=VALUE`, consumed; nil when absent. Given twice, it
+    /// is an error: which of the two was meant is not ours to guess.
     mutating func value(_ name: String) throws -> String? {
-        guard let i = tokens.firstIndex(where: { $0 == name || $0.hasPrefix(name + "=") }) else { return nil }
-        let token = tokens.remove(at: i)
+        let matches = { (t: String) in t == name || t.hasPrefix(name + "=") }
+        let given = tokens.filter(matches)
+        guard let token = given.first else { return nil }
+        tokens.removeAll(where: matches)
+        let values = given.map { $0.hasPrefix(name + "=") ? String($0.dropFirst(name.count + 1)) : nil }
+        guard given.count == 1 else {
+            let shown = values.map { $0.map { "'\($0)'" } ?? "no value" }.joined(separator: ", ")
+            throw UsageError(message: "\(name) is given \(given.count) times (\(shown)): give it once")
+        }
         guard token.hasPrefix(name + "=") else {
             throw UsageError(message: "\(name) needs a value (e.g. \(name) VALUE)")
         }
-        return String(token.dropFirst(name.count + 1))
+        return values[0]
     }
 
     /// An integer option within `range`; the message names the option and the bad value.

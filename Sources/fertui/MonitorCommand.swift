@@ -168,21 +168,29 @@ enum MonitorCommand {
             throw UsageError(message: "the monitor needs a terminal (standard input and output are not one); use --headless, e.g. --headless --frames 100 --log out.jsonl")
         }
         if let notice { pipeline.setMessage(notice) }
+        DumpWriter.removeAbandonedPartials(in: o.dumpDir)
         let monitor = LiveMonitor(pipeline: pipeline, colorMode: o.color, dumpDirectory: o.dumpDir)
+        log?.onFailure = { error in monitor.requestQuit("\(error)") }
         try monitor.run()
         pipeline.stop(waiting: 5)
-        let lines = log?.close()
-        if let lines, let path = o.log { print("fertui: wrote \(lines) lines to \(path)") }
-        return 0
+        guard let log else { return 0 }
+        do {
+            let lines = try log.close()
+            if log.path != "-" { print("fertui: wrote \(lines) lines to \(log.path)") }
+            return 0
+        } catch {
+            FileHandle.standardError.write("fertui: \(error)\n")
+            return 1
+        }
     }
 
     static func runHeadless(_ pipeline: MonitorPipeline, log: PredictionLog?) -> Int32 {
         let done = DispatchSemaphore(value: 0)
         var reason = ""
         pipeline.onFinished = { reason = $0; done.signal() }
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let signals = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
+        log?.onFailure = { _ in reason = "log write failed"; done.signal() }
+        let signals = LiveMonitor.quitSignals.map { number -> DispatchSourceSignal in
+            signal(number, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: number, queue: .global())
             s.setEventHandler { reason = "signal \(number)"; done.signal() }
             s.resume()
@@ -194,7 +202,9 @@ enum MonitorCommand {
         pipeline.stop(waiting: 10)
         signals.forEach { $0.cancel() }
         let elapsed = monotonicSeconds() - start
-        let lines = log?.close()
+        var lines: Int?
+        var logFailure: Error?
+        do { lines = try log?.close() } catch { logFailure = error }
         let stats = pipeline.statistics
         let snap = pipeline.snapshot()
         var summary = "fertui: \(reason); \(stats.processed) frames classified in \(String(format: "%.2f", elapsed)) s "
@@ -205,7 +215,16 @@ enum MonitorCommand {
             summary += ", accuracy \(acc.correct)/\(acc.total) = \(String(format: "%.1f", acc.fraction * 100))%"
         }
         if let lines, let log, log.path != "-" { summary += ", \(lines) log lines in \(log.path)" }
+        let skipped = pipeline.source.skipped
+        if !skipped.isEmpty {
+            summary += ", \(skipped.count) unreadable file\(skipped.count == 1 ? "" : "s") skipped"
+            summary += " (first: \(skipped[0].path))"
+        }
         FileHandle.standardError.write(summary + "\n")
+        if let logFailure {
+            FileHandle.standardError.write("fertui: \(logFailure)\n")
+            return 1
+        }
         return 0
     }
 

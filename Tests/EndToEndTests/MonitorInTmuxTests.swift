@@ -87,6 +87,28 @@ final class MonitorInTmuxTests: XCTestCase {
         XCTAssertEqual(try tmux(["display-message", "-p", "-t", "e2e", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines), "0")
     }
 
+    /// Ctrl-\\ (SIGQUIT) quits like q: the terminal comes back, no crash report is drawn.
+    func testCtrlBackslashQuitsAndRestoresTheTerminal() throws {
+        let binary = try fertuiBinary()
+        guard let tmuxPath = Self.which("tmux") else {
+            throw XCTSkip("tmux is not installed: apt-get install tmux to run the end-to-end test")
+        }
+        Self.tmuxPath = tmuxPath
+        work = NSTemporaryDirectory() + "fertui-e2e-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        server = "fertui-e2e-quit-\(getpid())"
+        let command = "cd \(work) && env TERM=tmux-256color \(binary) --source demo --size 160x120 --random-weights; "
+            + "echo FERTUI_EXIT=$?; sleep 600"
+        try tmux(["-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30", command])
+        _ = try waitForScreen("the picture", timeout: 120) { $0.filter { $0 == "▀" }.count > 200 }
+        try tmux(["send-keys", "-t", "e2e", "C-\\"])
+        let after = try waitForScreen("exit", timeout: 30) { $0.contains("FERTUI_EXIT=") }
+        XCTAssertTrue(after.contains("FERTUI_EXIT=0"), after)
+        XCTAssertFalse(after.contains("Crash") || after.contains("Backtrace") || after.contains("▀"), after)
+        XCTAssertEqual(try tmux(["display-message", "-p", "-t", "e2e", "#{alternate_on}"])
+            .trimmingCharacters(in: .whitespacesAndNewlines), "0")
+    }
+
     // MARK: tmux
 
     static var tmuxPath = "/usr/bin/tmux"

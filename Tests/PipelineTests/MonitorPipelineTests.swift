@@ -29,7 +29,7 @@ final class MonitorPipelineTests: XCTestCase {
         let log = try PredictionLog(path: dir + "/run.jsonl")
         pipeline.onProcessed = { log.append($0) }
         let reason = run(pipeline)
-        XCTAssertEqual(log.close(), 12)
+        XCTAssertEqual(try log.close(), 12)
         XCTAssertTrue(reason.contains("end of source"), reason)
 
         let stats = pipeline.statistics

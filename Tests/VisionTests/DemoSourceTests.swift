@@ -35,4 +35,12 @@ final class DemoSourceTests: XCTestCase {
         XCTAssertEqual(a.truth(at: 0.1), "angry")
         XCTAssertEqual(a.truth(at: a.hold + a.morph * 0.9), "disgust")
     }
+
+    func testTooSmallAFrameIsAnErrorNamingTheSize() {
+        XCTAssertThrowsError(try DemoSource(assets: repositoryRoot + "/Assets/demo", width: 100, height: 100,
+                                            realtime: false)) { error in
+            XCTAssertTrue("\(error)".contains("100x100") && "\(error)".contains("--size"), "\(error)")
+        }
+        XCTAssertNoThrow(try DemoSource(assets: repositoryRoot + "/Assets/demo", width: 160, height: 120, realtime: false))
+    }
 }

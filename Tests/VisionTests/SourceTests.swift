@@ -95,6 +95,44 @@ final class SourceTests: XCTestCase {
         for (got, n) in zip(blues, [1, 2, 3]) { XCTAssertEqual(got, Double(20 + 20 * n), accuracy: 3) }
     }
 
+    func testUnreadableImagesAreSkippedAndCounted() throws {
+        let dir = try scratchFolder(self)
+        for (name, n) in [("a.png", 1), ("c.png", 3)] {
+            try OpenCV.writeImage(dir + "/" + name, pixels: numberedFrame(n, width: 32, height: 32), width: 32, height: 32,
+                                  channels: 3)
+        }
+        try Data("not a png".utf8).write(to: URL(fileURLWithPath: dir + "/b.png"))
+        let source = try ImageFolderSource(folder: dir)
+        var blues: [Double] = []
+        while let f = try source.nextFrame() { blues.append(meanBlue(f)) }
+        XCTAssertEqual(blues.count, 2, "the replay goes on past the broken file")
+        XCTAssertEqual(blues[1], Double(20 + 20 * 3), accuracy: 3)
+        XCTAssertEqual(source.skipped.map { ($0.path as NSString).lastPathComponent }, ["b.png"])
+
+        // Labelled: the broken file is passed over, every readable one still comes with its label.
+        let labelled = try scratchFolder(self)
+        for label in ["happy", "sad"] {
+            try FileManager.default.createDirectory(atPath: labelled + "/" + label, withIntermediateDirectories: true)
+            try OpenCV.writeImage(labelled + "/\(label)/0.png", pixels: numberedFrame(1, width: 16, height: 16), width: 16,
+                                  height: 16, channels: 3)
+            try Data("junk".utf8).write(to: URL(fileURLWithPath: labelled + "/\(label)/1.png"))
+        }
+        let replay = try LabelledFolderSource(folder: labelled)
+        var truths: [String] = []
+        while let f = try replay.nextFrame() { truths.append(try XCTUnwrap(f.truth)) }
+        XCTAssertEqual(truths.sorted(), ["happy", "sad"])
+        XCTAssertEqual(replay.skipped.count, 2)
+    }
+
+    func testAFolderOfOnlyBrokenImagesIsAnErrorNotALoop() throws {
+        let dir = try scratchFolder(self)
+        for name in ["a.png", "b.jpg"] { try Data("junk".utf8).write(to: URL(fileURLWithPath: dir + "/" + name)) }
+        let source = try ImageFolderSource(folder: dir, loop: true)
+        XCTAssertThrowsError(try source.nextFrame()) { error in
+            XCTAssertTrue("\(error)".contains("none of the 2 images"), "\(error)")
+        }
+    }
+
     func testEmptyFolderIsAnError() throws {
         let dir = try scratchFolder(self)
         XCTAssertThrowsError(try ImageFolderSource(folder: dir)) { error in
