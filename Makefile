@@ -9,7 +9,7 @@ BIN_RELEASE := .build/release/fertui
 CONFIG ?= Training/configs/fertui-resnet18.yaml
 ARGS ?=
 
-.PHONY: deps deps-apt deps-python build release run test test-swift test-python bench eval train fixtures format clean
+.PHONY: deps deps-apt deps-python build release run test test-swift test-python bench soak eval train fixtures format clean
 
 ## deps: install missing system packages (apt) and the Python training requirements (pip)
 deps: deps-apt deps-python
@@ -49,6 +49,11 @@ test-python: deps-python
 ## bench: engine latency for fertui, PyTorch and ONNX Runtime side by side
 bench: release deps-python
 	$(PYTHON) Training/bench.py --fertui $(BIN_RELEASE) $(ARGS)
+
+## soak: memory over a headless run switching models every 2 s (SOAK_SECONDS=600 for the full soak)
+SOAK_SECONDS ?= 120
+soak: release
+	$(PYTHON) Training/soak.py --binary $(BIN_RELEASE) --seconds $(SOAK_SECONDS)
 
 ## eval: the paper's metrics on the validation set for the three shipped models
 eval: release

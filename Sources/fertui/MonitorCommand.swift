@@ -46,6 +46,7 @@ enum MonitorCommand {
           --frames N         stop after N classified frames
           --seconds S        stop after S seconds
           --log FILE.jsonl   one JSON line per classified frame ('-' for standard output)
+          --cycle-models S   switch to the next model every S seconds (soak tests; any mode)
 
         Keys: q/Esc quit, space freeze, 1/2/3 ResNet18/34/50, m next model, Tab next face,
               s smoothing, d dump, ? help.
@@ -80,12 +81,13 @@ enum MonitorCommand {
         var frames: Int?
         var seconds: Double?
         var log: String?
+        var cycleModels: Double?
     }
 
     static func parse(_ tokens: [String]) throws -> Options {
         var args = Arguments(tokens, valueOptions: ["--source", "--size", "--fps", "--model", "--models-dir", "--cascade",
                                                     "--smooth-window", "--threads", "--detect-width", "--detect-scale", "--input-size", "--color", "--dump-dir", "--frames",
-                                                    "--seconds", "--log"])
+                                                    "--seconds", "--log", "--cycle-models"])
         var o = Options()
         o.source = try args.value("--source")
         if let size = try args.value("--size") {
@@ -120,6 +122,9 @@ enum MonitorCommand {
         if args.contains("--frames") { o.frames = try args.int("--frames", default: 0, in: 1...Int.max) }
         if args.contains("--seconds") { o.seconds = try args.double("--seconds", default: 0, in: 0.001...1e9) }
         o.log = try args.value("--log")
+        if args.contains("--cycle-models") {
+            o.cycleModels = try args.double("--cycle-models", default: 0, in: 0.1...86400)
+        }
         if !args.positionals.isEmpty {
             throw UsageError(message: "unexpected argument \(args.positionals[0]); give the source with --source \(args.positionals[0])")
         }
@@ -159,6 +164,14 @@ enum MonitorCommand {
                                        configuration: config, loadModel: loader)
         let log = try o.log.map { try PredictionLog(path: $0) }
         if let log { pipeline.onProcessed = { log.append($0) } }
+        let cycler = o.cycleModels.map { seconds -> DispatchSourceTimer in
+            let timer = DispatchSource.makeTimerSource(queue: .global())
+            timer.schedule(deadline: .now() + seconds, repeating: seconds)
+            timer.setEventHandler { pipeline.selectNextModel() }
+            timer.resume()
+            return timer
+        }
+        defer { cycler?.cancel() }
 
         if o.headless {
             if let notice { FileHandle.standardError.write("fertui: \(notice)\n") }
