@@ -29,13 +29,15 @@ enum CrashRestore {
         }
     }
 
-    /// In the signal handler: only write(2), tcsetattr(2), sigaction(2) and raise(3), all
+    /// In the signal handler: only write(2), tcsetattr(2), dup2(2), sigaction(2) and raise(3), all
     /// async-signal-safe. The escape codes leave the alternate screen, reset colours and show the
     /// cursor; the modes bring echo and line editing back.
     private static func handle(_ number: Int32) {
         let reset: StaticString = "\u{1B}[0m\u{1B}[?1049l\u{1B}[?25h\r\n"
         _ = write(STDOUT_FILENO, reset.utf8Start, reset.utf8CodeUnitCount)
         if haveModes { _ = tcsetattr(STDIN_FILENO, TCSANOW, &savedModes) }
+        // The report goes to the real standard error, not the file that holds library noise.
+        if StandardErrorHold.realStandardError >= 0 { _ = dup2(StandardErrorHold.realStandardError, STDERR_FILENO) }
         // The signal is blocked while this handler runs: raised again, it reaches the previous
         // handler (the runtime's crash reporter, or the default action) as soon as this returns.
         sigaction(number, previous + Int(number), nil)

@@ -51,7 +51,9 @@ public final class CursesScreen: @unchecked Sendable {
             set_term(screen)
             offscreen = (screen, out, input)
         } else {
+            StandardErrorHold.begin()
             guard initscr() != nil else {
+                _ = StandardErrorHold.end()
                 throw TerminalError("ncurses could not open the terminal (TERM=\(getenv("TERM").map { String(cString: $0) } ?? "unset")); run fertui in a terminal, or use --headless")
             }
         }
@@ -90,6 +92,14 @@ public final class CursesScreen: @unchecked Sendable {
             fclose(o.output)
             fclose(o.input)
             offscreen = nil
+        }
+        let held = StandardErrorHold.end()
+        if !held.isEmpty {
+            let lines = held.split(separator: "\n", omittingEmptySubsequences: true)
+            let shown = lines.suffix(20).joined(separator: "\n")
+            let count = lines.count > 20 ? "\(lines.count) lines, the last 20" : "\(lines.count) lines"
+            let report = Array("fertui: printed while the screen was open (\(count)):\n\(shown)\n".utf8)
+            _ = report.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
         }
     }
 

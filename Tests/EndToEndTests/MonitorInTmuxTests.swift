@@ -28,6 +28,8 @@ final class MonitorInTmuxTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: frames, withIntermediateDirectories: true)
         // Three real image files (binary PGM, which OpenCV decodes), different enough to tell apart.
         for i in 0..<3 { try Self.writePGM(frames + "/frame\(i).pgm", width: 160, height: 120, seed: i) }
+        // And a broken one: skipped, and what OpenCV prints about it must not reach the screen.
+        try Data("P5\n160 120\n255\ncut".utf8).write(to: URL(fileURLWithPath: frames + "/frame1b.pgm"))
 
         server = "fertui-e2e-\(getpid())"
         let command = "cd \(work) && env TERM=tmux-256color \(binary) --source \(frames) --loop --fps 5 --no-detect "
@@ -46,6 +48,7 @@ final class MonitorInTmuxTests: XCTestCase {
                           "a bar for \(name)\n\(first)")
         }
         XCTAssertTrue(first.contains("model resnet18 48x48"), first)
+        XCTAssertFalse(first.contains("imread") || first.contains("error"), "library messages on the screen\n\(first)")
         XCTAssertTrue(first.range(of: "fps  source [0-9]+\\.[0-9]", options: .regularExpression) != nil, "FPS line\n\(first)")
 
         // Live: the picture changes between captures.
@@ -83,6 +86,7 @@ final class MonitorInTmuxTests: XCTestCase {
         try tmux(["send-keys", "-t", "e2e", "q"])
         let after = try waitForScreen("exit", timeout: 30) { $0.contains("FERTUI_EXIT=") }
         XCTAssertTrue(after.contains("FERTUI_EXIT=0"), after)
+        XCTAssertTrue(after.contains("printed while the screen was open"), "held messages shown after the screen\n\(after)")
         XCTAssertFalse(after.contains("▀"), "the terminal is back to the shell's screen\n\(after)")
         XCTAssertEqual(try tmux(["display-message", "-p", "-t", "e2e", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines), "0")
     }
