@@ -7,8 +7,10 @@ extension ClassificationReport {
     /// Classifies every image of `source`: the whole image when `detector` is nil, else its
     /// largest face (an image with no face counts as a miss). `progress` is told after each image
     /// how many are done out of how many.
-    public static func evaluate(_ classifier: FaceClassifier, on source: LabelledFolderSource,
-                                detector: FaceDetecting?, progress: ((_ done: Int, _ total: Int) -> Void)? = nil)
+    public static func evaluate(
+        _ classifier: FaceClassifier, on source: LabelledFolderSource,
+        detector: FaceDetecting?, progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+    )
         throws -> ClassificationReport
     {
         let classes = classifier.classes
@@ -17,8 +19,9 @@ extension ClassificationReport {
         var probs: [Float] = []  // (images, classes)
         while let frame = try source.nextFrame() {
             guard let label = classes.firstIndex(of: frame.truth ?? "") else {
-                throw PipelineError("\(frame.origin): its class \(frame.truth ?? "(none)") is not one of the model's "
-                    + "(\(classes.joined(separator: ", ")))")
+                throw PipelineError(
+                    "\(frame.origin): its class \(frame.truth ?? "(none)") is not one of the model's "
+                        + "(\(classes.joined(separator: ", ")))")
             }
             labels.append(label)
             if let detector {

@@ -38,15 +38,17 @@ extension ResNet {
         case .file: break
         case .seeded(let inputSize):
             guard inCatalog else {
-                throw PipelineError("random weights are built for \(ModelCatalog.names.joined(separator: ", ")), not \(name)")
+                let names = ModelCatalog.names.joined(separator: ", ")
+                throw PipelineError("random weights are built for \(names), not \(name)")
             }
             randomSize = inputSize
         case .seededWhenMissing(let inputSize):
             if inCatalog, (try? ModelCatalog.resolve(name, modelsDir: modelsDir)) == nil { randomSize = inputSize }
         }
         if let randomSize {
-            let info = ModelInfo(arch: name, inputSize: randomSize, classes: ModelInfo.ferClasses,
-                                 mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], metadata: ["weights": "seeded random"])
+            let info = ModelInfo(
+                arch: name, inputSize: randomSize, classes: ModelInfo.ferClasses,
+                mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], metadata: ["weights": "seeded random"])
             return (ResNet(arch: name, info: info, seed: randomWeightsSeed), .random)
         }
         let network = try ResNet(contentsOf: try ModelCatalog.resolve(name, modelsDir: modelsDir))

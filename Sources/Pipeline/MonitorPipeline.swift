@@ -69,18 +69,24 @@ public final class MonitorPipeline: @unchecked Sendable {
 
     /// `model` is the one to start with, known as `modelName`; `loadModel` loads another by name
     /// (keys 1, 2, 3, m), off the render queue.
-    public init(source: FrameSource, detector: FaceDetecting, model: ExpressionModel, modelName: String,
-                configuration: PipelineConfiguration = PipelineConfiguration(),
-                loadModel: @escaping (String) throws -> ExpressionModel) {
+    public init(
+        source: FrameSource, detector: FaceDetecting, model: ExpressionModel, modelName: String,
+        configuration: PipelineConfiguration = PipelineConfiguration(),
+        loadModel: @escaping (String) throws -> ExpressionModel
+    ) {
         self.source = source
         self.detector = detector
         self.configuration = configuration
         models = ModelSwitcher(model: model, name: modelName, load: loadModel)
-        state = Locked(MonitorState(modelName: modelName, smoothing: configuration.smoothing,
-                                    smoothingWindow: configuration.smoothingWindow))
+        state = Locked(
+            MonitorState(
+                modelName: modelName, smoothing: configuration.smoothing,
+                smoothingWindow: configuration.smoothingWindow))
         let policy = configuration.backpressure
         detectStage = LatestValueStage(label: "fertui.detect", policy: policy) { [weak self] in self?.detect($0) }
-        preprocessStage = LatestValueStage(label: "fertui.preprocess", policy: policy) { [weak self] in self?.preprocess($0) }
+        preprocessStage = LatestValueStage(label: "fertui.preprocess", policy: policy) { [weak self] in
+            self?.preprocess($0)
+        }
         forwardStage = LatestValueStage(label: "fertui.forward", policy: policy) { [weak self] in self?.forward($0) }
         renderStage = LatestValueStage(label: "fertui.render", policy: .dropOldest) { [weak self] _ in self?.draw() }
     }
@@ -104,7 +110,9 @@ public final class MonitorPipeline: @unchecked Sendable {
             self.captureRunning.leave()
         }
         if let seconds = configuration.timeLimit {
-            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { self.finish("time limit of \(seconds) s reached") }
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
+                self.finish("time limit of \(seconds) s reached")
+            }
         }
     }
 
@@ -262,9 +270,10 @@ public final class MonitorPipeline: @unchecked Sendable {
         guard let shown else {
             throw PipelineError("nothing to dump yet: no frame has been classified; wait for the first prediction")
         }
-        return try DumpWriter.write(frame: shown.frame, faces: shown.faces, classes: models.model.model.info.classes,
-                                    model: shown.model, source: source.name,
-                                    timings: timings, elapsed: monotonicSeconds() - startTime, to: directory)
+        return try DumpWriter.write(
+            frame: shown.frame, faces: shown.faces, classes: models.model.model.info.classes,
+            model: shown.model, source: source.name,
+            timings: timings, elapsed: monotonicSeconds() - startTime, to: directory)
     }
 
     /// Writes a dump on the dump queue and shows where it went (or why it failed).
@@ -284,11 +293,13 @@ public final class MonitorPipeline: @unchecked Sendable {
     /// Counters for tests and the benchmark.
     public var statistics: PipelineStatistics {
         let m = metrics.withLock { $0 }
-        return PipelineStatistics(captured: m.captured, processed: m.processed, droppedBeforeDetect: detectStage.dropped,
-                                  droppedBeforePreprocess: preprocessStage.dropped,
-                                  droppedBeforeForward: forwardStage.dropped, renders: renderStage.processed,
-                                  framesShown: m.framesShown, latencyMedian: m.latency.median,
-                                  latencySamples: m.latency.count, predictionLatencyMedian: m.predictionLatency.median)
+        return PipelineStatistics(
+            captured: m.captured, processed: m.processed,
+            droppedBeforeDetect: detectStage.dropped,
+            droppedBeforePreprocess: preprocessStage.dropped,
+            droppedBeforeForward: forwardStage.dropped, renders: renderStage.processed,
+            framesShown: m.framesShown, latencyMedian: m.latency.median,
+            latencySamples: m.latency.count, predictionLatencyMedian: m.predictionLatency.median)
     }
 }
 

@@ -82,8 +82,10 @@ struct MonitorState {
         var readings: [FaceReading] = []
         for (face, raw) in zip(faces, probabilities) {
             let smoothed = smoother.add(raw, for: face.id)
-            readings.append(FaceReading(id: face.id, box: face.box, probabilities: smoothing ? smoothed : raw,
-                                        classes: classes))
+            readings.append(
+                FaceReading(
+                    id: face.id, box: face.box, probabilities: smoothing ? smoothed : raw,
+                    classes: classes))
         }
         smoother.keepOnly(Set(faces.map(\.id)))
         return readings

@@ -49,8 +49,10 @@ struct PipelineMetrics {
     }
 
     /// A frame classified at `now`.
-    mutating func recordClassified(frameTimestamp: Double, detectMs: Double, preprocessMs: Double, forwardMs: Double,
-                                   at now: Double) {
+    mutating func recordClassified(
+        frameTimestamp: Double, detectMs: Double, preprocessMs: Double, forwardMs: Double,
+        at now: Double
+    ) {
         detect.add(detectMs)
         preprocess.add(preprocessMs)
         forward.add(forwardMs)
@@ -72,13 +74,15 @@ struct PipelineMetrics {
 
     /// Smoothed milliseconds per stage.
     var timings: StageTimings {
-        StageTimings(capture: capture.value, detect: detect.value, preprocess: preprocess.value,
-                     forward: forward.value, render: render.value)
+        StageTimings(
+            capture: capture.value, detect: detect.value, preprocess: preprocess.value,
+            forward: forward.value, render: render.value)
     }
 
     /// Frames per second delivered, classified and drawn, as of `now`.
     func rates(at now: Double) -> PipelineRates {
-        PipelineRates(source: sourceRate.rate(at: now), inference: inferenceRate.rate(at: now),
-                      display: displayRate.rate(at: now))
+        PipelineRates(
+            source: sourceRate.rate(at: now), inference: inferenceRate.rate(at: now),
+            display: displayRate.rate(at: now))
     }
 }

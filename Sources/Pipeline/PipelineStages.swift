@@ -102,8 +102,10 @@ extension MonitorPipeline {
                 return
             }
         }
-        forwardStage.submit(PreparedBatch(detected: detected, tensor: tensor, model: model, modelName: name,
-                                          preprocessMs: (monotonicSeconds() - t0) * 1000))
+        forwardStage.submit(
+            PreparedBatch(
+                detected: detected, tensor: tensor, model: model, modelName: name,
+                preprocessMs: (monotonicSeconds() - t0) * 1000))
     }
 
     /// On fertui.forward: probabilities, smoothing, accuracy, the log line, the frame limit.
@@ -129,12 +131,15 @@ extension MonitorPipeline {
         }
         let now = monotonicSeconds()
         let (processed, startTime, timings) = metrics.withLock { m in
-            m.recordClassified(frameTimestamp: frame.timestamp, detectMs: batch.detected.detectMs,
-                               preprocessMs: batch.preprocessMs, forwardMs: forwardMs, at: now)
+            m.recordClassified(
+                frameTimestamp: frame.timestamp, detectMs: batch.detected.detectMs,
+                preprocessMs: batch.preprocessMs, forwardMs: forwardMs, at: now)
             return (m.processed, m.startTime, m.timings)
         }
-        onProcessed?(ProcessedFrame(frameIndex: frame.index, time: now - startTime, model: batch.modelName,
-                                    classes: classes, faces: readings, truth: frame.truth, timings: timings))
+        onProcessed?(
+            ProcessedFrame(
+                frameIndex: frame.index, time: now - startTime, model: batch.modelName,
+                classes: classes, faces: readings, truth: frame.truth, timings: timings))
         requestRender()
         if let limit = configuration.frameLimit, processed >= limit { finish("\(processed) frames processed") }
     }

@@ -21,7 +21,8 @@ public enum SourceSpec: Equatable, Sendable {
     {
         guard let value, !value.isEmpty else {
             if FileManager.default.fileExists(atPath: defaultCamera) { return (.camera(defaultCamera), nil) }
-            return (.demo, "no camera at \(defaultCamera): showing the demo face (use --source to pick a video, images or a camera)")
+            return (.demo, "no camera at \(defaultCamera): showing the demo face "
+                + "(use --source to pick a video, images or a camera)")
         }
         return (try parse(value), nil)
     }

@@ -281,7 +281,9 @@ public final class V4L2Camera: FrameSource {
             buf.memory = V4L2_MEMORY_MMAP.rawValue
             buf.index = i
             try failingAsBufferSetup { try device.ioctl(fd, CV4L2_VIDIOC_QUERYBUF, &buf) }
-            let address = try failingAsBufferSetup { try device.mmap(fd, length: Int(buf.length), offset: Int(buf.m.offset)) }
+            let address = try failingAsBufferSetup {
+                try device.mmap(fd, length: Int(buf.length), offset: Int(buf.m.offset))
+            }
             buffers.append((address, Int(buf.length)))
             try failingAsBufferSetup { try device.ioctl(fd, CV4L2_VIDIOC_QBUF, &buf) }
         }

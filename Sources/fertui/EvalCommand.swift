@@ -53,7 +53,8 @@ enum EvalCommand {
             let info = network.info
             let source = try LabelledFolderSource(folder: data, shuffleSeed: nil)
             if let unknown = source.classes.first(where: { !info.classes.contains($0) }) {
-                throw UsageError(message: "\(data)/\(unknown): not one of the model's classes (\(info.classes.joined(separator: ", ")))")
+                throw UsageError(message: "\(data)/\(unknown): not one of the model's classes "
+                    + "(\(info.classes.joined(separator: ", ")))")
             }
             let detector = noDetect ? nil : try CascadeDetector(cascadePath: cascade)
             let classifier = FaceClassifier(model: network, margin: noDetect ? 0 : Preprocessor.ferMargin,

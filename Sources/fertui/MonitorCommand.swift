@@ -129,8 +129,9 @@ enum MonitorCommand {
         setEngineThreads(o.threads)
         // Detection runs beside the forward pass: OpenCV's own thread pool would fight the engine.
         OpenCV.setThreads(1)
-        let (source, notice) = try openSource(o.source, options: SourceOptions(width: o.width, height: o.height, fps: o.fps,
-                                                                             realtime: o.realtime, loop: o.loop))
+        let sourceOptions = SourceOptions(width: o.width, height: o.height, fps: o.fps, realtime: o.realtime,
+                                          loop: o.loop)
+        let (source, notice) = try openSource(o.source, options: sourceOptions)
         let detector: FaceDetecting
         if o.detect {
             detector = try CascadeDetector(cascadePath: o.cascade, settings: o.detector)
@@ -198,9 +199,9 @@ enum MonitorCommand {
 
     /// Loads models by name: their files, or seeded random weights with --random-weights.
     static func modelLoader(_ o: Options) -> (String) throws -> ExpressionModel {
-        { name in
-            ResNetExpressionModel(try ResNet.load(name, modelsDir: o.modelsDir,
-                                                  weights: o.randomWeights ? .seeded(inputSize: o.inputSize) : .file).network)
+        let weights: WeightsChoice = o.randomWeights ? .seeded(inputSize: o.inputSize) : .file
+        return { name in
+            ResNetExpressionModel(try ResNet.load(name, modelsDir: o.modelsDir, weights: weights).network)
         }
     }
 

@@ -55,11 +55,12 @@ enum PipelineBench {
         setEngineThreads(threads)
         OpenCV.setThreads(1)  // as the monitor: detection beside the forward pass, one thread each
 
-        let (source, _) = try MonitorCommand.openSource(sourceName, options: SourceOptions(width: width, height: height, fps: fps,
-                                                                                            realtime: true, loop: true))
+        let options = SourceOptions(width: width, height: height, fps: fps, realtime: true, loop: true)
+        let (source, _) = try MonitorCommand.openSource(sourceName, options: options)
         var weights: [String: WeightsOrigin] = [:]
         let load: (String) throws -> ExpressionModel = { name in
-            let (network, origin) = try ResNet.load(name, modelsDir: modelsDir, weights: .seededWhenMissing(inputSize: 48))
+            let (network, origin) = try ResNet.load(name, modelsDir: modelsDir,
+                                                    weights: .seededWhenMissing(inputSize: 48))
             weights[name] = origin
             return ResNetExpressionModel(network)
         }
@@ -118,26 +119,44 @@ enum PipelineBench {
         let inferenceFPS = Double(stats.processed - warm.processed) / elapsed
         let sourceFPS = Double(stats.captured - warm.captured) / elapsed
         let t = snap.timings
-        let weightNote = weights.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.rawValue)" }.joined(separator: ", ")
+        let weightNote = weights.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.rawValue)" }
+            .joined(separator: ", ")
         if json {
-            var s = "{\"source\":\(PredictionJSON.string(source.name)),\"frame\":[\(width),\(height)],\"model\":\(PredictionJSON.string(modelName)),"
-            s += "\"seconds\":\(seconds),\"source_fps\":\(oneDecimal(sourceFPS)),\"inference_fps\":\(oneDecimal(inferenceFPS)),\"screen_fps\":\(oneDecimal(screenFPS)),"
-            s += "\"latency_median_ms\":\(oneDecimal(stats.latencyMedian)),\"prediction_latency_median_ms\":\(oneDecimal(stats.predictionLatencyMedian)),\"stage_ms\":\(PredictionJSON.timings(t)),"
-            s += "\"render_200x60_ms\":\(oneDecimal(renderMedian)),\"faces\":\(facesSeen),"
-            s += "\"dropped\":\(stats.dropped)"
-            if let memory { s += ",\"rss_mb\":\(oneDecimal(memory.residentMB)),\"peak_rss_mb\":\(oneDecimal(memory.peakResidentMB))" }
+            var s = "{\"source\":\(PredictionJSON.string(source.name)),\"frame\":[\(width),\(height)],"
+            s += "\"model\":\(PredictionJSON.string(modelName)),\"seconds\":\(seconds),"
+            s += "\"source_fps\":\(oneDecimal(sourceFPS)),\"inference_fps\":\(oneDecimal(inferenceFPS)),"
+            s += "\"screen_fps\":\(oneDecimal(screenFPS)),\"latency_median_ms\":\(oneDecimal(stats.latencyMedian)),"
+            s += "\"prediction_latency_median_ms\":\(oneDecimal(stats.predictionLatencyMedian)),"
+            s += "\"stage_ms\":\(PredictionJSON.timings(t)),\"render_200x60_ms\":\(oneDecimal(renderMedian)),"
+            s += "\"faces\":\(facesSeen),\"dropped\":\(stats.dropped)"
+            if let memory {
+                s += ",\"rss_mb\":\(oneDecimal(memory.residentMB)),\"peak_rss_mb\":\(oneDecimal(memory.peakResidentMB))"
+            }
             print(s + "}")
         } else {
-            print("pipeline: \(source.name) \(width)x\(height) at \(oneDecimal(fps)) fps, \(modelName), \(threads) threads, cascade at \(detectorSettings.detectionWidth) px step \(detectorSettings.scaleFactor), \(oneDecimal(seconds)) s (weights: \(weightNote))")
-            print("  rates     source \(oneDecimal(sourceFPS)) fps   inference \(oneDecimal(inferenceFPS)) fps   screen \(oneDecimal(screenFPS)) fps   (target screen >= 25, inference >= 20)")
-            print("  latency   source to screen median \(oneDecimal(stats.latencyMedian)) ms over \(stats.latencySamples) frames   (target <= 60)")
-            print("            source to that frame's prediction ready: median \(oneDecimal(stats.predictionLatencyMedian)) ms (its boxes reach the screen with the next frame)")
-            print("  stages    " + t.stages.map { "\($0.name) \(oneDecimal($0.milliseconds)) ms" }.joined(separator: "   "))
-            print("  dropped   \(stats.droppedBeforeDetect) before detect, \(stats.droppedBeforePreprocess) before preprocess, \(stats.droppedBeforeForward) before forward; at most \(facesSeen) faces per frame")
-            print("  render    one 200x60 screen from a \(width)x\(height) frame: median \(oneDecimal(renderMedian)) ms over \(renderTimes.count)   (target <= 3)")
+            print("pipeline: \(source.name) \(width)x\(height) at \(oneDecimal(fps)) fps, \(modelName), "
+                + "\(threads) threads, cascade at \(detectorSettings.detectionWidth) px "
+                + "step \(detectorSettings.scaleFactor), "
+                + "\(oneDecimal(seconds)) s (weights: \(weightNote))")
+            print("  rates     source \(oneDecimal(sourceFPS)) fps   inference \(oneDecimal(inferenceFPS)) fps   "
+                + "screen \(oneDecimal(screenFPS)) fps   (target screen >= 25, inference >= 20)")
+            print("  latency   source to screen median \(oneDecimal(stats.latencyMedian)) ms "
+                + "over \(stats.latencySamples) frames   (target <= 60)")
+            print("            source to that frame's prediction ready: median "
+                + "\(oneDecimal(stats.predictionLatencyMedian)) ms (its boxes reach the screen with the next frame)")
+            print("  stages    "
+                + t.stages.map { "\($0.name) \(oneDecimal($0.milliseconds)) ms" }.joined(separator: "   "))
+            print("  dropped   \(stats.droppedBeforeDetect) before detect, "
+                + "\(stats.droppedBeforePreprocess) before preprocess, \(stats.droppedBeforeForward) before forward; "
+                + "at most \(facesSeen) faces per frame")
+            print("  render    one 200x60 screen from a \(width)x\(height) frame: "
+                + "median \(oneDecimal(renderMedian)) ms over \(renderTimes.count)   (target <= 3)")
             if let memory {
-                print("  memory    resident \(oneDecimal(memory.residentMB)) MB, peak \(oneDecimal(memory.peakResidentMB)) MB after using \(ModelCatalog.names.joined(separator: ", "))   (target <= 250)")
-                print("            resident while each model runs: " + perModel.map { "\($0.0) \(oneDecimal($0.1)) MB" }.joined(separator: ", "))
+                print("  memory    resident \(oneDecimal(memory.residentMB)) MB, "
+                    + "peak \(oneDecimal(memory.peakResidentMB)) MB "
+                    + "after using \(ModelCatalog.names.joined(separator: ", "))   (target <= 250)")
+                print("            resident while each model runs: "
+                    + perModel.map { "\($0.0) \(oneDecimal($0.1)) MB" }.joined(separator: ", "))
             }
         }
         return 0

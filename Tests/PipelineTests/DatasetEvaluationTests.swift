@@ -5,6 +5,7 @@ import Engine
 import Foundation
 import Vision
 import XCTest
+
 @testable import Pipeline
 
 final class DatasetEvaluationTests: XCTestCase {
@@ -25,8 +26,8 @@ final class DatasetEvaluationTests: XCTestCase {
         let dir = try writeDataset(["happy", "sad"])
         let classifier = FaceClassifier(model: FaceClassifierTests.model, margin: 0, mirrorAverage: false)
         var progress: [Int] = []
-        let report = try ClassificationReport.evaluate(classifier, on: LabelledFolderSource(folder: dir, shuffleSeed: nil),
-                                                       detector: nil) { done, total in
+        let source = try LabelledFolderSource(folder: dir, shuffleSeed: nil)
+        let report = try ClassificationReport.evaluate(classifier, on: source, detector: nil) { done, total in
             XCTAssertEqual(total, 4)
             progress.append(done)
         }
@@ -45,8 +46,8 @@ final class DatasetEvaluationTests: XCTestCase {
     func testAFolderThatIsNoClassOfTheModelIsNamed() throws {
         let dir = try writeDataset(["happy", "bored"])
         let classifier = FaceClassifier(model: FaceClassifierTests.model, margin: 0, mirrorAverage: false)
-        XCTAssertThrowsError(try ClassificationReport.evaluate(classifier, on: LabelledFolderSource(folder: dir, shuffleSeed: nil),
-                                                               detector: nil)) { error in
+        let source = try LabelledFolderSource(folder: dir, shuffleSeed: nil)
+        XCTAssertThrowsError(try ClassificationReport.evaluate(classifier, on: source, detector: nil)) { error in
             XCTAssertTrue("\(error)".contains("bored"), "\(error)")
         }
     }

@@ -1,8 +1,9 @@
 // The monitor's state changes as plain functions, no threads: freeze, face selection, smoothing,
 // accuracy, and the steps of a model switch.
 
-import XCTest
 import Vision
+import XCTest
+
 @testable import Pipeline
 
 final class MonitorStateTests: XCTestCase {
@@ -13,8 +14,9 @@ final class MonitorStateTests: XCTestCase {
     }
 
     func reading(_ id: Int, side: Int, label: String) -> FaceReading {
-        FaceReading(id: id, box: FaceBox(x: 0, y: 0, width: side, height: side), label: label, confidence: 1,
-                    probabilities: label == "happy" ? [1, 0] : [0, 1])
+        FaceReading(
+            id: id, box: FaceBox(x: 0, y: 0, width: side, height: side), label: label, confidence: 1,
+            probabilities: label == "happy" ? [1, 0] : [0, 1])
     }
 
     func state() -> MonitorState {
@@ -42,7 +44,10 @@ final class MonitorStateTests: XCTestCase {
         var s = state()
         s.selectNextFace()
         XCTAssertNil(s.selectedFaceID, "no face shown: nothing to select")
-        let faces = [reading(7, side: 2, label: "sad"), reading(3, side: 5, label: "happy"), reading(5, side: 1, label: "sad")]
+        let faces = [
+            reading(7, side: 2, label: "sad"), reading(3, side: 5, label: "happy"),
+            reading(5, side: 1, label: "sad"),
+        ]
         s.record(Prediction(frame: frame(0), faces: faces, model: "resnet18"))
         s.selectNextFace()
         XCTAssertEqual(s.selectedFaceID, 3, "the lowest id first")
@@ -62,7 +67,8 @@ final class MonitorStateTests: XCTestCase {
         var s = state()
         let face = [(id: 1, box: FaceBox(x: 0, y: 0, width: 4, height: 4))]
         XCTAssertEqual(s.readings(faces: face, probabilities: [[1, 0]], classes: classes)[0].probabilities, [1, 0])
-        XCTAssertEqual(s.readings(faces: face, probabilities: [[0, 1]], classes: classes)[0].probabilities, [0.5, 0.5])
+        XCTAssertEqual(
+            s.readings(faces: face, probabilities: [[0, 1]], classes: classes)[0].probabilities, [0.5, 0.5])
         XCTAssertFalse(s.toggleSmoothing())
         XCTAssertEqual(s.message, "smoothing off")
         let raw = s.readings(faces: face, probabilities: [[0.2, 0.8]], classes: classes)[0]
@@ -93,8 +99,9 @@ final class MonitorStateTests: XCTestCase {
         XCTAssertEqual(s.loadingModel, "resnet34")
         XCTAssertEqual(s.message, "loading resnet34...")
         XCTAssertFalse(s.beginLoading("resnet50"), "one load at a time")
-        _ = s.readings(faces: [(id: 1, box: FaceBox(x: 0, y: 0, width: 4, height: 4))], probabilities: [[1, 0]],
-                       classes: classes)
+        _ = s.readings(
+            faces: [(id: 1, box: FaceBox(x: 0, y: 0, width: 4, height: 4))], probabilities: [[1, 0]],
+            classes: classes)
         s.finishLoading("resnet34", milliseconds: 120)
         XCTAssertEqual(s.modelName, "resnet34")
         XCTAssertNil(s.loadingModel)

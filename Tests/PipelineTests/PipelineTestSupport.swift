@@ -114,8 +114,9 @@ final class ScriptedSource: FrameSource {
             throw ScriptedError(description: message)
         case .frame:
             frames += 1
-            return Frame(width: 64, height: 48, channels: 1, pixels: [UInt8](repeating: UInt8(frames * 40), count: 64 * 48),
-                         timestamp: monotonicSeconds(), index: frames - 1, origin: name)
+            let pixels = [UInt8](repeating: UInt8(frames * 40), count: 64 * 48)
+            return Frame(width: 64, height: 48, channels: 1, pixels: pixels, timestamp: monotonicSeconds(),
+                         index: frames - 1, origin: name)
         }
     }
 }

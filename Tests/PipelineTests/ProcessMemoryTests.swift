@@ -4,6 +4,7 @@
 import Engine
 import Foundation
 import XCTest
+
 @testable import Pipeline
 
 final class ProcessMemoryTests: XCTestCase {
@@ -19,7 +20,9 @@ final class ProcessMemoryTests: XCTestCase {
         XCTAssertThrowsError(try ResNet.load("resnet18", modelsDir: empty)) { error in
             XCTAssertTrue("\(error)".contains("does not exist"), "\(error)")
         }
-        let (missing, origin) = try ResNet.load("resnet18", modelsDir: empty, weights: .seededWhenMissing(inputSize: 32))
+        let (missing, origin) = try ResNet.load(
+            "resnet18", modelsDir: empty,
+            weights: .seededWhenMissing(inputSize: 32))
         XCTAssertEqual(origin, .random)
         XCTAssertEqual(missing.info.inputSize, 32)
         XCTAssertThrowsError(try ResNet.load("resnet19", modelsDir: empty, weights: .seeded(inputSize: 32))) { error in
