@@ -14,6 +14,8 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CNcursesw", pkgConfig: "ncursesw", providers: [.apt(["libncursesw-dev"])]),
         .systemLibrary(name: "CV4L2", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
+        // glibc's <malloc.h> (malloc_trim), part of the C library: no pkg-config, nothing to link.
+        .systemLibrary(name: "CMalloc"),
         // The only C++ in the project: OpenCV behind opaque handles and a C header. Not through
         // pkg-config: opencv4.pc names all ~55 OpenCV modules (Qt, HDF5, VTK behind them), which
         // costs ~100 MB of resident memory and startup time; fertui links the five it calls.
@@ -32,8 +34,8 @@ let package = Package(
                                 .unsafeFlags(["-O"], .when(configuration: .debug))]),
         // Frames in (camera, video, images, demo), faces found, crops turned into tensors.
         .target(name: "Vision", dependencies: ["COpenCVShim", "CV4L2"]),
-        // The Dispatch pipeline, tracking, smoothing, predictions, dumps and logs.
-        .target(name: "Pipeline", dependencies: ["Engine", "Vision"]),
+        // The Dispatch pipeline, its state and measurements, model switching, dumps, logs, evaluation.
+        .target(name: "Pipeline", dependencies: ["Engine", "Vision", "CMalloc"]),
         // Cell grid, half-block video, overlays, and the one ncurses adapter.
         .target(name: "Terminal", dependencies: ["Pipeline", "CNcursesw"]),
         // Argument parsing and wiring only.

@@ -14,6 +14,7 @@ import os
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +35,11 @@ def resolve(p):
 
 
 def load_config(path):
-    with open(path) as f:
-        cfg = yaml.safe_load(f)
+    try:
+        with open(path) as f:
+            cfg = yaml.safe_load(f)
+    except OSError as e:
+        raise SystemExit(f"--config {path}: cannot read it ({e.strerror}); name a recipe in Training/configs/")
     for key in ("model", "data", "train", "augment", "output"):
         if key not in cfg:
             raise SystemExit(f"{path}: missing section `{key}:` (see Training/configs/)")
@@ -195,31 +199,18 @@ def train_step(model, opt, sched, x, y, weights, smoothing, teachers=None):
     return logits, loss
 
 
-def seconds_per_epoch(cfg, classes, device, batches, steps_per_epoch, weights, smoothing, val_images,
-                      teachers=None):
-    """Time a few steps and one validation pass on a throwaway model: the wall time of an epoch."""
-    model, opt = build_training(cfg, classes, device)
-    model.train()
-    bs = int(cfg["train"]["batch_size"])
-    idx = torch.arange(bs)
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    for _ in range(5):
-        train_step(model, opt, None, *batches(idx), weights, smoothing, teachers)
-    sync()
-    n, t = 20, time.time()
-    for _ in range(n):
-        train_step(model, opt, None, *batches(idx), weights, smoothing, teachers)
-    sync()
-    step = (time.time() - t) / n
-    t = time.time()
-    predict(model, val_images, batches.size, batches.mean, batches.std,
-            tta_flip=bool(cfg.get("eval", {}).get("tta_flip", False)))
-    evaluation = time.time() - t
-    del model, opt
-    return step * steps_per_epoch + evaluation
+def positive_int(text):
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
 
 
-def main(argv=None):
+def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", required=True, help="YAML recipe (Training/configs/*.yaml)")
     ap.add_argument("--run-dir", help="where checkpoints and the log go (default: the config's output.dir)")
@@ -236,139 +227,244 @@ def main(argv=None):
                     help="fit a fresh run into S seconds of wall time: time an epoch first and train "
                          "fewer epochs than the config's if they would not fit (the count is logged); "
                          "a run that still overruns stops and exports its best epoch")
-    args = ap.parse_args(argv)
+    ap.add_argument("--threads", type=positive_int, metavar="N",
+                    help="PyTorch CPU threads (default: the config's train.threads, else every core); "
+                         "on a machine shared with builds one thread can beat two contended ones")
+    return ap.parse_args(argv)
 
-    cfg = load_config(args.config)
-    mcfg, dcfg, tcfg, ocfg = (cfg[k] for k in ("model", "data", "train", "output"))
-    classes = dcfg["classes"]
-    size = int(mcfg["input_size"])
-    mean, std = dcfg["mean"], dcfg["std"]
-    torch.set_num_threads(int(tcfg.get("threads", os.cpu_count() or 1)))
+
+def choose_device(tcfg, threads=None):
+    """Set up PyTorch for a run; the training device and its name for the log."""
+    torch.set_num_threads(threads or int(tcfg.get("threads", os.cpu_count() or 1)))
     # Weight decay walks unused weights, and Adam's moments with them, through the subnormal range
-    # on their way to zero; x86 CPUs take microcode assists on every subnormal operand. A resumed
-    # ResNet50 with 0.8 M subnormal weights and 2.7 M subnormal moments ran 3-4x slower per step
-    # than when it started. Flushing them to zero costs nothing in accuracy.
+    # on their way to zero, and x86 CPUs take microcode assists on every subnormal operand, which
+    # slows a long run's steps several times over. Flushing them to zero costs nothing in accuracy.
     torch.set_flush_denormal(True)
     device = torch.device("cuda" if torch.cuda.is_available() and tcfg.get("cuda", True) else "cpu")
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     torch.backends.cudnn.benchmark = device.type == "cuda"  # fixed batch shapes: pick conv kernels once
-    started = time.time()
+    return device, device_name
 
-    run_dir = Path(args.run_dir) if args.run_dir else resolve(ocfg["dir"])
+
+@dataclass
+class Run:
+    """What every stage of a run shares: the config, the data on the device, the loss's terms."""
+    cfg: dict
+    classes: list
+    device: torch.device
+    device_name: str
+    run_dir: Path
+    batches: Batches
+    val_images: torch.Tensor  # uint8 (N, 48, 48) on the device
+    val_labels: np.ndarray
+    train_count: int
+    steps_per_epoch: int
+    weights: torch.Tensor  # per class, for the cross-entropy
+    smoothing: float
+    tta: bool
+    teachers: "Teachers | None"
+
+
+def prepare_run(cfg, run_dir, device, device_name):
+    """Load the data onto the device and gather what the epochs share."""
+    dcfg, tcfg = cfg["data"], cfg["train"]
+    classes = dcfg["classes"]
     run_dir.mkdir(parents=True, exist_ok=True)
     limit = dcfg.get("limit_per_class")
     t0 = time.time()
     xtr, ytr = data.load_folder(resolve(dcfg["train"]), classes, limit_per_class=limit)
     xva, yva = data.load_folder(resolve(dcfg["val"]), classes, limit_per_class=limit)
     print(f"data: {len(ytr)} train, {len(yva)} val images ({time.time() - t0:.1f}s)", flush=True)
-    xva_t = torch.from_numpy(xva).to(device)
+    val_images = torch.from_numpy(xva).to(device)
     batches = Batches(torch.from_numpy(xtr), torch.from_numpy(ytr), cfg, device)
 
-    epochs, bs = int(args.epochs or tcfg["epochs"]), int(tcfg["batch_size"])
-    steps_per_epoch = len(ytr) // bs
+    steps_per_epoch = len(ytr) // int(tcfg["batch_size"])
     if tcfg.get("max_steps"):
         steps_per_epoch = min(steps_per_epoch, int(tcfg["max_steps"]))
     weights = class_weights(ytr, len(classes), float(tcfg.get("class_weight_power", 0))).to(device)
-    smoothing = float(tcfg.get("label_smoothing", 0))
-    tta = bool(cfg.get("eval", {}).get("tta_flip", False))
     teachers = Teachers(cfg["distill"], cfg, device) if cfg.get("distill") else None
     if teachers:
         print(f"distilling from {', '.join(teachers.names)} (weight {teachers.weight}, "
               f"temperature {teachers.temperature})", flush=True)
+    return Run(cfg=cfg, classes=classes, device=device, device_name=device_name, run_dir=run_dir,
+               batches=batches, val_images=val_images, val_labels=yva, train_count=len(ytr),
+               steps_per_epoch=steps_per_epoch, weights=weights,
+               smoothing=float(tcfg.get("label_smoothing", 0)),
+               tta=bool(cfg.get("eval", {}).get("tta_flip", False)), teachers=teachers)
 
+
+def seconds_per_epoch(run):
+    """Time a few steps and one validation pass on a throwaway model: the wall time of an epoch."""
+    model, opt = build_training(run.cfg, run.classes, run.device)
+    model.train()
+    idx = torch.arange(int(run.cfg["train"]["batch_size"]))
+    sync = torch.cuda.synchronize if run.device.type == "cuda" else (lambda: None)
+    for _ in range(5):
+        train_step(model, opt, None, *run.batches(idx), run.weights, run.smoothing, run.teachers)
+    sync()
+    n, t = 20, time.time()
+    for _ in range(n):
+        train_step(model, opt, None, *run.batches(idx), run.weights, run.smoothing, run.teachers)
+    sync()
+    step = (time.time() - t) / n
+    t = time.time()
+    predict(model, run.val_images, run.batches.size, run.batches.mean, run.batches.std, tta_flip=run.tta)
+    evaluation = time.time() - t
+    del model, opt
+    return step * run.steps_per_epoch + evaluation
+
+
+def fit_to_budget(run, epochs, budget_seconds, started):
+    """The epochs of a fresh run that fit in what is left of the budget: at most `epochs`."""
+    per_epoch = seconds_per_epoch(run)
+    left = budget_seconds - (time.time() - started)
+    fits = max(1, int(left / per_epoch))
+    print(f"budget: {left:.0f}s left fits {fits} epochs of ~{per_epoch:.1f}s on {run.device_name}; "
+          f"training {min(epochs, fits)} of {epochs}", flush=True)
+    return min(epochs, fits)
+
+
+def resume(run, ckpt_path, model, opt, configured, epochs, new_epochs=None):
+    """Load a checkpoint into the model and optimiser: (schedule, epochs done, history, best, epochs in
+    all). `configured` holds the config's learning rates; `new_epochs` (from --epochs) changes the
+    length of the run under way."""
+    tcfg, steps = run.cfg["train"], run.steps_per_epoch
+    ck = torch.load(ckpt_path, map_location=run.device, weights_only=False)
+    model.load_state_dict(ck["model"])
+    opt.load_state_dict(ck["optimizer"])
+    start, history, best = ck["epoch"], ck["history"], ck.get("best")
+    planned = ck.get("epochs", epochs)
+    if new_epochs and new_epochs != planned:
+        # A new length for a run under way (it will not fit the time left, say): the schedule is
+        # rebuilt over the new total and picks up at the step reached, so a one-cycle still
+        # anneals by the new last epoch.
+        if new_epochs <= start:
+            raise SystemExit(f"--epochs {new_epochs}: the run in {run.run_dir} has already trained {start} "
+                             f"epochs; give more, or --fresh to start over")
+        epochs = new_epochs
+        for group, lr in zip(opt.param_groups, configured):
+            group["lr"] = lr  # the schedule takes its peak from the groups' rates
+        sched = make_schedule(opt, tcfg, epochs * steps)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # stepping a schedule without optimiser steps
+            for _ in range(start * steps):
+                sched.step()
+        print(f"resuming {ckpt_path} after epoch {start} with {epochs} epochs in all instead of "
+              f"{planned}: schedule rebuilt, lr now {opt.param_groups[0]['lr']:.3g}", flush=True)
+    else:
+        epochs = planned
+        sched = make_schedule(opt, tcfg, epochs * steps)
+        sched.load_state_dict(ck["schedule"])
+        print(f"resuming {ckpt_path} after epoch {start} ({torch.get_num_threads()} threads)", flush=True)
+    return sched, start, history, best, epochs
+
+
+def train_epoch(run, model, opt, sched, epoch, epochs, gen):
+    """Train one epoch (0-based `epoch`), validate, and return its log row."""
+    tcfg, steps, bs = run.cfg["train"], run.steps_per_epoch, int(run.cfg["train"]["batch_size"])
+    model.train()
+    epoch_seed = int(tcfg.get("seed", 0)) * 1000 + epoch
+    gen.manual_seed(epoch_seed)
+    run.batches.seed(epoch_seed)
+    order = torch.randperm(run.train_count, generator=gen)
+    t_epoch, total_loss, correct, seen = time.time(), 0.0, 0, 0
+    for step in range(steps):
+        x, y = run.batches(order[step * bs:(step + 1) * bs])
+        logits, loss = train_step(model, opt, sched, x, y, run.weights, run.smoothing, run.teachers)
+        total_loss += loss.item() * len(y)
+        correct += (logits.argmax(1) == y).sum().item()
+        seen += len(y)
+        if step % 50 == 0:
+            print(f"  epoch {epoch + 1} step {step}/{steps} loss {loss.item():.3f} "
+                  f"({time.time() - t_epoch:.0f}s)", flush=True)
+    train_s = time.time() - t_epoch
+    yva = run.val_labels
+    probs = predict(model, run.val_images, run.batches.size, run.batches.mean, run.batches.std, tta_flip=run.tta)
+    rep = metrics.report(yva, probs, run.classes)
+    val_loss = float(-np.log(np.maximum(probs[np.arange(len(yva)), yva], 1e-12)).mean())
+    lr = opt.param_groups[0]["lr"]
+    if len({g["lr"] for g in opt.param_groups}) > 1:  # per-layer rates (the paper's recipe)
+        lr = {g["name"]: round(g["lr"], 8) for g in opt.param_groups}
+    row = {"epoch": epoch + 1, "train_loss": total_loss / seen, "train_acc": correct / seen,
+           "val_loss": val_loss, "val_acc": rep["accuracy"], "val_f1": rep["weighted"]["f1"],
+           "val_auc": rep["macro_auc"],
+           "val_recall": {c: round(v["recall"], 4) for c, v in rep["per_class"].items()},
+           "lr": lr, "train_seconds": train_s, "seconds": time.time() - t_epoch, "epochs": epochs,
+           "device": run.device_name}
+    if run.teachers:
+        # train_loss is then the mix of cross-entropy and the teachers' KL term, not on the scale
+        # of a plain run's; report.py leaves these rows out of the train-loss curve.
+        row["distill"] = {"teachers": run.teachers.names, "weight": run.teachers.weight,
+                          "temperature": run.teachers.temperature}
+    return row
+
+
+def record_epoch(run, row, model, opt, sched, history, best, epochs):
+    """Log an epoch's row, keep the best weights and checkpoint the run; the best so far."""
+    history.append(row)
+    print(json.dumps(row), flush=True)
+    with open(run.run_dir / "log.jsonl", "a") as f:
+        f.write(json.dumps(row) + "\n")
+    if best is None or row["val_acc"] > best["val_acc"]:
+        best = {"epoch": row["epoch"], "val_acc": row["val_acc"]}
+        torch.save(model.state_dict(), run.run_dir / "best.pt")
+    ckpt_path = run.run_dir / "last.pt"
+    tmp = ckpt_path.with_suffix(".tmp")
+    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                "schedule": sched.state_dict(), "epoch": row["epoch"], "epochs": epochs,
+                "history": history, "best": best}, tmp)
+    os.replace(tmp, ckpt_path)
+    return best
+
+
+def export_best(run, model, history, best, target, force, config_path):
+    """Export the best epoch to `target` unless a model already there scores as well (or `force`)."""
+    mcfg, dcfg, cfg = run.cfg["model"], run.cfg["data"], run.cfg
+    model.load_state_dict(torch.load(run.run_dir / "best.pt", map_location=run.device, weights_only=True))
+    target = resolve(target)
+    if target.exists() and not force:
+        old = float(export.read_metadata(target).get("val_accuracy", "0") or 0)
+        if old >= best["val_acc"]:
+            print(f"not exported: {target} scores {old:.4f} on val, this run {best['val_acc']:.4f} "
+                  f"(use --force to replace it)")
+            return
+    train_hours = sum(r["seconds"] for r in history) / 3600
+    meta = export.metadata(
+        mcfg["arch"], int(mcfg["input_size"]), run.classes, dcfg["mean"], dcfg["std"],
+        recipe=cfg.get("name", Path(config_path).stem) + ": " + cfg.get("description", ""),
+        epochs=str(best["epoch"]), val_accuracy=f"{best['val_acc']:.4f}",
+        tta_flip="true" if run.tta else "false", train_hours=f"{train_hours:.2f}",
+        trained_on=run.device_name)
+    export.export(model.float().to(memory_format=torch.contiguous_format), target, meta)
+    print(f"exported epoch {best['epoch']} (val accuracy {best['val_acc']:.4f}) to {target}")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args.config)
+    tcfg = cfg["train"]
+    device, device_name = choose_device(tcfg, args.threads)
+    started = time.time()
+    run_dir = Path(args.run_dir) if args.run_dir else resolve(cfg["output"]["dir"])
+    run = prepare_run(cfg, run_dir, device, device_name)
+
+    epochs = int(args.epochs or tcfg["epochs"])
     ckpt_path = run_dir / "last.pt"
     resuming = ckpt_path.exists() and not args.fresh
     if args.budget_seconds and not resuming and not args.export_only:
-        per_epoch = seconds_per_epoch(cfg, classes, device, batches, steps_per_epoch, weights,
-                                      smoothing, xva_t, teachers)
-        left = args.budget_seconds - (time.time() - started)
-        fits = max(1, int(left / per_epoch))
-        print(f"budget: {left:.0f}s left fits {fits} epochs of ~{per_epoch:.1f}s on {device_name}; "
-              f"training {min(epochs, fits)} of {epochs}", flush=True)
-        epochs = min(epochs, fits)
+        epochs = fit_to_budget(run, epochs, args.budget_seconds, started)
 
-    model, opt = build_training(cfg, classes, device)
+    model, opt = build_training(cfg, run.classes, device)
     configured = [g["lr"] for g in opt.param_groups]  # the config's rates: a schedule's peak
-    sched = make_schedule(opt, tcfg, epochs * steps_per_epoch)
+    sched = make_schedule(opt, tcfg, epochs * run.steps_per_epoch)
     start, history, best = 0, [], None
     if resuming:
-        ck = torch.load(ckpt_path, map_location=device, weights_only=False)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        start, history, best = ck["epoch"], ck["history"], ck.get("best")
-        planned = ck.get("epochs", epochs)
-        if args.epochs and args.epochs != planned:
-            # A new length for a run under way (it will not fit the time left, say): the schedule
-            # is rebuilt over the new total and picks up at the step reached, so a one-cycle
-            # still anneals by the new last epoch.
-            if args.epochs <= start:
-                raise SystemExit(f"--epochs {args.epochs}: the run in {run_dir} has already trained {start} "
-                                 f"epochs; give more, or --fresh to start over")
-            epochs = args.epochs
-            for group, lr in zip(opt.param_groups, configured):
-                group["lr"] = lr  # the schedule takes its peak from the groups' rates
-            sched = make_schedule(opt, tcfg, epochs * steps_per_epoch)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # stepping a schedule without optimiser steps
-                for _ in range(start * steps_per_epoch):
-                    sched.step()
-            print(f"resuming {ckpt_path} after epoch {start} with {epochs} epochs in all instead of "
-                  f"{planned}: schedule rebuilt, lr now {opt.param_groups[0]['lr']:.3g}", flush=True)
-        else:
-            epochs = planned
-            sched = make_schedule(opt, tcfg, epochs * steps_per_epoch)
-            sched.load_state_dict(ck["schedule"])
-            print(f"resuming {ckpt_path} after epoch {start} ({torch.get_num_threads()} threads)", flush=True)
+        sched, start, history, best, epochs = resume(run, ckpt_path, model, opt, configured, epochs, args.epochs)
 
     gen = torch.Generator()
-    threads_file = run_dir / "threads"
     for epoch in range(start, epochs if not args.export_only else start):
-        # The CPU threads can be changed between epochs by writing a number to <run dir>/threads
-        # (a machine shared with builds trains faster on one thread than on two contended ones).
-        if threads_file.exists():
-            torch.set_num_threads(max(1, int(threads_file.read_text().strip() or 1)))
-        model.train()
-        epoch_seed = int(tcfg.get("seed", 0)) * 1000 + epoch
-        gen.manual_seed(epoch_seed)
-        batches.seed(epoch_seed)
-        order = torch.randperm(len(ytr), generator=gen)
-        t_epoch, total_loss, correct, seen = time.time(), 0.0, 0, 0
-        for step in range(steps_per_epoch):
-            x, y = batches(order[step * bs:(step + 1) * bs])
-            logits, loss = train_step(model, opt, sched, x, y, weights, smoothing, teachers)
-            total_loss += loss.item() * len(y)
-            correct += (logits.argmax(1) == y).sum().item()
-            seen += len(y)
-            if step % 50 == 0:
-                print(f"  epoch {epoch + 1} step {step}/{steps_per_epoch} loss {loss.item():.3f} "
-                      f"({time.time() - t_epoch:.0f}s)", flush=True)
-        train_s = time.time() - t_epoch
-        probs = predict(model, xva_t, size, mean, std, tta_flip=tta)
-        rep = metrics.report(yva, probs, classes)
-        val_loss = float(-np.log(np.maximum(probs[np.arange(len(yva)), yva], 1e-12)).mean())
-        row = {"epoch": epoch + 1, "train_loss": total_loss / seen, "train_acc": correct / seen,
-               "val_loss": val_loss, "val_acc": rep["accuracy"], "val_f1": rep["weighted"]["f1"],
-               "val_auc": rep["macro_auc"],
-               "val_recall": {c: round(v["recall"], 4) for c, v in rep["per_class"].items()},
-               "lr": {g["name"]: round(g["lr"], 8) for g in opt.param_groups} if len({g["lr"] for g in opt.param_groups}) > 1 else opt.param_groups[0]["lr"], "train_seconds": train_s,
-               "seconds": time.time() - t_epoch, "epochs": epochs, "device": device_name}
-        if teachers:
-            # train_loss is then the mix of cross-entropy and the teachers' KL term, not on the
-            # scale of a plain run's; report.py leaves these rows out of the train-loss curve.
-            row["distill"] = {"teachers": teachers.names, "weight": teachers.weight,
-                              "temperature": teachers.temperature}
-        history.append(row)
-        print(json.dumps(row), flush=True)
-        with open(run_dir / "log.jsonl", "a") as f:
-            f.write(json.dumps(row) + "\n")
-        if best is None or row["val_acc"] > best["val_acc"]:
-            best = {"epoch": epoch + 1, "val_acc": row["val_acc"]}
-            torch.save(model.state_dict(), run_dir / "best.pt")
-        tmp = ckpt_path.with_suffix(".tmp")
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                    "schedule": sched.state_dict(), "epoch": epoch + 1, "epochs": epochs,
-                    "history": history, "best": best}, tmp)
-        os.replace(tmp, ckpt_path)
+        row = train_epoch(run, model, opt, sched, epoch, epochs, gen)
+        best = record_epoch(run, row, model, opt, sched, history, best, epochs)
         spent = time.time() - started
         if args.budget_seconds and epoch + 1 < epochs and spent + row["seconds"] > args.budget_seconds:
             print(f"budget: {spent:.0f}s spent, stopping after epoch {epoch + 1} of {epochs}", flush=True)
@@ -379,25 +475,9 @@ def main(argv=None):
 
     with open(run_dir / "history.json", "w") as f:
         json.dump({"config": cfg, "history": history, "best": best}, f, indent=1)
-    target = args.export or ocfg.get("export")
+    target = args.export or cfg["output"].get("export")
     if target and best:
-        model.load_state_dict(torch.load(run_dir / "best.pt", map_location=device, weights_only=True))
-        target = resolve(target)
-        if target.exists() and not args.force:
-            old = float(export.read_metadata(target).get("val_accuracy", "0") or 0)
-            if old >= best["val_acc"]:
-                print(f"not exported: {target} scores {old:.4f} on val, this run {best['val_acc']:.4f} "
-                      f"(use --force to replace it)")
-                return 0
-        train_hours = sum(r["seconds"] for r in history) / 3600
-        meta = export.metadata(
-            mcfg["arch"], size, classes, mean, std,
-            recipe=cfg.get("name", Path(args.config).stem) + ": " + cfg.get("description", ""),
-            epochs=str(best["epoch"]), val_accuracy=f"{best['val_acc']:.4f}",
-            tta_flip="true" if tta else "false", train_hours=f"{train_hours:.2f}",
-            trained_on=device_name)
-        export.export(model.float().to(memory_format=torch.contiguous_format), target, meta)
-        print(f"exported epoch {best['epoch']} (val accuracy {best['val_acc']:.4f}) to {target}")
+        export_best(run, model, history, best, target, args.force, args.config)
     return 0
 
 

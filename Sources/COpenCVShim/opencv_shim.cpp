@@ -83,8 +83,6 @@ bool openCapture(cv::VideoCapture &capture, const std::string &path) {
 
 }  // namespace
 
-extern "C" const char *fcv_version(void) { return CV_VERSION; }
-
 extern "C" void fcv_free(void *p) { std::free(p); }
 
 extern "C" void fcv_set_threads(int threads) {

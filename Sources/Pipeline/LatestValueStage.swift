@@ -35,8 +35,6 @@ public final class LatestValueStage<Input>: @unchecked Sendable {
     public var dropped: Int { condition.lock(); defer { condition.unlock() }; return droppedCount }
     /// Items processed.
     public var processed: Int { condition.lock(); defer { condition.unlock() }; return processedCount }
-    /// Nothing waiting and nothing running.
-    public var isIdle: Bool { condition.lock(); defer { condition.unlock() }; return waiting == nil && !busy }
 
     /// Hands an item to the stage; returns at once (dropOldest) or when the slot is free (block).
     public func submit(_ item: Input) {

@@ -1,4 +1,5 @@
-// The JSON fertui writes: one log line per classified frame, and the dump's description.
+// The JSON fertui writes: one log line per classified frame, the dump's description, and one
+// line per image for `fertui predict --json`.
 // Written by hand so keys keep their documented order and numbers stay short.
 
 import Vision
@@ -12,14 +13,21 @@ public enum PredictionJSON {
         return s + "}"
     }
 
-    /// `[{"id":…,"box":[x,y,w,h],"label":…,"confidence":…,"probs":{class: p, …}}, …]`.
-    public static func faces(_ faces: [FaceReading], classes: [String]) -> String {
+    /// `[{"id":…,"box":[x,y,w,h],"label":…,"confidence":…,"probs":{class: p, …}}, …]`; without
+    /// `"id"` when `ids` is false (faces of a still image, where no tracker numbers them).
+    public static func faces(_ faces: [FaceReading], classes: [String], ids: Bool = true) -> String {
         "[" + faces.map { face in
             let b = face.box
             let probs = zip(classes, face.probabilities).map { "\(string($0)):\(number(Double($1), decimals: 6))" }
-            return "{\"id\":\(face.id),\"box\":[\(b.x),\(b.y),\(b.width),\(b.height)],\"label\":\(string(face.label)),"
-                + "\"confidence\":\(number(Double(face.confidence), decimals: 6)),\"probs\":{\(probs.joined(separator: ","))}}"
+            return "{" + (ids ? "\"id\":\(face.id)," : "") + "\"box\":[\(b.x),\(b.y),\(b.width),\(b.height)],"
+                + "\"label\":\(string(face.label)),\"confidence\":\(number(Double(face.confidence), decimals: 6)),"
+                + "\"probs\":{\(probs.joined(separator: ","))}}"
         }.joined(separator: ",") + "]"
+    }
+
+    /// `fertui predict --json`'s line for one image: `{"image":…,"faces":[…]}` (faces without ids).
+    public static func imageLine(_ path: String, faces: [FaceReading], classes: [String]) -> String {
+        "{\"image\":\(string(path)),\"faces\":\(self.faces(faces, classes: classes, ids: false))}"
     }
 
     /// Stage timings as `{"capture":…,…}` in milliseconds.

@@ -11,7 +11,7 @@ public final class LiveMonitor: @unchecked Sendable {
     public let dumpDirectory: String
     private let screen: CursesScreen
     /// Touched only on the render queue.
-    private var composer: MonitorScreen
+    private var composer: ScreenComposer
     private var grid = CellGrid(width: 0, height: 0)
     private let quit = DispatchSemaphore(value: 0)
     private var quitReason: String?
@@ -21,11 +21,8 @@ public final class LiveMonitor: @unchecked Sendable {
         self.pipeline = pipeline
         self.dumpDirectory = dumpDirectory
         self.screen = CursesScreen(queue: pipeline.renderQueue)
-        self.composer = MonitorScreen(colorMode: colorMode)
+        self.composer = ScreenComposer(colorMode: colorMode)
     }
-
-    /// Signals that end the monitor the way `q` does: Ctrl-C, Ctrl-\\ (SIGQUIT), kill, a closed terminal.
-    public static let quitSignals = [SIGINT, SIGQUIT, SIGTERM, SIGHUP]
 
     /// Opens the screen, starts the pipeline, and returns once the user quits (or a signal
     /// arrives); the terminal is restored before it returns or throws.
@@ -36,18 +33,8 @@ public final class LiveMonitor: @unchecked Sendable {
         try queue.sync { try screen.open() }
 
         // Signals become a normal quit, so the terminal is restored on the way out.
-        var signalSources: [DispatchSourceSignal] = []
-        for number in LiveMonitor.quitSignals {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [weak self] in self?.requestQuit("signal \(number)") }
-            source.resume()
-            signalSources.append(source)
-        }
-        defer {
-            for source in signalSources { source.cancel() }
-            for number in LiveMonitor.quitSignals { signal(number, SIG_DFL) }
-        }
+        let signals = QuitSignals(QuitSignals.standard) { [weak self] in self?.requestQuit("signal \($0)") }
+        defer { signals.cancel() }
 
         pipeline.render = { [unowned self] snapshot in self.draw(snapshot) }
         let keys = DispatchSource.makeTimerSource(queue: queue)

@@ -1,5 +1,5 @@
-// What is drawn over the video: each face's outline with its label and confidence, the
-// primary face highlighted.
+// The monitor's colours, and what is drawn over the video: each face's outline with its label and
+// confidence, the primary face highlighted.
 
 import Vision
 import Pipeline
@@ -15,7 +15,6 @@ public enum Palette {
     public static let title = CellColor.indexed(231)
     public static let warning = CellColor.indexed(203)
     public static let statusBackground = CellColor.indexed(236)
-    public static let panelBackground = CellColor.terminalDefault
 }
 
 /// Draws face outlines and labels onto video already placed in the grid.

@@ -5,11 +5,6 @@ import Pipeline
 
 /// Draws the panel into a rectangle of the grid.
 public enum SidePanel {
-    /// Columns the panel needs to be readable.
-    public static let minimumWidth = 30
-    /// Rows the panel needs to show everything but the accuracy line.
-    public static let minimumHeight = 18
-
     public static func draw(_ snapshot: MonitorSnapshot, in area: CellRect, into grid: inout CellGrid) {
         grid.fill(area, with: .blank)
         var y = area.y

@@ -1,4 +1,5 @@
-// The seam every frame source sits behind: cameras, video files, images, folders, the demo.
+// The seam every frame source sits behind (cameras, video files, images, folders, the demo), and
+// the kind of source error a reader may retry after.
 
 /// A sequence of frames. `nextFrame()` blocks until a frame is ready (a camera's next frame, or
 /// the next decoded frame paced to the file's rate) and returns nil at the end of a finite source.
@@ -17,7 +18,7 @@ extension FrameSource {
 }
 
 /// A source error after which `nextFrame()` may be called again: a camera that went away and is
-/// being reopened, or a frame that came late. A pipeline shows it and keeps asking for frames.
+/// being reopened, or a frame that came late. (MonitorPipeline still ends the source on any error.)
 public protocol RecoverableSourceError: Error {
     var isRecoverable: Bool { get }
 }

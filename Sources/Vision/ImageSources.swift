@@ -10,17 +10,6 @@ public struct SourceError: Error, CustomStringConvertible, Equatable {
     public var description: String { message }
 }
 
-/// Seconds on a monotonic clock (the same clock for every source).
-public func monotonicSeconds() -> Double {
-    Double(DispatchTime.now().uptimeNanoseconds) / 1e9
-}
-
-/// Waits until `deadline` (monotonic seconds); returns at once when it has passed.
-func sleep(until deadline: Double) {
-    let wait = deadline - monotonicSeconds()
-    if wait > 0 { Thread.sleep(forTimeInterval: wait) }
-}
-
 /// File extensions read as images (what OpenCV decodes and FER-style datasets use).
 public let imageExtensions: Set<String> = ["jpg", "jpeg", "png", "bmp", "pgm", "ppm", "tif", "tiff", "webp"]
 

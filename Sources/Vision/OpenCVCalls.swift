@@ -44,9 +44,6 @@ public enum OpenCV {
         var code: Int32 { self == .area ? Int32(FCV_INTER_AREA) : Int32(FCV_INTER_LINEAR) }
     }
 
-    /// OpenCV's version, e.g. "4.6.0".
-    public static var version: String { String(cString: fcv_version()) }
-
     /// Threads OpenCV's parallel loops may use (nil: OpenCV's default, all cores). A pipeline that
     /// runs detection beside the engine may set 1 so the two do not fight over the cores.
     public static func setThreads(_ threads: Int?) {
@@ -162,19 +159,16 @@ public enum OpenCV {
         public let height: Int
         /// Frames per second from the container, nil when it does not say.
         public let fps: Double?
-        /// Frame count from the container, nil when unknown.
-        public let frameCount: Int?
 
         public init(path: String) throws {
             var h: OpaquePointer?
             try fcvCall { fcv_video_open(path, &h, $0, $1) }
             handle = h!
-            var w: Int32 = 0, hh: Int32 = 0, rate = 0.0, n: Int64 = 0
-            fcv_video_info(handle, &w, &hh, &rate, &n)
+            var w: Int32 = 0, hh: Int32 = 0, rate = 0.0, frames: Int64 = 0  // the frame count goes unused
+            fcv_video_info(handle, &w, &hh, &rate, &frames)
             width = Int(w)
             height = Int(hh)
             fps = rate > 0 ? rate : nil
-            frameCount = n > 0 ? Int(n) : nil
         }
 
         deinit { fcv_video_close(handle) }
@@ -199,7 +193,7 @@ public enum OpenCV {
         }
     }
 
-    /// Writes a video file (`cv::VideoWriter`), used by tests and dumps.
+    /// Writes a video file (`cv::VideoWriter`): the tests make their clips with it.
     public final class VideoWriter {
         private var handle: OpaquePointer?
         public let width: Int

@@ -14,13 +14,21 @@ public enum SourceSpec: Equatable, Sendable {
     /// The options a user can give, for messages.
     public static let choices = "a camera (/dev/video0), a video file (clip.mp4), an image, a folder of images, a folder of class folders, or 'demo'"
 
-    /// Parses a `--source` value. nil (none given) means the default camera when one exists;
-    /// with no camera either, the error names every option.
-    public static func parse(_ value: String?, defaultCamera: String = "/dev/video0") throws -> SourceSpec {
+    /// The source `--source` names; when it names none (nil or empty), the default: the camera at
+    /// `defaultCamera` when it exists, else the demo, with a notice saying why.
+    public static func choose(_ value: String?, defaultCamera: String = "/dev/video0") throws
+        -> (spec: SourceSpec, notice: String?)
+    {
         guard let value, !value.isEmpty else {
-            if FileManager.default.fileExists(atPath: defaultCamera) { return .camera(defaultCamera) }
-            throw SourceError("no camera at \(defaultCamera) and no --source given: pass --source with \(choices)")
+            if FileManager.default.fileExists(atPath: defaultCamera) { return (.camera(defaultCamera), nil) }
+            return (.demo, "no camera at \(defaultCamera): showing the demo face "
+                + "(use --source to pick a video, images or a camera)")
         }
+        return (try parse(value), nil)
+    }
+
+    /// Parses a `--source` value; the error names every option.
+    public static func parse(_ value: String) throws -> SourceSpec {
         if value == "demo" { return .demo }
         if value.hasPrefix("/dev/video") { return .camera(value) }
         var dir: ObjCBool = false

@@ -280,10 +280,12 @@ public final class V4L2Camera: FrameSource {
             buf.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
             buf.memory = V4L2_MEMORY_MMAP.rawValue
             buf.index = i
-            try wrapped { try device.ioctl(fd, CV4L2_VIDIOC_QUERYBUF, &buf) }
-            let address = try wrapped { try device.mmap(fd, length: Int(buf.length), offset: Int(buf.m.offset)) }
+            try failingAsBufferSetup { try device.ioctl(fd, CV4L2_VIDIOC_QUERYBUF, &buf) }
+            let address = try failingAsBufferSetup {
+                try device.mmap(fd, length: Int(buf.length), offset: Int(buf.m.offset))
+            }
             buffers.append((address, Int(buf.length)))
-            try wrapped { try device.ioctl(fd, CV4L2_VIDIOC_QBUF, &buf) }
+            try failingAsBufferSetup { try device.ioctl(fd, CV4L2_VIDIOC_QBUF, &buf) }
         }
         var type = Int32(V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue)
         do {
@@ -295,7 +297,8 @@ public final class V4L2Camera: FrameSource {
         }
     }
 
-    private func wrapped<T>(_ body: () throws -> T) throws -> T {
+    /// Runs a buffer-setup call; its failure becomes a CameraError naming the device.
+    private func failingAsBufferSetup<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let e as V4L2CallError {

@@ -7,8 +7,6 @@ public final class VideoFileSource: FrameSource {
     public let nominalFPS: Double?
     public let width: Int
     public let height: Int
-    /// Frames in the file when the container says, nil otherwise.
-    public let frameCount: Int?
     private let capture: OpenCV.VideoCapture
     private let realtime: Bool
     private let loop: Bool
@@ -26,7 +24,6 @@ public final class VideoFileSource: FrameSource {
         nominalFPS = capture.fps
         width = capture.width
         height = capture.height
-        frameCount = capture.frameCount
         self.realtime = realtime
         self.loop = loop
         buffer = [UInt8](repeating: 0, count: max(1, capture.width * capture.height * 3))

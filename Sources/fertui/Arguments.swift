@@ -81,6 +81,22 @@ struct Arguments {
         return v
     }
 
+    /// A `WIDTHxHEIGHT` option (e.g. 640x480) within the given ranges.
+    mutating func size(_ name: String, default def: (width: Int, height: Int), width: ClosedRange<Int> = 16...7680,
+                       height: ClosedRange<Int> = 8...4320) throws -> (width: Int, height: Int) {
+        guard let s = try value(name) else { return def }
+        let parts = s.lowercased().split(separator: "x").compactMap { Int($0) }
+        guard parts.count == 2, width.contains(parts[0]), height.contains(parts[1]) else {
+            throw UsageError(message: "\(name) \(s): expected WIDTHxHEIGHT, e.g. 640x480")
+        }
+        return (parts[0], parts[1])
+    }
+
+    /// True when `--name` or `--name=...` is among the unread options.
+    func contains(_ name: String) -> Bool {
+        tokens.contains { $0 == name || $0.hasPrefix(name + "=") }
+    }
+
     /// Fails on anything the command did not read: a misspelt option is an error, not ignored.
     func finish(command: String) throws {
         if let extra = tokens.first {

@@ -46,55 +46,32 @@ enum EvalCommand {
             throw UsageError(message: "unexpected argument '\(a.positionals[0])': pass the dataset with --data DIR")
         }
         let names = model == "all" ? ModelCatalog.names : [model]
+        let progress = isatty(STDERR_FILENO) != 0
         for name in names {
             let path = try ModelCatalog.resolve(name, modelsDir: modelsDir)
             let network = try ResNet(contentsOf: path)
+            let info = network.info
+            let source = try LabelledFolderSource(folder: data, shuffleSeed: nil)
+            if let unknown = source.classes.first(where: { !info.classes.contains($0) }) {
+                throw UsageError(message: "\(data)/\(unknown): not one of the model's classes "
+                    + "(\(info.classes.joined(separator: ", ")))")
+            }
             let detector = noDetect ? nil : try CascadeDetector(cascadePath: cascade)
+            let classifier = FaceClassifier(model: network, margin: noDetect ? 0 : Preprocessor.ferMargin,
+                                            mirrorAverage: !noTTA && info.metadata["tta_flip"] == "true")
             let started = monotonicSeconds()
-            let report = try evaluate(network, data: data, detector: detector,
-                                      mirror: !noTTA && network.info.metadata["tta_flip"] == "true")
+            let report = try ClassificationReport.evaluate(classifier, on: source, detector: detector) { done, total in
+                guard progress, done % 100 == 0 || done == total else { return }
+                FileHandle.standardError.write("\r  \(done)/\(total) images" + (done == total ? "\n" : ""))
+            }
             if json {
-                print(report.json(model: network.info.arch))
+                print(report.json(model: info.arch))
             } else {
-                print("\(path) (\(network.info.arch), input \(network.info.inputSize)) on \(data) "
+                print("\(path) (\(info.arch), input \(info.inputSize)) on \(data) "
                     + String(format: "in %.1fs", monotonicSeconds() - started))
                 print(report.table())
             }
         }
         return 0
-    }
-
-    /// Classifies every image of the dataset: the whole image (no detector) or its largest face.
-    static func evaluate(_ network: ResNet, data: String, detector: CascadeDetector?, mirror: Bool) throws
-        -> ClassificationReport
-    {
-        let info = network.info
-        let source = try LabelledFolderSource(folder: data, shuffleSeed: nil)
-        if let unknown = source.classes.first(where: { !info.classes.contains($0) }) {
-            throw UsageError(message: "\(data)/\(unknown): not one of the model's classes (\(info.classes.joined(separator: ", ")))")
-        }
-        let classifier = FaceClassifier(model: network, margin: detector == nil ? 0 : Preprocessor.ferMargin,
-                                        mirrorAverage: mirror)
-        let k = info.classes.count
-        var labels: [Int] = []
-        var probs: [Float] = []
-        let total = source.items.count
-        let progress = isatty(STDERR_FILENO) != 0
-        while let frame = try source.nextFrame() {
-            labels.append(info.classes.firstIndex(of: frame.truth ?? "")!)
-            if let detector {
-                if let largest = try detector.detect(frame).first {
-                    probs += try classifier.classify(frame, faces: [(id: 0, box: largest)])[0].probabilities
-                } else {
-                    probs += [Float](repeating: 0, count: k)  // no face: a miss
-                }
-            } else {
-                probs += try classifier.classifyWhole(frame).probabilities
-            }
-            if progress && (labels.count % 100 == 0 || labels.count == total) {
-                FileHandle.standardError.write("\r  \(labels.count)/\(total) images" + (labels.count == total ? "\n" : ""))
-            }
-        }
-        return ClassificationReport(classes: info.classes, labels: labels, probs: probs)
     }
 }

@@ -90,13 +90,7 @@ enum MonitorCommand {
                                                     "--seconds", "--log", "--cycle-models"])
         var o = Options()
         o.source = try args.value("--source")
-        if let size = try args.value("--size") {
-            let parts = size.lowercased().split(separator: "x").compactMap { Int($0) }
-            guard parts.count == 2, (16...7680).contains(parts[0]), (16...4320).contains(parts[1]) else {
-                throw UsageError(message: "--size \(size): expected WIDTHxHEIGHT, e.g. 640x480")
-            }
-            (o.width, o.height) = (parts[0], parts[1])
-        }
+        (o.width, o.height) = try args.size("--size", default: (o.width, o.height), height: 16...4320)
         if args.contains("--fps") { o.fps = try args.double("--fps", default: 30, in: 0.1...1000) }
         o.realtime = !args.flag("--no-realtime")
         o.loop = args.flag("--loop")
@@ -140,7 +134,9 @@ enum MonitorCommand {
         setEngineThreads(o.threads)
         // Detection runs beside the forward pass: OpenCV's own thread pool would fight the engine.
         OpenCV.setThreads(1)
-        let (source, notice) = try openSource(o)
+        let sourceOptions = SourceOptions(width: o.width, height: o.height, fps: o.fps, realtime: o.realtime,
+                                          loop: o.loop)
+        let (source, notice) = try openSource(o.source, options: sourceOptions)
         let detector: FaceDetecting
         if o.detect {
             detector = try CascadeDetector(cascadePath: o.cascade, settings: o.detector)
@@ -202,18 +198,12 @@ enum MonitorCommand {
         var reason = ""
         pipeline.onFinished = { reason = $0; done.signal() }
         log?.onFailure = { _ in reason = "log write failed"; done.signal() }
-        let signals = LiveMonitor.quitSignals.map { number -> DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let s = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            s.setEventHandler { reason = "signal \(number)"; done.signal() }
-            s.resume()
-            return s
-        }
+        let signals = QuitSignals(QuitSignals.standard) { reason = "signal \($0)"; done.signal() }
         let start = monotonicSeconds()
         pipeline.start()
         done.wait()
         pipeline.stop(waiting: 10)
-        signals.forEach { $0.cancel() }
+        signals.cancel()
         let elapsed = monotonicSeconds() - start
         var lines: Int?
         var logFailure: Error?
@@ -222,8 +212,7 @@ enum MonitorCommand {
         let snap = pipeline.snapshot()
         var summary = "fertui: \(reason); \(stats.processed) frames classified in \(String(format: "%.2f", elapsed)) s "
             + "(\(String(format: "%.1f", Double(stats.processed) / max(elapsed, 1e-9))) fps) with \(pipeline.currentModelName)"
-        let dropped = stats.droppedBeforeDetect + stats.droppedBeforePreprocess + stats.droppedBeforeForward
-        if dropped > 0 { summary += ", \(dropped) late frames dropped" }
+        if stats.dropped > 0 { summary += ", \(stats.dropped) late frames dropped" }
         if let acc = snap.accuracy {
             summary += ", accuracy \(acc.correct)/\(acc.total) = \(String(format: "%.1f", acc.fraction * 100))%"
         }
@@ -241,41 +230,20 @@ enum MonitorCommand {
         return 0
     }
 
-    /// Loads models by name: files from the catalog, or seeded random weights for development.
+    /// Loads models by name: their files, or seeded random weights with --random-weights.
     static func modelLoader(_ o: Options) -> (String) throws -> ExpressionModel {
-        { name in
-            if o.randomWeights {
-                guard ModelCatalog.names.contains(name) else {
-                    throw EngineError("--random-weights builds \(ModelCatalog.names.joined(separator: ", ")), not \(name)")
-                }
-                let info = ModelInfo(arch: name, inputSize: o.inputSize, classes: ModelInfo.ferClasses,
-                                     mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5],
-                                     metadata: ["weights": "seeded random (developer mode)"])
-                return ResNetExpressionModel(ResNet(arch: name, info: info, seed: 2024))
-            }
-            return try ResNetExpressionModel(contentsOf: try ModelCatalog.resolve(name, modelsDir: o.modelsDir))
+        let weights: WeightsChoice = o.randomWeights ? .seeded(inputSize: o.inputSize) : .file
+        return { name in
+            ResNetExpressionModel(try ResNet.load(name, modelsDir: o.modelsDir, weights: weights).network)
         }
     }
 
-    /// The source `--source` names, and a notice to show when the choice was made for the user.
-    static func openSource(_ o: Options) throws -> (FrameSource, String?) {
-        var notice: String?
-        var value = o.source
-        if value == nil || value == "", !FileManager.default.fileExists(atPath: "/dev/video0") {
-            value = "demo"
-            notice = "no camera at /dev/video0: showing the demo face (use --source to pick a video, images or a camera)"
-        }
-        let spec = try SourceSpec.parse(value)
-        let options = SourceOptions(width: o.width, height: o.height, fps: o.fps, realtime: o.realtime, loop: o.loop,
-                                    demoAssets: ModelCatalog.assetsDirectory().map { ($0 as NSString).appendingPathComponent("demo") })
+    /// The source `--source` names (the camera, or the demo when there is none, when it names
+    /// none), opened with the checkout's demo faces; and a notice when fertui chose it.
+    static func openSource(_ value: String?, options: SourceOptions) throws -> (FrameSource, notice: String?) {
+        let (spec, notice) = try SourceSpec.choose(value)
+        var options = options
+        options.demoAssets = ModelCatalog.assetsDirectory().map { ($0 as NSString).appendingPathComponent("demo") }
         return (try spec.open(options), notice)
-    }
-}
-
-extension Arguments {
-    /// True when `--name` or `--name=...` is among the unread options.
-    func contains(_ name: String) -> Bool {
-        var copy = self
-        return copy.flag(name) || ((try? copy.value(name)) ?? nil) != nil
     }
 }

@@ -39,12 +39,12 @@ enum PipelineBench {
                              valueOptions: ["--source", "--size", "--fps", "--model", "--models-dir", "--seconds", "--screen", "--threads",
                                             "--detect-width", "--detect-scale"])
         let sourceName = try args.value("--source") ?? "demo"
-        let (width, height) = try size(args.value("--size") ?? "640x480", option: "--size")
+        let (width, height) = try args.size("--size", default: (640, 480))
         let fps = try args.double("--fps", default: 30, in: 1...240)
         let modelName = try args.value("--model") ?? "resnet18"
         let modelsDir = try args.value("--models-dir")
         let seconds = try args.double("--seconds", default: 10, in: 1...3600)
-        let (screenW, screenH) = try size(args.value("--screen") ?? "200x60", option: "--screen")
+        let (screenW, screenH) = try args.size("--screen", default: (200, 60))
         let threads = try args.int("--threads", default: 1, in: 1...64)
         var detectorSettings = DetectorSettings()
         detectorSettings.detectionWidth = try args.int("--detect-width", default: detectorSettings.detectionWidth, in: 64...4096)
@@ -55,18 +55,14 @@ enum PipelineBench {
         setEngineThreads(threads)
         OpenCV.setThreads(1)  // as the monitor: detection beside the forward pass, one thread each
 
-        let spec = try SourceSpec.parse(sourceName)
-        let source = try spec.open(SourceOptions(width: width, height: height, fps: fps, realtime: true,
-                                                 loop: true, demoAssets: ModelCatalog.assetsDirectory().map { $0 + "/demo" }))
-        var weights: [String: String] = [:]
+        let options = SourceOptions(width: width, height: height, fps: fps, realtime: true, loop: true)
+        let (source, _) = try MonitorCommand.openSource(sourceName, options: options)
+        var weights: [String: WeightsOrigin] = [:]
         let load: (String) throws -> ExpressionModel = { name in
-            if ModelCatalog.names.contains(name), (try? ModelCatalog.resolve(name, modelsDir: modelsDir)) == nil {
-                weights[name] = "random"
-                let info = ModelInfo(arch: name, inputSize: 48, classes: ModelInfo.ferClasses, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
-                return ResNetExpressionModel(ResNet(arch: name, info: info, seed: 1))
-            }
-            weights[name] = "shipped"
-            return try ResNetExpressionModel(contentsOf: try ModelCatalog.resolve(name, modelsDir: modelsDir))
+            let (network, origin) = try ResNet.load(name, modelsDir: modelsDir,
+                                                    weights: .seededWhenMissing(inputSize: 48))
+            weights[name] = origin
+            return ResNetExpressionModel(network)
         }
         var config = PipelineConfiguration()
         config.backpressure = .dropOldest
@@ -74,7 +70,7 @@ enum PipelineBench {
                                        model: try load(modelName), modelName: modelName,
                                        configuration: config, loadModel: load)
         // The render stage composes the whole screen as the monitor does; only the terminal write is left out.
-        let screen = MonitorScreen(colorMode: .grayscale256)
+        let screen = ScreenComposer(colorMode: .grayscale256)
         var grid = CellGrid(width: screenW, height: screenH)
         var facesSeen = 0
         pipeline.render = { snapshot in
@@ -84,11 +80,9 @@ enum PipelineBench {
         pipeline.start()
         Thread.sleep(forTimeInterval: min(2, seconds / 4))  // warm-up: first forwards size their buffers
         let warm = pipeline.statistics
-        let warmSnap = pipeline.snapshot()
         Thread.sleep(forTimeInterval: seconds)
         let stats = pipeline.statistics
         let snap = pipeline.snapshot()
-        _ = warmSnap
 
         // Rendering alone: one 640x480 frame with its faces into 200x60, many times.
         var renderTimes: [Double] = []
@@ -104,19 +98,19 @@ enum PipelineBench {
         let renderMedian = renderTimes.isEmpty ? 0 : renderTimes[renderTimes.count / 2]
 
         // Memory: every model switched to and used for a few frames, then resident set size.
-        var memory: (rss: Double, peak: Double)?
+        var memory: ProcessMemory?
         var perModel: [(String, Double)] = []
         if measureMemory {
-            if let m = residentMemory() { perModel.append((pipeline.currentModelName, m.rss)) }
+            if let m = ProcessMemory.current() { perModel.append((pipeline.currentModelName, m.residentMB)) }
             for name in ModelCatalog.names where name != pipeline.currentModelName {
                 pipeline.selectModel(named: name)
                 pipeline.waitForModelSwitch()
                 let before = pipeline.statistics.processed
                 let deadline = monotonicSeconds() + 30
                 while pipeline.statistics.processed < before + 3, monotonicSeconds() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-                if let m = residentMemory() { perModel.append((name, m.rss)) }
+                if let m = ProcessMemory.current() { perModel.append((name, m.residentMB)) }
             }
-            memory = residentMemory()
+            memory = ProcessMemory.current()
         }
         pipeline.stop(waiting: 5)
 
@@ -125,49 +119,49 @@ enum PipelineBench {
         let inferenceFPS = Double(stats.processed - warm.processed) / elapsed
         let sourceFPS = Double(stats.captured - warm.captured) / elapsed
         let t = snap.timings
-        let weightNote = weights.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        let weightNote = weights.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.rawValue)" }
+            .joined(separator: ", ")
         if json {
-            var s = "{\"source\":\(PredictionJSON.string(source.name)),\"frame\":[\(width),\(height)],\"model\":\(PredictionJSON.string(modelName)),"
-            s += "\"seconds\":\(seconds),\"source_fps\":\(r(sourceFPS)),\"inference_fps\":\(r(inferenceFPS)),\"screen_fps\":\(r(screenFPS)),"
-            s += "\"latency_median_ms\":\(r(stats.latencyMedian)),\"prediction_latency_median_ms\":\(r(stats.predictionLatencyMedian)),\"stage_ms\":\(PredictionJSON.timings(t)),"
-            s += "\"render_200x60_ms\":\(r(renderMedian)),\"faces\":\(facesSeen),"
-            s += "\"dropped\":\(stats.droppedBeforeDetect + stats.droppedBeforePreprocess + stats.droppedBeforeForward)"
-            if let memory { s += ",\"rss_mb\":\(r(memory.rss)),\"peak_rss_mb\":\(r(memory.peak))" }
+            var s = "{\"source\":\(PredictionJSON.string(source.name)),\"frame\":[\(width),\(height)],"
+            s += "\"model\":\(PredictionJSON.string(modelName)),\"seconds\":\(seconds),"
+            s += "\"source_fps\":\(oneDecimal(sourceFPS)),\"inference_fps\":\(oneDecimal(inferenceFPS)),"
+            s += "\"screen_fps\":\(oneDecimal(screenFPS)),\"latency_median_ms\":\(oneDecimal(stats.latencyMedian)),"
+            s += "\"prediction_latency_median_ms\":\(oneDecimal(stats.predictionLatencyMedian)),"
+            s += "\"stage_ms\":\(PredictionJSON.timings(t)),\"render_200x60_ms\":\(oneDecimal(renderMedian)),"
+            s += "\"faces\":\(facesSeen),\"dropped\":\(stats.dropped)"
+            if let memory {
+                s += ",\"rss_mb\":\(oneDecimal(memory.residentMB)),\"peak_rss_mb\":\(oneDecimal(memory.peakResidentMB))"
+            }
             print(s + "}")
         } else {
-            print("pipeline: \(source.name) \(width)x\(height) at \(r(fps)) fps, \(modelName), \(threads) threads, cascade at \(detectorSettings.detectionWidth) px step \(detectorSettings.scaleFactor), \(r(seconds)) s (weights: \(weightNote))")
-            print("  rates     source \(r(sourceFPS)) fps   inference \(r(inferenceFPS)) fps   screen \(r(screenFPS)) fps   (target screen >= 25, inference >= 20)")
-            print("  latency   source to screen median \(r(stats.latencyMedian)) ms over \(stats.latencySamples) frames   (target <= 60)")
-            print("            source to that frame's prediction ready: median \(r(stats.predictionLatencyMedian)) ms (its boxes reach the screen with the next frame)")
-            print("  stages    " + t.stages.map { "\($0.name) \(r($0.milliseconds)) ms" }.joined(separator: "   "))
-            print("  dropped   \(stats.droppedBeforeDetect) before detect, \(stats.droppedBeforePreprocess) before preprocess, \(stats.droppedBeforeForward) before forward; at most \(facesSeen) faces per frame")
-            print("  render    one 200x60 screen from a \(width)x\(height) frame: median \(r(renderMedian)) ms over \(renderTimes.count)   (target <= 3)")
+            print("pipeline: \(source.name) \(width)x\(height) at \(oneDecimal(fps)) fps, \(modelName), "
+                + "\(threads) threads, cascade at \(detectorSettings.detectionWidth) px "
+                + "step \(detectorSettings.scaleFactor), "
+                + "\(oneDecimal(seconds)) s (weights: \(weightNote))")
+            print("  rates     source \(oneDecimal(sourceFPS)) fps   inference \(oneDecimal(inferenceFPS)) fps   "
+                + "screen \(oneDecimal(screenFPS)) fps   (target screen >= 25, inference >= 20)")
+            print("  latency   source to screen median \(oneDecimal(stats.latencyMedian)) ms "
+                + "over \(stats.latencySamples) frames   (target <= 60)")
+            print("            source to that frame's prediction ready: median "
+                + "\(oneDecimal(stats.predictionLatencyMedian)) ms (its boxes reach the screen with the next frame)")
+            print("  stages    "
+                + t.stages.map { "\($0.name) \(oneDecimal($0.milliseconds)) ms" }.joined(separator: "   "))
+            print("  dropped   \(stats.droppedBeforeDetect) before detect, "
+                + "\(stats.droppedBeforePreprocess) before preprocess, \(stats.droppedBeforeForward) before forward; "
+                + "at most \(facesSeen) faces per frame")
+            print("  render    one 200x60 screen from a \(width)x\(height) frame: "
+                + "median \(oneDecimal(renderMedian)) ms over \(renderTimes.count)   (target <= 3)")
             if let memory {
-                print("  memory    resident \(r(memory.rss)) MB, peak \(r(memory.peak)) MB after using \(ModelCatalog.names.joined(separator: ", "))   (target <= 250)")
-                print("            resident while each model runs: " + perModel.map { "\($0.0) \(r($0.1)) MB" }.joined(separator: ", "))
+                print("  memory    resident \(oneDecimal(memory.residentMB)) MB, "
+                    + "peak \(oneDecimal(memory.peakResidentMB)) MB "
+                    + "after using \(ModelCatalog.names.joined(separator: ", "))   (target <= 250)")
+                print("            resident while each model runs: "
+                    + perModel.map { "\($0.0) \(oneDecimal($0.1)) MB" }.joined(separator: ", "))
             }
         }
         return 0
     }
 
-    static func size(_ text: String, option: String) throws -> (Int, Int) {
-        let parts = text.lowercased().split(separator: "x").compactMap { Int($0) }
-        guard parts.count == 2, parts[0] >= 16, parts[1] >= 8 else {
-            throw UsageError(message: "\(option) \(text): expected WIDTHxHEIGHT, e.g. 640x480")
-        }
-        return (parts[0], parts[1])
-    }
-
-    /// VmRSS and VmHWM from /proc/self/status, in MB.
-    static func residentMemory() -> (rss: Double, peak: Double)? {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-        func kb(_ key: String) -> Double? {
-            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }) else { return nil }
-            return line.split(separator: " ").compactMap { Double($0) }.first
-        }
-        guard let rss = kb("VmRSS"), let peak = kb("VmHWM") else { return nil }
-        return (rss / 1024, peak / 1024)
-    }
-
-    static func r(_ v: Double) -> String { String(format: "%.1f", v) }
+    /// One decimal, as every figure of the report is shown.
+    static func oneDecimal(_ v: Double) -> String { String(format: "%.1f", v) }
 }

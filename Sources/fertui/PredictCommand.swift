@@ -84,20 +84,10 @@ enum PredictCommand {
             } else {
                 predictions = [try classifier.classifyWhole(frame)]
             }
-            print(json ? jsonLine(path, predictions, classes: classifier.classes)
+            print(json ? PredictionJSON.imageLine(path, faces: predictions, classes: classifier.classes)
                        : textLines(path, predictions, classes: classifier.classes))
         }
         return failed > 0 ? 1 : 0
-    }
-
-    /// `{"image":…,"faces":[{"box":[x,y,w,h],"label":…,"confidence":…,"probs":{…}}]}`.
-    static func jsonLine(_ path: String, _ faces: [FaceReading], classes: [String]) -> String {
-        let items = faces.map { f in
-            let probs = zip(classes, f.probabilities).map { "\(PredictionJSON.string($0)):\(PredictionJSON.number(Double($1), decimals: 6))" }
-            return "{\"box\":[\(f.box.x),\(f.box.y),\(f.box.width),\(f.box.height)],\"label\":\(PredictionJSON.string(f.label)),"
-                + "\"confidence\":\(PredictionJSON.number(Double(f.confidence), decimals: 6)),\"probs\":{\(probs.joined(separator: ","))}}"
-        }
-        return "{\"image\":\(PredictionJSON.string(path)),\"faces\":[\(items.joined(separator: ","))]}"
     }
 
     /// `photo.jpg: 2 faces` then one line per face with its top three classes.

@@ -74,7 +74,7 @@ func main() -> Int32 {
 /// Starts this program again with OPENBLAS_CORETYPE set when OpenBLAS loaded slower kernels than
 /// the CPU can run (see `BLASCore`): the variable is read only when the library loads, before any
 /// of fertui's code. Nothing has been opened or drawn yet; if the exec fails, fertui goes on as is.
-func relaunchWithBetterBLASCore() {
+func relaunchWithFastestBLASKernels() {
     guard let core = BLASCore.betterForThisProcess() else { return }
     setenv("OPENBLAS_CORETYPE", core, 1)
     execv("/proc/self/exe", CommandLine.unsafeArgv)
@@ -87,5 +87,5 @@ extension FileHandle {
     }
 }
 
-relaunchWithBetterBLASCore()
+relaunchWithFastestBLASKernels()
 exit(main())

@@ -15,6 +15,17 @@ final class DumpAndLogTests: XCTestCase {
         return FaceReading(id: id, box: box, probabilities: p, classes: classes)
     }
 
+    func testPredictImageLineHasNoFaceIDs() throws {
+        let faces = [reading(id: 1, box: FaceBox(x: 5, y: 6, width: 20, height: 22), top: 6)]
+        let line = PredictionJSON.imageLine("a \"b\".png", faces: faces, classes: classes)
+        XCTAssertTrue(line.hasPrefix("{\"image\":\"a \\\"b\\\".png\",\"faces\":[{\"box\":[5,6,20,22],"), line)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let face = try XCTUnwrap((json["faces"] as? [[String: Any]])?.first)
+        XCTAssertNil(face["id"], "predict numbers no faces")
+        XCTAssertEqual(face["label"] as? String, "surprise")
+        XCTAssertEqual((face["probs"] as? [String: Double])?.count, 7)
+    }
+
     func testLogLineHasTheDocumentedShape() throws {
         let frame = ProcessedFrame(frameIndex: 12, time: 0.4567, model: "resnet18", classes: classes,
                                    faces: [reading(id: 3, box: FaceBox(x: 1, y: 2, width: 30, height: 40), top: 3)],

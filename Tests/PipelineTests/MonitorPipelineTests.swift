@@ -1,5 +1,6 @@
 // The pipeline end to end with a real ResNet (seeded weights): every frame in a blocking
-// replay, stale frames dropped live, the log, accuracy, freeze, model switching and dumps.
+// replay, stale frames dropped live, the log, accuracy, freeze, model switching, dumps, and a
+// source that fails mid-run.
 
 import XCTest
 import Foundation
@@ -133,21 +134,22 @@ final class MonitorPipelineTests: XCTestCase {
                                        modelName: "resnet18", loadModel: TestModels.load)
         pipeline.start()
         defer { pipeline.stop() }
-        let deadline = Date().addingTimeInterval(20)
-        while pipeline.statistics.processed < 2, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        waitUntil("two frames are classified") { pipeline.statistics.processed >= 2 }
         XCTAssertTrue(pipeline.toggleFreeze())
         let frozen = pipeline.snapshot()
         let frozenIndex = try XCTUnwrap(frozen.frame?.index)
         XCTAssertTrue(frozen.frozen)
         let capturedBefore = pipeline.statistics.captured
-        Thread.sleep(forTimeInterval: 0.3)
-        XCTAssertGreaterThan(pipeline.statistics.captured, capturedBefore, "the feed keeps running")
+        let processedBefore = pipeline.statistics.processed
+        waitUntil("the feed keeps running while frozen") {
+            pipeline.statistics.captured > capturedBefore + 5 && pipeline.statistics.processed > processedBefore + 2
+        }
         let later = pipeline.snapshot()
         XCTAssertEqual(later.frame?.index, frozenIndex)
         XCTAssertEqual(later.faces, frozen.faces)
         XCTAssertFalse(pipeline.toggleFreeze())
-        Thread.sleep(forTimeInterval: 0.1)
-        XCTAssertNotEqual(pipeline.snapshot().frame?.index, frozenIndex)
+        waitUntil("the live view shows a newer frame") { pipeline.snapshot().frame?.index != frozenIndex }
+        XCTAssertFalse(pipeline.snapshot().frozen)
     }
 
     func testModelSwitchLoadsOffTheRenderQueueAndTakesOver() throws {
@@ -167,8 +169,7 @@ final class MonitorPipelineTests: XCTestCase {
         pipeline.onProcessed = { (p: ProcessedFrame) in lock.lock(); models.append(p.model); lock.unlock() }
         pipeline.start()
         defer { pipeline.stop() }
-        let started = Date().addingTimeInterval(30)
-        while pipeline.statistics.processed < 1, Date() < started { Thread.sleep(forTimeInterval: 0.01) }
+        waitUntil("the first frame is classified") { pipeline.statistics.processed >= 1 }
         pipeline.selectModel(index: 1)
         loading.wait()
         // While the model loads, the render queue answers and the old model keeps classifying.
@@ -177,24 +178,18 @@ final class MonitorPipelineTests: XCTestCase {
         wait(for: [renderFree], timeout: 2)
         XCTAssertEqual(pipeline.snapshot().loadingModel, "resnet34")
         let processedDuringLoad = pipeline.statistics.processed
-        let during = Date().addingTimeInterval(30)
-        while pipeline.statistics.processed <= processedDuringLoad, Date() < during { Thread.sleep(forTimeInterval: 0.01) }
-        XCTAssertGreaterThan(pipeline.statistics.processed, processedDuringLoad, "inference continues during the load")
+        waitUntil("inference continues during the load") { pipeline.statistics.processed > processedDuringLoad }
         XCTAssertEqual(pipeline.currentModelName, "resnet18")
         gate.signal()
         pipeline.waitForModelSwitch()
         XCTAssertEqual(pipeline.currentModelName, "resnet34")
         let capturedAtSwitch = pipeline.statistics.captured
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            lock.lock(); let done = models.last == "resnet34"; lock.unlock()
-            if done { break }
-            Thread.sleep(forTimeInterval: 0.01)
+        waitUntil("frames after the switch are classified by the new model") {
+            lock.lock()
+            defer { lock.unlock() }
+            return models.last == "resnet34"
         }
-        lock.lock()
-        XCTAssertEqual(models.last, "resnet34", "frames after the switch are classified by the new model")
-        lock.unlock()
-        XCTAssertGreaterThan(pipeline.statistics.captured, capturedAtSwitch, "the feed did not stop")
+        waitUntil("the feed goes on after the switch") { pipeline.statistics.captured > capturedAtSwitch }
         let snap = pipeline.snapshot()
         XCTAssertEqual(snap.modelName, "resnet34")
         XCTAssertNil(snap.loadingModel)
@@ -223,5 +218,25 @@ final class MonitorPipelineTests: XCTestCase {
         XCTAssertEqual(json["source"] as? String, "synthetic")
         XCTAssertEqual((json["faces"] as? [[String: Any]])?.count, 1)
         XCTAssertTrue(FileManager.default.fileExists(atPath: path + "/face-1.png"))
+    }
+
+    func testASourceErrorMidRunEndsTheSourceAndSaysWhy() {
+        // Any error from the source is taken as its end for now: what came before is classified,
+        // the error shows on the status line, and the source is not asked again.
+        let source = ScriptedSource([.frame, .frame, .error("camera unplugged"), .frame])
+        var config = PipelineConfiguration()
+        config.backpressure = .block
+        let pipeline = MonitorPipeline(source: source, detector: CentredFaceDetector(), model: TestModels.resnet18,
+                                       modelName: "resnet18", configuration: config, loadModel: TestModels.load)
+        var classified: [Int] = []
+        pipeline.onProcessed = { classified.append($0.frameIndex) }
+        let reason = run(pipeline)
+        XCTAssertEqual(reason, "end of source scripted")
+        XCTAssertEqual(classified, [0, 1], "the frames before the error are classified")
+        XCTAssertEqual(source.calls, 3, "the source is not asked again after its error")
+        let snap = pipeline.snapshot()
+        XCTAssertTrue(snap.sourceFinished)
+        XCTAssertEqual(snap.message, "source scripted failed: camera unplugged")
+        XCTAssertEqual(snap.frame?.index, 1)
     }
 }

@@ -1,9 +1,11 @@
-// Shared pieces for the pipeline tests: a finite frame source and seeded random-weight models.
+// Shared pieces for the pipeline tests: finite and scripted frame sources, seeded random-weight
+// models, and waiting on a condition with a deadline.
 
 import Engine
 import Foundation
 import Pipeline
 import Vision
+import XCTest
 
 /// `count` frames of `width`x`height` gray, each a different brightness, delivered at once (or
 /// `interval` seconds apart); `truths` labels them round-robin for a labelled replay.
@@ -74,4 +76,65 @@ func temporaryDirectory(_ label: String) -> String {
     let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("fertui-\(label)-\(UUID().uuidString)")
     try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
+}
+
+/// A source that plays a script: a frame, or an error thrown from `nextFrame()`, per call; nil after.
+final class ScriptedSource: FrameSource {
+    enum Step {
+        case frame
+        case error(String)
+    }
+
+    struct ScriptedError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    let name = "scripted"
+    let nominalFPS: Double? = nil
+    private let steps: [Step]
+    private let lock = NSLock()
+    private var next = 0
+    private var frames = 0
+
+    init(_ steps: [Step]) {
+        self.steps = steps
+    }
+
+    /// Calls of `nextFrame()` so far.
+    var calls: Int { lock.lock(); defer { lock.unlock() }; return next }
+
+    func nextFrame() throws -> Frame? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard next < steps.count else { return nil }
+        let step = steps[next]
+        next += 1
+        switch step {
+        case .error(let message):
+            throw ScriptedError(description: message)
+        case .frame:
+            frames += 1
+            let pixels = [UInt8](repeating: UInt8(frames * 40), count: 64 * 48)
+            return Frame(width: 64, height: 48, channels: 1, pixels: pixels, timestamp: monotonicSeconds(),
+                         index: frames - 1, origin: name)
+        }
+    }
+}
+
+extension XCTestCase {
+    /// Waits until `condition` holds, checking it every few milliseconds; fails the test, saying
+    /// `what` was awaited, when `timeout` seconds pass first. Returns whether it held.
+    @discardableResult
+    func waitUntil(_ what: String, timeout: Double = 20, file: StaticString = #filePath, line: UInt = #line,
+                   _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !condition() {
+            guard Date() < deadline else {
+                XCTFail("timed out after \(timeout) s waiting until \(what)", file: file, line: line)
+                return false
+            }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        return true
+    }
 }

@@ -187,13 +187,16 @@ final class SourceTests: XCTestCase {
         XCTAssertThrowsError(try SourceSpec.parse(dir + "/missing.mp4")) { error in
             XCTAssertTrue("\(error)".contains("missing.mp4") && "\(error)".contains("demo"), "\(error)")
         }
-        // No source and no camera: the message names every option.
-        XCTAssertThrowsError(try SourceSpec.parse(nil, defaultCamera: "/dev/video-none")) { error in
-            let text = "\(error)"
-            for word in ["/dev/video-none", "--source", "video file", "folder", "demo"] {
-                XCTAssertTrue(text.contains(word), "message lacks '\(word)': \(text)")
-            }
-        }
+        // No source given: the camera when it exists, else the demo with a notice naming the camera.
+        let noCamera = try SourceSpec.choose(nil, defaultCamera: dir + "/video-none")
+        XCTAssertEqual(noCamera.spec, .demo)
+        XCTAssertTrue(noCamera.notice?.contains(dir + "/video-none") ?? false, noCamera.notice ?? "no notice")
+        let camera = dir + "/video0"
+        try Data().write(to: URL(fileURLWithPath: camera))
+        let withCamera = try SourceSpec.choose("", defaultCamera: camera)
+        XCTAssertEqual(withCamera.spec, .camera(camera))
+        XCTAssertNil(withCamera.notice)
+        XCTAssertEqual(try SourceSpec.choose("demo", defaultCamera: camera).spec, .demo, "a named source wins")
         // A file that is not an image opens as a video, and fails in words when it is not one.
         let notVideo = dir + "/clip.mp4"
         try Data("x".utf8).write(to: URL(fileURLWithPath: notVideo))

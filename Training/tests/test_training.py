@@ -237,3 +237,23 @@ def test_a_distilling_run_trains_and_exports(dataset, tmp_path, monkeypatch):
     assert [r["epoch"] for r in rows] == [1]
     assert rows[0]["distill"] == {"teachers": ["t"], "weight": 0.5, "temperature": 2.0}
     assert (run / "model.safetensors").exists()
+
+
+def test_threads_option_sets_torch_threads_and_rejects_nonsense(dataset, tmp_path, monkeypatch, capsys):
+    cfg, _ = short_fertui_run(dataset, tmp_path, monkeypatch, epochs=1)
+    assert train.load_config(cfg)["train"]["threads"] != 1  # so the option, not the config, sets 1
+    before = torch.get_num_threads()
+    try:
+        assert train.main(["--config", str(cfg), "--threads", "1", "--export-only"]) == 0
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(["--config", str(cfg), "--threads", "0"])
+    assert exit_info.value.code != 0
+    assert "'0' is not a whole number of at least 1" in capsys.readouterr().err
+
+
+def test_a_missing_config_is_a_clear_error(tmp_path):
+    with pytest.raises(SystemExit, match="nope.yaml: cannot read it .*Training/configs"):
+        train.main(["--config", str(tmp_path / "nope.yaml")])

@@ -21,9 +21,6 @@ enum {
 /// Interpolation for fcv_resize (OpenCV's INTER_LINEAR and INTER_AREA).
 enum { FCV_INTER_LINEAR = 1, FCV_INTER_AREA = 3 };
 
-/// OpenCV's version string, e.g. "4.6.0".
-const char *fcv_version(void);
-
 /// Threads OpenCV's own parallel loops may use (cascade detection, resize); 0 = OpenCV's default.
 /// With detection and the engine on separate pipeline stages, 1 avoids oversubscribing the cores.
 void fcv_set_threads(int threads);

@@ -5,7 +5,7 @@ import Pipeline
 
 /// Composes a MonitorSnapshot into a CellGrid of a given size. Pure: the same snapshot and size
 /// give the same grid, which is what the tests and the snapshot files rely on.
-public struct MonitorScreen: Sendable {
+public struct ScreenComposer: Sendable {
     public var rasterizer: HalfBlockRasterizer
     public var showHelp = false
 

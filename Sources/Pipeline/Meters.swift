@@ -1,4 +1,4 @@
-// Measuring the pipeline: per-stage durations (smoothed), event rates, and a latency median.
+// The meters PipelineMetrics is made of: an event rate, a moving average and a rolling median.
 
 import Vision
 

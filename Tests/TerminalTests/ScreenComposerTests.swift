@@ -7,7 +7,7 @@ import Pipeline
 import Vision
 @testable import Terminal
 
-final class MonitorScreenTests: XCTestCase {
+final class ScreenComposerTests: XCTestCase {
     /// A 160x120 BGR frame: a horizontal gray gradient with a brighter square where the face is.
     func sampleFrame() -> Frame {
         var pixels = [UInt8](repeating: 0, count: 160 * 120 * 3)
@@ -36,8 +36,8 @@ final class MonitorScreenTests: XCTestCase {
     }
 
     func testLayoutVideoPanelAndStatusLine() {
-        let grid = MonitorScreen().compose(sampleSnapshot(), width: 100, height: 30)
-        let separator = 100 - MonitorScreen.panelWidth - 1
+        let grid = ScreenComposer().compose(sampleSnapshot(), width: 100, height: 30)
+        let separator = 100 - ScreenComposer.panelWidth - 1
         XCTAssertEqual(grid[separator, 0].glyph, "│")
         XCTAssertEqual(grid[separator, 28].glyph, "│")
         // 160x120 into 67x29 cells (67x58 half-pixels): 67 wide, 25 rows (50 half-pixels), centred.
@@ -52,12 +52,12 @@ final class MonitorScreenTests: XCTestCase {
     func testMessageLeadsTheStatusLine() {
         var snap = sampleSnapshot()
         snap.message = "dumped to dumps/x"
-        let grid = MonitorScreen().compose(snap, width: 100, height: 30)
+        let grid = ScreenComposer().compose(snap, width: 100, height: 30)
         XCTAssertTrue(grid.row(29).hasPrefix(" dumped to dumps/x  q quit"), grid.row(29))
     }
 
     func testTooSmallSaysSoInsteadOfDrawing() {
-        let grid = MonitorScreen().compose(sampleSnapshot(), width: 40, height: 10)
+        let grid = ScreenComposer().compose(sampleSnapshot(), width: 40, height: 10)
         assertRows(grid, [
             "                                        ",
             "                                        ",
@@ -74,10 +74,10 @@ final class MonitorScreenTests: XCTestCase {
     }
 
     func testHelpOverlayListsEveryKey() {
-        var screen = MonitorScreen()
+        var screen = ScreenComposer()
         screen.showHelp = true
         let text = screen.compose(sampleSnapshot(), width: 100, height: 30).rows.joined(separator: "\n")
-        for (key, action) in MonitorScreen.keys {
+        for (key, action) in ScreenComposer.keys {
             XCTAssertTrue(text.contains(key) && text.contains(action), "help lacks \(key): \(action)\n\(text)")
         }
     }
@@ -85,7 +85,7 @@ final class MonitorScreenTests: XCTestCase {
     func testWaitingMessageBeforeTheFirstFrame() {
         var snap = MonitorSnapshot()
         snap.sourceName = "/dev/video0"
-        let grid = MonitorScreen().compose(snap, width: 80, height: 24)
+        let grid = ScreenComposer().compose(snap, width: 80, height: 24)
         XCTAssertTrue(grid.rows.contains { $0.contains("waiting for the first frame from /dev/video0") }, grid.debugDescription)
     }
 
@@ -108,7 +108,7 @@ final class MonitorScreenTests: XCTestCase {
     // MARK: Snapshot files
 
     func testFullScreenGraySnapshot() throws {
-        try assertSnapshot(MonitorScreen(colorMode: .grayscale256).compose(sampleSnapshot(), width: 100, height: 30),
+        try assertSnapshot(ScreenComposer(colorMode: .grayscale256).compose(sampleSnapshot(), width: 100, height: 30),
                            named: "monitor-100x30-gray")
     }
 
@@ -116,7 +116,7 @@ final class MonitorScreenTests: XCTestCase {
         var snap = sampleSnapshot()
         snap.frozen = true
         snap.accuracy = RunningAccuracy(correct: 41, total: 60)
-        try assertSnapshot(MonitorScreen(colorMode: .truecolor).compose(snap, width: 90, height: 26),
+        try assertSnapshot(ScreenComposer(colorMode: .truecolor).compose(snap, width: 90, height: 26),
                            named: "monitor-90x26-truecolor-frozen")
     }
 

@@ -1,0 +1,129 @@
+// What the monitor shows and how the user has set it: the newest and the frozen prediction,
+// the selected face, smoothing, the status message, the model's name and a load in progress.
+// A value type whose changes are plain functions, so they are tested without threads.
+
+import Vision
+
+/// The monitor's state between frames; the pipeline keeps one behind a lock.
+struct MonitorState {
+    /// The newest classified frame and its readings.
+    var prediction: Prediction?
+    /// The prediction held on screen while frozen.
+    var frozen: Prediction?
+    /// The newest frame from the source, classified or not.
+    var newestFrame: Frame?
+    /// False once a new frame has arrived that the screen has not drawn yet.
+    var newestFrameDrawn = true
+    /// The face chosen with Tab; nil: the largest.
+    var selectedFaceID: Int?
+    var smoothing: Bool
+    var smoother: ProbabilitySmoother
+    /// The one-line notice on the status line.
+    var message: String?
+    /// The model in use.
+    var modelName: String
+    /// The model being loaded in the background, while it loads.
+    var loadingModel: String?
+    /// Present once a labelled frame has been classified.
+    var accuracy: RunningAccuracy?
+    /// True once a finite source has delivered its last frame.
+    var sourceFinished = false
+
+    init(modelName: String, smoothing: Bool, smoothingWindow: Int) {
+        self.modelName = modelName
+        self.smoothing = smoothing
+        self.smoother = ProbabilitySmoother(window: smoothingWindow)
+    }
+
+    /// What the screen shows: the frozen prediction, else the newest.
+    var shown: Prediction? { frozen ?? prediction }
+
+    /// Freezes the newest prediction (or the newest frame, before any prediction), or resumes the
+    /// live view; returns true when frozen.
+    mutating func toggleFreeze() -> Bool {
+        if frozen != nil {
+            frozen = nil
+        } else {
+            frozen = prediction ?? newestFrame.map { Prediction(frame: $0, faces: [], model: modelName) }
+        }
+        return frozen != nil
+    }
+
+    /// Temporal smoothing on or off, said on the status line; returns the new setting.
+    mutating func toggleSmoothing() -> Bool {
+        smoothing.toggle()
+        message = "smoothing \(smoothing ? "on" : "off")"
+        return smoothing
+    }
+
+    /// Selects the next (or previous) face of the shown prediction by id, wrapping around;
+    /// the first one when none is selected. Nothing changes when no face is shown.
+    mutating func selectNextFace(backwards: Bool = false) {
+        let ids = shown?.faces.map(\.id).sorted() ?? []
+        guard !ids.isEmpty else { return }
+        guard let current = selectedFaceID.flatMap({ ids.firstIndex(of: $0) }) else {
+            selectedFaceID = ids[0]
+            return
+        }
+        selectedFaceID = ids[(current + (backwards ? ids.count - 1 : 1)) % ids.count]
+    }
+
+    /// A frame from the source: the screen has something new to draw.
+    mutating func receive(_ frame: Frame) {
+        newestFrame = frame
+        newestFrameDrawn = false
+    }
+
+    /// The readings for one classified frame: each face's probabilities, smoothed over its recent
+    /// frames when smoothing is on; faces no longer tracked lose their history.
+    mutating func readings(faces: [(id: Int, box: FaceBox)], probabilities: [[Float]], classes: [String])
+        -> [FaceReading]
+    {
+        var readings: [FaceReading] = []
+        for (face, raw) in zip(faces, probabilities) {
+            let smoothed = smoother.add(raw, for: face.id)
+            readings.append(
+                FaceReading(
+                    id: face.id, box: face.box, probabilities: smoothing ? smoothed : raw,
+                    classes: classes))
+        }
+        smoother.keepOnly(Set(faces.map(\.id)))
+        return readings
+    }
+
+    /// Makes `prediction` the newest; in a labelled replay, the largest face's label is scored
+    /// against the frame's truth.
+    mutating func record(_ prediction: Prediction) {
+        if let truth = prediction.frame.truth {
+            var running = accuracy ?? RunningAccuracy()
+            running.total += 1
+            if prediction.faces.max(by: { $0.box.area < $1.box.area })?.label == truth { running.correct += 1 }
+            accuracy = running
+        }
+        self.prediction = prediction
+    }
+
+    /// Starts loading `name`; false (nothing changes) when it is the model in use or another load
+    /// is in progress.
+    mutating func beginLoading(_ name: String) -> Bool {
+        guard name != modelName, loadingModel == nil else { return false }
+        loadingModel = name
+        message = "loading \(name)..."
+        return true
+    }
+
+    /// `name` took over after loading for `milliseconds`: old smoothing history means something
+    /// else now, so it goes.
+    mutating func finishLoading(_ name: String, milliseconds: Int) {
+        modelName = name
+        loadingModel = nil
+        smoother.reset()
+        message = "switched to \(name) (loaded in \(milliseconds) ms)"
+    }
+
+    /// Loading `name` failed: the model in use stays.
+    mutating func failLoading(_ name: String, error: Error) {
+        loadingModel = nil
+        message = "could not load \(name): \(error)"
+    }
+}
