@@ -113,6 +113,9 @@ extension MonitorPipeline {
 
     /// On fertui.forward: probabilities, smoothing, accuracy, the log line, the frame limit.
     func forward(_ batch: PreparedBatch) {
+        // Frames already past detection when the limit was reached are not classified: a run
+        // of --frames N gives exactly N results (this queue is serial, so the count is exact).
+        if let limit = configuration.frameLimit, metrics.withLock({ $0.processed }) >= limit { return }
         let t0 = monotonicSeconds()
         let faces = batch.detected.faces
         var probabilities: [[Float]] = []

@@ -153,8 +153,8 @@ enum MonitorCommand {
         config.maxSourceFPS = o.fps
         config.frameLimit = o.frames
         config.timeLimit = o.seconds
-        // Headless replays classify every frame; a camera still drops late ones.
-        config.backpressure = o.headless && !(source is V4L2Camera) ? .block : .dropOldest
+        // Headless runs and --no-realtime replays classify every frame; a camera still drops late ones.
+        config.backpressure = (o.headless || !o.realtime) && !(source is V4L2Camera) ? .block : .dropOldest
         // The pipeline holds the only reference to the model, so a switch frees the old one.
         let pipeline = MonitorPipeline(source: source, detector: detector, model: try loader(o.model), modelName: o.model,
                                        configuration: config, loadModel: loader)

@@ -1,5 +1,5 @@
-// Shutting down in order: once stop(waiting:) returns, no forward is running, however slow the
-// model and however short the wait asked for (the process exits right after it).
+// Stopping: once stop(waiting:) returns, no forward is running, however slow the model and however
+// short the wait asked for (the process exits right after it); a frame limit of N gives N results.
 
 import Foundation
 import Vision
@@ -36,7 +36,7 @@ final class SlowModel: ExpressionModel, @unchecked Sendable {
     }
 }
 
-final class ShutdownTests: XCTestCase {
+final class StoppingTests: XCTestCase {
     func testStopWaitsForTheForwardInFlightEvenPastItsTimeout() {
         let model = SlowModel(delay: 1.0)
         let pipeline = MonitorPipeline(source: SyntheticSource(count: 1000, interval: 0.01),
@@ -49,5 +49,25 @@ final class ShutdownTests: XCTestCase {
         let started = model.forwardsStarted
         Thread.sleep(forTimeInterval: 0.3)
         XCTAssertEqual(model.forwardsStarted, started, "a forward started after the pipeline had stopped")
+    }
+
+    func testAFrameLimitGivesExactlyThatManyResults() throws {
+        for (limit, policy) in [(5, BackpressurePolicy.block), (3, .dropOldest)] {
+            var config = PipelineConfiguration()
+            config.frameLimit = limit
+            config.backpressure = policy
+            let pipeline = MonitorPipeline(source: SyntheticSource(count: 500), detector: CentredFaceDetector(),
+                                           model: TestModels.resnet18, modelName: "resnet18", configuration: config,
+                                           loadModel: TestModels.load)
+            let lines = Locked(0)
+            pipeline.onProcessed = { _ in lines.withLock { $0 += 1 } }
+            let finished = expectation(description: "finished")
+            pipeline.onFinished = { _ in finished.fulfill() }
+            pipeline.start()
+            wait(for: [finished], timeout: 60)
+            pipeline.stop(waiting: 5)
+            XCTAssertEqual(lines.withLock { $0 }, limit, "\(policy)")
+            XCTAssertEqual(pipeline.statistics.processed, limit, "\(policy)")
+        }
     }
 }
