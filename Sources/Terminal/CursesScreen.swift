@@ -1,6 +1,8 @@
-// The one file that calls ncurses: opens and restores the terminal, turns grid cells into
-// wide characters and colour pairs, draws only the cells that changed, and reads keys.
-// Every method runs on `queue` (ncurses is not thread-safe).
+// The one file that calls ncurses: it opens and restores the terminal, knows its size and reads
+// keys. Cells are not drawn through ncurses' colour pairs (a moving colour picture needs more
+// pairs than a terminal has, and re-pairing made truecolor slow): the changed cells go out as
+// escape codes from AnsiEncoder in one write. Every method runs on `queue` (ncurses is not
+// thread-safe).
 
 import CNcursesw
 import Dispatch
@@ -12,23 +14,20 @@ public final class CursesScreen: @unchecked Sendable {
     public let queue: DispatchQueue
     /// What the terminal shows now; cells equal to it are not sent again.
     private var lastDrawn: CellGrid?
-    /// (foreground, background) -> pair number, allocated as colours appear.
-    private var pairs: [PairKey: Int32] = [:]
-    private var nextPair: Int32 = 1
     private var isOpen = false
+    /// Where drawn bytes go: the terminal, or the file a test opened the screen on.
+    private var outputDescriptor: Int32 = STDOUT_FILENO
+    /// Reused for every draw, so a frame costs no allocation once it has grown.
+    private var bytes: [UInt8] = []
     /// How the terminal can show colour: COLORS as ncurses reports it.
     public private(set) var colorCount: Int32 = 0
-
-    private struct PairKey: Hashable {
-        let foreground: Int32
-        let background: Int32
-    }
-
-    /// A_BOLD: NCURSES_BITS(1, 13), a macro Swift cannot import.
-    private static let boldAttribute: attr_t = 1 << (13 + 8)
+    /// The colour depth drawing uses: 24-bit when COLORTERM says so, else what terminfo says.
+    public private(set) var depth: ColorDepth = .none
 
     /// Cells written by the last `draw` (for the backing-store test and the benchmark).
     public private(set) var cellsWrittenLastDraw = 0
+    /// Bytes written by the last `draw`.
+    public private(set) var bytesWrittenLastDraw = 0
 
     public init(queue: DispatchQueue) {
         self.queue = queue
@@ -71,9 +70,25 @@ public final class CursesScreen: @unchecked Sendable {
             use_default_colors()
         }
         colorCount = has_colors() ? COLORS : 0
+        let colorterm = getenv("COLORTERM").map { String(cString: $0) }
+        depth = CursesScreen.depth(colors: colorCount, environment: colorterm.map { ["COLORTERM": $0] } ?? [:])
+        outputDescriptor = offscreen.map { fileno($0.output) } ?? STDOUT_FILENO
         lastDrawn = nil
-        pairs = [:]
-        nextPair = 1
+        // Let ncurses clear the screen once now; it is not asked to draw again, so it never
+        // repaints over what the encoder sent.
+        leaveok(stdscr, true)
+        wrefresh(stdscr)
+    }
+
+    /// The depth to draw at: 24-bit when COLORTERM is truecolor or 24bit (terminals that take
+    /// 24-bit codes announce that, whatever TERM's terminfo says), else the terminfo's colours.
+    public static func depth(colors: Int32, environment: [String: String]) -> ColorDepth {
+        let colorterm = environment["COLORTERM"]?.lowercased() ?? ""
+        if colors >= 8 && (colorterm == "truecolor" || colorterm == "24bit") { return .direct }
+        if colors >= 0x100_0000 { return .direct }
+        if colors >= 256 { return .palette256 }
+        if colors >= 8 { return .basic }
+        return .none
     }
 
     /// A screen opened on a file: the SCREEN and the two streams to release on close.
@@ -103,9 +118,6 @@ public final class CursesScreen: @unchecked Sendable {
         }
     }
 
-    /// Colour pairs allocated so far.
-    public var pairsInUse: Int { pairs.count }
-
     /// Restores the terminal from any thread at process exit (atexit, fatal paths): endwin only.
     public static func restoreAtExit() {
         atexit {
@@ -124,86 +136,37 @@ public final class CursesScreen: @unchecked Sendable {
         lastDrawn = nil
     }
 
-    /// Sends the cells that differ from the last drawn grid, then refreshes.
+    /// Sends the cells that differ from the last drawn grid, in one write.
     public func draw(_ grid: CellGrid) {
         dispatchPrecondition(condition: .onQueue(queue))
         guard isOpen else { return }
         if lastDrawn.map({ $0.width != grid.width || $0.height != grid.height }) ?? true {
+            // A new size (or invalidate): ncurses clears the screen, then every cell is sent.
             lastDrawn = nil
             erase()
+            wrefresh(stdscr)
         }
-        if !send(grid) {
-            // Colour pairs ran out and were recycled: cells already on screen may use a redefined
-            // pair, so everything is drawn again with a fresh table.
-            pairs = [:]
-            nextPair = 1
-            lastDrawn = nil
-            _ = send(grid)
-        }
+        bytes.removeAll(keepingCapacity: true)
+        cellsWrittenLastDraw = AnsiEncoder.encode(grid, previous: lastDrawn, depth: depth, into: &bytes)
+        bytesWrittenLastDraw = bytes.count
+        if offscreen != nil { fflush(offscreen!.output) }
+        writeAll(bytes)
         lastDrawn = grid
-        wrefresh(stdscr)
     }
 
-    /// Writes changed cells; false when the pair table overflowed part-way.
-    private func send(_ grid: CellGrid) -> Bool {
-        let previous = lastDrawn
-        var written = 0
-        var character = cchar_t()
-        var wide: [wchar_t] = [0, 0]
-        for y in 0..<grid.height {
-            for x in 0..<grid.width {
-                let cell = grid[x, y]
-                if let previous, previous[x, y] == cell { continue }
-                guard var pair = pair(for: cell) else { return false }
-                wide[0] = wchar_t(bitPattern: cell.glyph.value)
-                setcchar(&character, wide, cell.bold ? Self.boldAttribute : 0, 0, &pair)
-                mvwadd_wch(stdscr, Int32(y), Int32(x), &character)
-                written += 1
+    /// write(2) until every byte is out (a terminal takes large writes in pieces).
+    private func writeAll(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(outputDescriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 {
+                    if errno == EINTR || errno == EAGAIN { continue }
+                    return  // the terminal is gone (SIGHUP follows); nothing to draw on
+                }
+                offset += n
             }
         }
-        cellsWrittenLastDraw = written
-        return true
-    }
-
-    /// The pair for a cell's colours, allocated on first use; nil when the table is full.
-    private func pair(for cell: Cell) -> Int32? {
-        let key = PairKey(foreground: terminalColor(cell.foreground), background: terminalColor(cell.background))
-        if key.foreground == -1 && key.background == -1 { return 0 }
-        if let p = pairs[key] { return p }
-        guard nextPair < COLOR_PAIRS else {
-            return nil
-        }
-        let p = nextPair
-        nextPair += 1
-        init_extended_pair(p, key.foreground, key.background)
-        pairs[key] = p
-        return p
-    }
-
-    /// A grid colour as this terminal's colour number (-1: the terminal's default).
-    private func terminalColor(_ color: CellColor) -> Int32 {
-        switch color {
-        case .terminalDefault:
-            return -1
-        case .indexed(let n):
-            if colorCount >= 0x100_0000 {
-                let (r, g, b) = XtermPalette.rgb(n)
-                return Self.direct(r, g, b)
-            }
-            if colorCount >= 256 { return Int32(n) }
-            if colorCount >= 8 { let (r, g, b) = XtermPalette.rgb(n); return Int32(XtermPalette.nearestBasic(r, g, b)) }
-            return -1
-        case .rgb(let r, let g, let b):
-            if colorCount >= 0x100_0000 { return Self.direct(r, g, b) }
-            if colorCount >= 256 { return Int32(XtermPalette.nearest256(r, g, b)) }
-            if colorCount >= 8 { return Int32(XtermPalette.nearestBasic(r, g, b)) }
-            return -1
-        }
-    }
-
-    /// Direct-colour terminals number colours as 0xRRGGBB; 0...7 are the ANSI colours there.
-    private static func direct(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> Int32 {
-        max(8, Int32(r) << 16 | Int32(g) << 8 | Int32(b))
     }
 
     /// Keys typed since the last call (never blocks).
