@@ -22,7 +22,7 @@ public final class CursesScreen: @unchecked Sendable {
     /// How the terminal can show colour: COLORS as ncurses reports it.
     public private(set) var colorCount: Int32 = 0
     /// The colour depth drawing uses: 24-bit when COLORTERM says so, else what terminfo says.
-    public private(set) var depth: ColorDepth = .none
+    public internal(set) var depth: ColorDepth = .none
 
     /// Cells written by the last `draw` (for the backing-store test and the benchmark).
     public private(set) var cellsWrittenLastDraw = 0

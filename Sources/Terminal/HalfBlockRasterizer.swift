@@ -7,14 +7,35 @@ import Vision
 public enum ColorMode: String, Sendable {
     /// xterm's 24-step gray ramp plus black and white: works on every 256-colour terminal.
     case grayscale256
-    /// 24-bit colour, for terminals that announce it.
+    /// The xterm 256-colour palette (6x6x6 cube and gray ramp), nearest entry per pixel.
+    case color256
+    /// 24-bit colour.
     case truecolor
 
-    /// truecolor when COLORTERM says truecolor or 24bit, grayscale256 otherwise.
-    public static func fromEnvironment(_ environment: [String: String]) -> ColorMode {
-        let value = environment["COLORTERM"]?.lowercased() ?? ""
-        return value == "truecolor" || value == "24bit" ? .truecolor : .grayscale256
+    /// The mode `choice` asks for on a terminal that takes `depth`; `auto` gives the richest the
+    /// terminal shows, and gray when NO_COLOR is set (an explicit choice overrides NO_COLOR).
+    public static func resolve(_ choice: ColorChoice, depth: ColorDepth, environment: [String: String]) -> ColorMode {
+        switch choice {
+        case .gray: return .grayscale256
+        case .color256: return .color256
+        case .truecolor: return .truecolor
+        case .auto:
+            if let noColor = environment["NO_COLOR"], !noColor.isEmpty { return .grayscale256 }
+            switch depth {
+            case .direct: return .truecolor
+            case .palette256: return .color256
+            case .basic, .none: return .grayscale256
+            }
+        }
     }
+}
+
+/// What `--color` asks for.
+public enum ColorChoice: String, Sendable, CaseIterable {
+    case auto
+    case gray
+    case color256 = "256"
+    case truecolor
 }
 
 /// Where a frame landed in the grid, and how frame pixels map to cells (for overlays).
@@ -55,10 +76,16 @@ public struct VideoPlacement: Equatable, Sendable {
 /// Draws frames as half-block art.
 public struct HalfBlockRasterizer: Sendable {
     public var colorMode: ColorMode
+    /// Ordered (4x4 Bayer) dithering in the 256-colour mode: smoother gradients, grainier edges.
+    public var dither: Bool
 
-    public init(colorMode: ColorMode = .grayscale256) {
+    public init(colorMode: ColorMode = .grayscale256, dither: Bool = false) {
         self.colorMode = colorMode
+        self.dither = dither
     }
+
+    /// The 4x4 Bayer matrix, centred on zero and scaled to about half a cube step (±19).
+    static let bayer: [Int] = [0, 8, 2, 10, 12, 4, 14, 6, 3, 11, 1, 9, 15, 7, 13, 5].map { ($0 * 40 - 300) / 16 }
 
     /// The upper-half block: foreground paints the top pixel, background the bottom one.
     public static let upperHalf: Unicode.Scalar = "\u{2580}"
@@ -95,7 +122,9 @@ public struct HalfBlockRasterizer: Sendable {
         let xs = Self.spans(source: frame.width, output: outW)
         let ys = Self.spans(source: frame.height, output: outH)
         let channels = frame.channels, stride = frame.width * channels
-        let truecolor = colorMode == .truecolor
+        let mode = colorMode
+        let dither = self.dither
+        let palette = Palette256Mapper.shared
         frame.pixels.withUnsafeBufferPointer { px in
             // Mean of one channel (or of BGR) over a source rectangle.
             func average(_ x: (Int, Int), _ y: (Int, Int)) -> (Int, Int, Int) {
@@ -115,16 +144,25 @@ public struct HalfBlockRasterizer: Sendable {
                 if channels == 1 { let v = (b + n / 2) / n; return (v, v, v) }
                 return ((b + n / 2) / n, (g + n / 2) / n, (r + n / 2) / n)
             }
-            func color(_ bgr: (Int, Int, Int)) -> CellColor {
-                if truecolor { return .rgb(UInt8(bgr.2), UInt8(bgr.1), UInt8(bgr.0)) }
-                let luma = channels == 1 ? bgr.0 : (bgr.2 * 4899 + bgr.1 * 9617 + bgr.0 * 1868 + 8192) >> 14
-                return .indexed(Self.grayIndex[luma])
+            // The colour of output pixel (x, y) of the half-block canvas.
+            func color(_ bgr: (Int, Int, Int), _ x: Int, _ y: Int) -> CellColor {
+                switch mode {
+                case .truecolor:
+                    return .rgb(UInt8(bgr.2), UInt8(bgr.1), UInt8(bgr.0))
+                case .color256 where channels == 3:
+                    let d = dither ? Self.bayer[(y & 3) * 4 + (x & 3)] : 0
+                    func clamp(_ v: Int) -> UInt8 { UInt8(min(255, max(0, v + d))) }
+                    return .indexed(palette.map(clamp(bgr.2), clamp(bgr.1), clamp(bgr.0)))
+                case .color256, .grayscale256:
+                    let luma = channels == 1 ? bgr.0 : (bgr.2 * 4899 + bgr.1 * 9617 + bgr.0 * 1868 + 8192) >> 14
+                    return .indexed(Self.grayIndex[luma])
+                }
             }
             for row in 0..<place.cells.height {
                 let upper = ys[row * 2], lower = ys[row * 2 + 1]
                 for col in 0..<outW {
-                    let top = color(average(xs[col], upper))
-                    let bottom = color(average(xs[col], lower))
+                    let top = color(average(xs[col], upper), col, row * 2)
+                    let bottom = color(average(xs[col], lower), col, row * 2 + 1)
                     grid[place.cells.x + col, place.cells.y + row] =
                         Cell(Self.upperHalf, foreground: top, background: bottom)
                 }

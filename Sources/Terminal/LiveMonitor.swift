@@ -17,11 +17,17 @@ public final class LiveMonitor: @unchecked Sendable {
     private var quitReason: String?
     private let quitLock = NSLock()
 
-    public init(pipeline: MonitorPipeline, colorMode: ColorMode, dumpDirectory: String) {
+    private let color: ColorChoice
+    private let dither: Bool
+
+    /// `color` is resolved against the terminal once it is open (see `ColorMode.resolve`).
+    public init(pipeline: MonitorPipeline, color: ColorChoice, dither: Bool = false, dumpDirectory: String) {
         self.pipeline = pipeline
         self.dumpDirectory = dumpDirectory
         self.screen = CursesScreen(queue: pipeline.renderQueue)
-        self.composer = ScreenComposer(colorMode: colorMode)
+        self.composer = ScreenComposer()
+        self.color = color
+        self.dither = dither
     }
 
     /// Opens the screen, starts the pipeline, and returns once the user quits (or a signal
@@ -30,7 +36,13 @@ public final class LiveMonitor: @unchecked Sendable {
         CursesScreen.restoreAtExit()
         CrashRestore.install()
         let queue = pipeline.renderQueue
-        try queue.sync { try screen.open() }
+        try queue.sync {
+            try screen.open()
+            // Asked for by name, 24-bit codes go out even where terminfo says less.
+            if color == .truecolor { screen.depth = .direct }
+            let mode = ColorMode.resolve(color, depth: screen.depth, environment: ProcessInfo.processInfo.environment)
+            composer.rasterizer = HalfBlockRasterizer(colorMode: mode, dither: dither)
+        }
 
         // Signals become a normal quit, so the terminal is restored on the way out.
         let signals = QuitSignals(QuitSignals.standard) { [weak self] in self?.requestQuit("signal \($0)") }

@@ -17,19 +17,18 @@ public enum XtermPalette {
         return (UInt8(cubeLevels[c / 36]), UInt8(cubeLevels[(c / 6) % 6]), UInt8(cubeLevels[c % 6]))
     }
 
-    /// The nearest entry among the 6x6x6 cube and the gray ramp (16...255).
+    /// The nearest entry among the 6x6x6 cube and the gray ramp (16...255), judged perceptually
+    /// ("redmean" weighting: the eye tells greens apart best, and reds more in bright colours):
+    /// the cube's entry nearest channel by channel, against the ramp's entry nearest in level.
     public static func nearest256(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> UInt8 {
-        func level(_ v: UInt8) -> Int {
-            var best = 0
-            for (i, l) in cubeLevels.enumerated() where abs(l - Int(v)) < abs(cubeLevels[best] - Int(v)) { best = i }
-            return best
-        }
-        let (ri, gi, bi) = (level(r), level(g), level(b))
-        let cube = 16 + 36 * ri + 6 * gi + bi
-        let cubeError = distance(rgb(UInt8(cube)), (r, g, b))
-        let gray = Int(HalfBlockRasterizer.grayIndex[(Int(r) + Int(g) + Int(b)) / 3])
-        let grayError = distance(rgb(UInt8(gray)), (r, g, b))
-        return UInt8(grayError < cubeError ? gray : cube)
+        Palette256Mapper.shared.map(r, g, b)
+    }
+
+    /// For each channel value, the index (0...5) of the nearest cube level.
+    static let cubeIndex: [UInt8] = (0...255).map { v in
+        var best = 0
+        for (i, l) in cubeLevels.enumerated() where abs(l - v) < abs(cubeLevels[best] - v) { best = i }
+        return UInt8(best)
     }
 
     /// The nearest of the 8 basic colours.
@@ -42,5 +41,42 @@ public enum XtermPalette {
     private static func distance(_ a: (UInt8, UInt8, UInt8), _ b: (UInt8, UInt8, UInt8)) -> Int {
         let dr = Int(a.0) - Int(b.0), dg = Int(a.1) - Int(b.1), db = Int(a.2) - Int(b.2)
         return dr * dr + dg * dg + db * db
+    }
+}
+
+/// `XtermPalette.nearest256` with its tables resolved once: the rasterizer calls it per pixel.
+struct Palette256Mapper {
+    static let shared = Palette256Mapper()
+    /// Per channel value: the nearest cube level's index (0...5) and that level.
+    private let cubeIndex: [Int]
+    private let cubeLevel: [Int]
+    /// Per gray level: the nearest ramp entry and its level.
+    private let grayEntry: [Int]
+    private let grayLevel: [Int]
+
+    init() {
+        cubeIndex = XtermPalette.cubeIndex.map(Int.init)
+        let levels = [0, 95, 135, 175, 215, 255]
+        cubeLevel = cubeIndex.map { levels[$0] }
+        grayEntry = HalfBlockRasterizer.grayIndex.map(Int.init)
+        grayLevel = grayEntry.map { Int(XtermPalette.rgb(UInt8($0)).0) }
+    }
+
+    @inline(__always)
+    func map(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> UInt8 {
+        let ri = Int(r), gi = Int(g), bi = Int(b)
+        let cr = cubeLevel[ri], cg = cubeLevel[gi], cb = cubeLevel[bi]
+        let cube = 16 + 36 * cubeIndex[ri] + 6 * cubeIndex[gi] + cubeIndex[bi]
+        let gray = (ri + gi + bi) / 3
+        let gl = grayLevel[gray]
+        return UInt8(Self.distance(gl, gl, gl, ri, gi, bi) < Self.distance(cr, cg, cb, ri, gi, bi) ? grayEntry[gray] : cube)
+    }
+
+    /// Squared "redmean" distance between (r1, g1, b1) and (r2, g2, b2).
+    @inline(__always)
+    static func distance(_ r1: Int, _ g1: Int, _ b1: Int, _ r2: Int, _ g2: Int, _ b2: Int) -> Int {
+        let mean = (r1 + r2) / 2
+        let dr = r1 - r2, dg = g1 - g2, db = b1 - b2
+        return ((512 + mean) * dr * dr >> 8) + 4 * dg * dg + ((767 - mean) * db * db >> 8)
     }
 }

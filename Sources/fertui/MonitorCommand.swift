@@ -38,8 +38,10 @@ enum MonitorCommand {
           --random-weights   developer: seeded random-weight models instead of files
           --input-size N     developer: input side for --random-weights (default 48)
         Screen:
-          --color MODE       auto | gray | truecolor (default auto: truecolor when COLORTERM
-                             is truecolor or 24bit)
+          --color MODE       auto | gray | 256 | truecolor (default auto: truecolor when
+                             COLORTERM is truecolor or 24bit, else 256 colours when the
+                             terminal has them; gray when NO_COLOR is set)
+          --dither           ordered dithering in the 256-colour mode
           --dump-dir DIR     where `d` writes dumps (default ./dumps)
         Headless:
           --headless         run the pipeline without the screen, every frame classified
@@ -75,7 +77,8 @@ enum MonitorCommand {
         var randomWeights = false
         var threads = 1
         var inputSize = 48
-        var color: ColorMode = .grayscale256
+        var color = ColorChoice.auto
+        var dither = false
         var dumpDir = "dumps"
         var headless = false
         var frames: Int?
@@ -105,12 +108,14 @@ enum MonitorCommand {
         o.randomWeights = args.flag("--random-weights")
         o.threads = try args.int("--threads", default: 1, in: 1...64)
         o.inputSize = try args.int("--input-size", default: 48, in: 32...512)
-        switch try args.value("--color") ?? "auto" {
-        case "auto": o.color = ColorMode.fromEnvironment(ProcessInfo.processInfo.environment)
-        case "gray", "grey", "grayscale": o.color = .grayscale256
-        case "truecolor", "24bit": o.color = .truecolor
-        case let other: throw UsageError(message: "--color \(other): expected auto, gray or truecolor")
+        if let value = try args.value("--color") {
+            let aliases = ["grey": ColorChoice.gray, "grayscale": .gray, "24bit": .truecolor, "256color": .color256]
+            guard let choice = ColorChoice(rawValue: value) ?? aliases[value] else {
+                throw UsageError(message: "--color \(value): expected auto, gray, 256 or truecolor")
+            }
+            o.color = choice
         }
+        o.dither = args.flag("--dither")
         o.dumpDir = try args.value("--dump-dir") ?? o.dumpDir
         o.headless = args.flag("--headless")
         if args.contains("--frames") { o.frames = try args.int("--frames", default: 0, in: 1...Int.max) }
@@ -178,7 +183,7 @@ enum MonitorCommand {
         }
         if let notice { pipeline.setMessage(notice) }
         DumpWriter.removeAbandonedPartials(in: o.dumpDir)
-        let monitor = LiveMonitor(pipeline: pipeline, colorMode: o.color, dumpDirectory: o.dumpDir)
+        let monitor = LiveMonitor(pipeline: pipeline, color: o.color, dither: o.dither, dumpDirectory: o.dumpDir)
         log?.onFailure = { error in monitor.requestQuit("\(error)") }
         try monitor.run()
         pipeline.stop(waiting: 5)

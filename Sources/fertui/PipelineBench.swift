@@ -1,6 +1,7 @@
 // `fertui bench --pipeline`: the live pipeline measured end to end without a terminal: a
 // 640x480 30 fps source, the real detector and model, the screen composed at 200x60 for every
-// frame; then rendering alone, and resident memory after all three models have run once.
+// frame; then rendering alone, the screen's output in each colour mode, and resident memory
+// after all three models have run once.
 
 import Dispatch
 import Engine
@@ -97,6 +98,16 @@ enum PipelineBench {
         renderTimes.sort()
         let renderMedian = renderTimes.isEmpty ? 0 : renderTimes[renderTimes.count / 2]
 
+        // The screen's output per colour mode, on the next 3 s of the source at its rate.
+        var outputRows: [ScreenOutputBench.Row] = []
+        if let replay = try? MonitorCommand.openSource(
+            sourceName, options: SourceOptions(width: width, height: height, fps: fps, realtime: false, loop: true)).0
+        {
+            var frames: [Frame] = []
+            while frames.count < Int(fps * 3), let f = try? replay.nextFrame() { frames.append(f) }
+            outputRows = ScreenOutputBench.measure(frames: frames, snapshot: snap, width: 200, height: 60, fps: fps)
+        }
+
         // Memory: every model switched to and used for a few frames, then resident set size.
         var memory: ProcessMemory?
         var perModel: [(String, Double)] = []
@@ -128,7 +139,12 @@ enum PipelineBench {
             s += "\"screen_fps\":\(oneDecimal(screenFPS)),\"latency_median_ms\":\(oneDecimal(stats.latencyMedian)),"
             s += "\"prediction_latency_median_ms\":\(oneDecimal(stats.predictionLatencyMedian)),"
             s += "\"stage_ms\":\(PredictionJSON.timings(t)),\"render_200x60_ms\":\(oneDecimal(renderMedian)),"
-            s += "\"faces\":\(facesSeen),\"dropped\":\(stats.dropped)"
+            s += "\"faces\":\(facesSeen),\"dropped\":\(stats.dropped),\"screen_output\":["
+            s += outputRows.map {
+                "{\"mode\":\(PredictionJSON.string($0.mode)),\"compose_ms\":\(twoDecimals($0.composeMedianMs)),"
+                    + "\"encode_ms\":\(twoDecimals($0.encodeMedianMs)),\"bytes_per_s\":\(Int($0.bytesPerSecond)),"
+                    + "\"cells_per_frame\":\(Int($0.cellsPerFrame))}"
+            }.joined(separator: ",") + "]"
             if let memory {
                 s += ",\"rss_mb\":\(oneDecimal(memory.residentMB)),\"peak_rss_mb\":\(oneDecimal(memory.peakResidentMB))"
             }
@@ -151,6 +167,12 @@ enum PipelineBench {
                 + "at most \(facesSeen) faces per frame")
             print("  render    one 200x60 screen from a \(width)x\(height) frame: "
                 + "median \(oneDecimal(renderMedian)) ms over \(renderTimes.count)   (target <= 3)")
+            for row in outputRows {
+                print("  screen    \(row.mode.padding(toLength: 13, withPad: " ", startingAt: 0)) compose "
+                    + "\(twoDecimals(row.composeMedianMs)) ms + encode \(twoDecimals(row.encodeMedianMs)) ms a frame, "
+                    + "\(Int(row.cellsPerFrame)) cells changed, \(oneDecimal(row.bytesPerSecond / 1024)) KiB/s at "
+                    + "\(oneDecimal(fps)) fps   (target <= 5 ms)")
+            }
             if let memory {
                 print("  memory    resident \(oneDecimal(memory.residentMB)) MB, "
                     + "peak \(oneDecimal(memory.peakResidentMB)) MB "
@@ -162,6 +184,7 @@ enum PipelineBench {
         return 0
     }
 
-    /// One decimal, as every figure of the report is shown.
+    /// One decimal, as most figures of the report are shown.
     static func oneDecimal(_ v: Double) -> String { String(format: "%.1f", v) }
+    static func twoDecimals(_ v: Double) -> String { String(format: "%.2f", v) }
 }

@@ -80,11 +80,47 @@ final class HalfBlockRasterizerTests: XCTestCase {
         XCTAssertEqual(HalfBlockRasterizer.grayIndex[8], 232)
     }
 
-    func testColourModeFollowsCOLORTERM() {
-        XCTAssertEqual(ColorMode.fromEnvironment(["COLORTERM": "truecolor"]), .truecolor)
-        XCTAssertEqual(ColorMode.fromEnvironment(["COLORTERM": "24bit"]), .truecolor)
-        XCTAssertEqual(ColorMode.fromEnvironment(["COLORTERM": "yes"]), .grayscale256)
-        XCTAssertEqual(ColorMode.fromEnvironment([:]), .grayscale256)
+    func testAutoColourFollowsTheTerminalAndNO_COLOR() {
+        XCTAssertEqual(ColorMode.resolve(.auto, depth: .direct, environment: [:]), .truecolor)
+        XCTAssertEqual(ColorMode.resolve(.auto, depth: .palette256, environment: [:]), .color256)
+        XCTAssertEqual(ColorMode.resolve(.auto, depth: .basic, environment: [:]), .grayscale256)
+        XCTAssertEqual(ColorMode.resolve(.auto, depth: .direct, environment: ["NO_COLOR": "1"]), .grayscale256)
+        XCTAssertEqual(ColorMode.resolve(.auto, depth: .direct, environment: ["NO_COLOR": ""]), .truecolor)
+        XCTAssertEqual(ColorMode.resolve(.color256, depth: .direct, environment: ["NO_COLOR": "1"]), .color256)
+        XCTAssertEqual(ColorMode.resolve(.gray, depth: .direct, environment: [:]), .grayscale256)
+    }
+
+    func testColor256ModeGivesExactPaletteEntries() {
+        // BGR pixels, one per half-cell: pure red, gray 128, teal (0,128,128), a skin tone.
+        let frame = Frame(width: 2, height: 2, channels: 3, pixels: [0, 0, 255, 128, 128, 128,
+                                                                     128, 128, 0, 150, 180, 230])
+        var grid = markedGrid(width: 2, height: 1)
+        HalfBlockRasterizer(colorMode: .color256).draw(frame, into: &grid, area: grid.bounds)
+        XCTAssertEqual(grid[0, 0].foreground, .indexed(196), "pure red is cube entry 196")
+        XCTAssertEqual(grid[1, 0].foreground, .indexed(244), "gray 128 is exactly ramp entry 244")
+        XCTAssertEqual(grid[0, 0].background, .indexed(30), "teal: cube (0, 2, 2)")
+        XCTAssertEqual(grid[1, 0].background, .indexed(180), "(230, 180, 150) → cube (215, 175, 135)")
+        // A gray frame stays on the ramp in the colour mode.
+        var gray = markedGrid(width: 1, height: 1)
+        HalfBlockRasterizer(colorMode: .color256).draw(grayFrame([[128], [8]]), into: &gray, area: gray.bounds)
+        XCTAssertEqual(gray[0, 0].foreground, .indexed(244))
+        XCTAssertEqual(gray[0, 0].background, .indexed(232))
+    }
+
+    func testDitheringSpreadsAFlatColourOverNeighbouringEntries() {
+        // A flat colour halfway between two cube levels: plain mapping gives one entry everywhere,
+        // ordered dithering a mix of the two.
+        let side = 8
+        let frame = Frame(width: side, height: side, channels: 3,
+                          pixels: [UInt8]((0..<(side * side)).flatMap { _ in [UInt8(40), 40, 115] }))
+        var plain = CellGrid(width: side, height: side / 2)
+        HalfBlockRasterizer(colorMode: .color256).draw(frame, into: &plain, area: plain.bounds)
+        var dithered = CellGrid(width: side, height: side / 2)
+        HalfBlockRasterizer(colorMode: .color256, dither: true).draw(frame, into: &dithered, area: dithered.bounds)
+        let plainColours = Set(plain.cells.flatMap { [$0.foreground, $0.background] })
+        let ditheredColours = Set(dithered.cells.flatMap { [$0.foreground, $0.background] })
+        XCTAssertEqual(plainColours.count, 1)
+        XCTAssertGreaterThanOrEqual(ditheredColours.count, 2)
     }
 
     func testPlacementMapsFramePixelsToCells() throws {
