@@ -22,6 +22,8 @@ public struct PipelineConfiguration: Sendable {
     public var timeLimit: Double?
     /// Models that keys 1, 2, 3 and m pick from, by name.
     public var modelNames: [String] = ModelCatalog.names
+    /// How far back the expression timeline reaches, seconds.
+    public var timelineSeconds = 30.0
 
     public init() {}
 }
@@ -81,7 +83,7 @@ public final class MonitorPipeline: @unchecked Sendable {
         state = Locked(
             MonitorState(
                 modelName: modelName, smoothing: configuration.smoothing,
-                smoothingWindow: configuration.smoothingWindow))
+                smoothingWindow: configuration.smoothingWindow, timelineSeconds: configuration.timelineSeconds))
         let policy = configuration.backpressure
         detectStage = LatestValueStage(label: "fertui.detect", policy: policy) { [weak self] in self?.detect($0) }
         preprocessStage = LatestValueStage(label: "fertui.preprocess", policy: policy) { [weak self] in
@@ -184,6 +186,12 @@ public final class MonitorPipeline: @unchecked Sendable {
             snap.smoothing = state.smoothing
             snap.message = state.message
             snap.sourceFinished = state.sourceFinished
+            let history = state.shownHistory
+            let timelineFace = snap.primaryFace?.id
+            snap.timeline = timelineFace.flatMap { history.faces[$0]?.recent } ?? []
+            snap.timelineFaceID = timelineFace
+            snap.timelineSeconds = history.timelineSeconds
+            snap.timelineEnd = state.frozen?.frame.timestamp ?? state.prediction?.frame.timestamp ?? 0
             let fresh = !state.newestFrameDrawn
             if markingDrawn { state.newestFrameDrawn = true }
             return fresh
@@ -195,6 +203,18 @@ public final class MonitorPipeline: @unchecked Sendable {
         let now = monotonicSeconds()
         (snap.timings, snap.rates) = metrics.withLock { ($0.timings, $0.rates(at: now)) }
         return (snap, fresh)
+    }
+
+    /// The session so far, for the summary printed when the run ends; `reason` says why it ended.
+    public func sessionSummary(reason: String) -> SessionSummary {
+        let (history, accuracy) = state.withLock { ($0.history, $0.accuracy) }
+        let (processed, startTime) = metrics.withLock { ($0.processed, $0.startTime) }
+        let (_, name) = models.model
+        return SessionSummary(
+            source: source.name, model: name, classes: models.model.model.info.classes,
+            seconds: startTime > 0 ? monotonicSeconds() - startTime : 0, framesClassified: processed,
+            history: history, accuracy: accuracy, skippedFiles: source.skipped.count,
+            firstSkipped: source.skipped.first?.path, droppedFrames: statistics.dropped, reason: reason)
     }
 
     // MARK: Controls

@@ -102,6 +102,12 @@ public struct MonitorSnapshot: Sendable {
     public var message: String?
     /// True once a finite source has delivered its last frame.
     public var sourceFinished = false
+    /// The primary face's recent readings, oldest first (frozen with the frame), for the timeline.
+    public var timeline: [TimelineSample] = []
+    public var timelineFaceID: Int?
+    /// The timeline's span and its right end (the shown prediction's time), seconds.
+    public var timelineSeconds = 30.0
+    public var timelineEnd = 0.0
 
     public init(frame: Frame? = nil) {
         self.frame = frame

@@ -28,12 +28,20 @@ struct MonitorState {
     var accuracy: RunningAccuracy?
     /// True once a finite source has delivered its last frame.
     var sourceFinished = false
+    /// Every face's expression over the session (summary, timeline).
+    var history: ExpressionHistory
+    /// The history as it was when the frame was frozen: the timeline freezes with the frame.
+    var frozenHistory: ExpressionHistory?
 
-    init(modelName: String, smoothing: Bool, smoothingWindow: Int) {
+    init(modelName: String, smoothing: Bool, smoothingWindow: Int, timelineSeconds: Double = 30) {
         self.modelName = modelName
         self.smoothing = smoothing
         self.smoother = ProbabilitySmoother(window: smoothingWindow)
+        self.history = ExpressionHistory(timelineSeconds: timelineSeconds)
     }
+
+    /// The history the screen shows: frozen with the frame, else the live one.
+    var shownHistory: ExpressionHistory { frozenHistory ?? history }
 
     /// What the screen shows: the frozen prediction, else the newest.
     var shown: Prediction? { frozen ?? prediction }
@@ -43,8 +51,10 @@ struct MonitorState {
     mutating func toggleFreeze() -> Bool {
         if frozen != nil {
             frozen = nil
+            frozenHistory = nil
         } else {
             frozen = prediction ?? newestFrame.map { Prediction(frame: $0, faces: [], model: modelName) }
+            frozenHistory = history
         }
         return frozen != nil
     }
@@ -91,8 +101,8 @@ struct MonitorState {
         return readings
     }
 
-    /// Makes `prediction` the newest; in a labelled replay, the largest face's label is scored
-    /// against the frame's truth.
+    /// Makes `prediction` the newest and adds it to the history; in a labelled replay, the
+    /// largest face's label is scored against the frame's truth.
     mutating func record(_ prediction: Prediction) {
         if let truth = prediction.frame.truth {
             var running = accuracy ?? RunningAccuracy()
@@ -100,6 +110,7 @@ struct MonitorState {
             if prediction.faces.max(by: { $0.box.area < $1.box.area })?.label == truth { running.correct += 1 }
             accuracy = running
         }
+        history.record(time: prediction.frame.timestamp, faces: prediction.faces)
         self.prediction = prediction
     }
 

@@ -26,6 +26,7 @@ public enum MonitorAction: Equatable, Sendable {
     case toggleSmoothing
     case dump
     case toggleHelp
+    case toggleTimeline
     case redraw
 
     /// The action for a key; nil when the key does nothing. While the help overlay is shown
@@ -48,6 +49,7 @@ public enum MonitorAction: Equatable, Sendable {
         case .character("s"), .character("S"): return .toggleSmoothing
         case .character("d"), .character("D"): return .dump
         case .character("?"), .character("h"): return .toggleHelp
+        case .character("t"), .character("T"): return .toggleTimeline
         default: return nil
         }
     }

@@ -67,6 +67,13 @@ public final class LiveMonitor: @unchecked Sendable {
         }
     }
 
+    /// Why `run` ended ("key", "signal 15", a log error), once it has.
+    public var quitReasonText: String {
+        quitLock.lock()
+        defer { quitLock.unlock() }
+        return quitReason.map { $0 == "key" ? "quit" : $0 } ?? "running"
+    }
+
     /// Ends `run` from any thread.
     public func requestQuit(_ reason: String) {
         quitLock.lock()
@@ -102,6 +109,9 @@ public final class LiveMonitor: @unchecked Sendable {
             pipeline.requestDump(to: dumpDirectory)
         case .toggleHelp:
             composer.showHelp.toggle()
+            pipeline.requestRender()
+        case .toggleTimeline:
+            composer.showTimeline.toggle()
             pipeline.requestRender()
         case .redraw:
             screen.invalidate()

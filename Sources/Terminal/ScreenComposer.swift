@@ -8,6 +8,8 @@ import Pipeline
 public struct ScreenComposer: Sendable {
     public var rasterizer: HalfBlockRasterizer
     public var showHelp = false
+    /// The primary face's expression timeline under the video (`t`).
+    public var showTimeline = false
 
     /// Smallest usable terminal; anything smaller shows a notice instead of a garbled screen.
     public static let minimumWidth = 60
@@ -25,12 +27,13 @@ public struct ScreenComposer: Sendable {
         ("1 2 3", "switch to ResNet18 / 34 / 50"),
         ("m", "cycle the models"),
         ("Tab", "choose the primary face"),
+        ("t", "expression timeline of the primary face"),
         ("s", "temporal smoothing on / off"),
         ("d", "dump the prediction, frame and crops"),
         ("?", "this help"),
     ]
 
-    public static let statusHints = "q quit  space freeze  1/2/3 m model  tab face  s smooth  d dump  ? help"
+    public static let statusHints = "q quit  space freeze  1/2/3 m model  tab face  t timeline  s smooth  d dump  ? help"
 
     /// Where the video goes in a grid of this size.
     public static func videoArea(width: Int, height: Int) -> CellRect {
@@ -56,7 +59,20 @@ public struct ScreenComposer: Sendable {
             Self.drawTooSmall(into: &grid)
             return
         }
-        let video = Self.videoArea(width: width, height: height)
+        var video = Self.videoArea(width: width, height: height)
+        let timelineRows = TimelineView.height(classes: snapshot.classes.count)
+        if showTimeline {
+            // Under the video, when the video keeps at least a few rows.
+            if video.height >= timelineRows + 4 {
+                video.height -= timelineRows + 1
+                TimelineView.draw(snapshot, in: CellRect(x: 0, y: video.maxY + 1, width: video.width, height: timelineRows),
+                                  into: &grid)
+            } else {
+                grid.put("timeline: enlarge the terminal", x: 0, y: video.maxY - 1, foreground: Palette.warning,
+                         maxWidth: video.width)
+                video.height -= 1
+            }
+        }
         if let frame = snapshot.frame {
             if let placement = rasterizer.draw(frame, into: &grid, area: video) {
                 FaceOverlay.draw(snapshot.faces, primaryID: snapshot.primaryFace?.id, placement: placement, into: &grid)

@@ -49,9 +49,12 @@ enum MonitorCommand {
           --seconds S        stop after S seconds
           --log FILE.jsonl   one JSON line per classified frame ('-' for standard output)
           --cycle-models S   switch to the next model every S seconds (soak tests; any mode)
+        Summary and timeline:
+          --summary FILE     also write the session summary printed at the end as JSON
+          --timeline-seconds S  how far back the timeline (t) reaches (default 30)
 
         Keys: q/Esc quit, space freeze, 1/2/3 ResNet18/34/50, m next model, Tab next face,
-              s smoothing, d dump, ? help.
+              t timeline, s smoothing, d dump, ? help.
 
         Examples:
           fertui                                   camera, or the demo when there is none
@@ -85,12 +88,14 @@ enum MonitorCommand {
         var seconds: Double?
         var log: String?
         var cycleModels: Double?
+        var summary: String?
+        var timelineSeconds = 30.0
     }
 
     static func parse(_ tokens: [String]) throws -> Options {
         var args = Arguments(tokens, valueOptions: ["--source", "--size", "--fps", "--model", "--models-dir", "--cascade",
                                                     "--smooth-window", "--threads", "--detect-width", "--detect-scale", "--input-size", "--color", "--dump-dir", "--frames",
-                                                    "--seconds", "--log", "--cycle-models"])
+                                                    "--seconds", "--log", "--cycle-models", "--summary", "--timeline-seconds"])
         var o = Options()
         o.source = try args.value("--source")
         (o.width, o.height) = try args.size("--size", default: (o.width, o.height), height: 16...4320)
@@ -121,6 +126,11 @@ enum MonitorCommand {
         if args.contains("--frames") { o.frames = try args.int("--frames", default: 0, in: 1...Int.max) }
         if args.contains("--seconds") { o.seconds = try args.double("--seconds", default: 0, in: 0.001...1e9) }
         o.log = try args.value("--log")
+        o.summary = try args.value("--summary")
+        if let path = o.summary {
+            do { try SessionSummary.checkWritable(path) } catch { throw UsageError(message: "\(error)") }
+        }
+        o.timelineSeconds = try args.double("--timeline-seconds", default: 30, in: 1...3600)
         if args.contains("--cycle-models") {
             o.cycleModels = try args.double("--cycle-models", default: 0, in: 0.1...86400)
         }
@@ -158,6 +168,7 @@ enum MonitorCommand {
         config.maxSourceFPS = o.fps
         config.frameLimit = o.frames
         config.timeLimit = o.seconds
+        config.timelineSeconds = o.timelineSeconds
         // Headless runs and --no-realtime replays classify every frame; a camera still drops late ones.
         config.backpressure = (o.headless || !o.realtime) && !(source is V4L2Camera) ? .block : .dropOldest
         // The pipeline holds the only reference to the model, so a switch frees the old one.
@@ -176,7 +187,7 @@ enum MonitorCommand {
 
         if o.headless {
             if let notice { FileHandle.standardError.write("fertui: \(notice)\n") }
-            return runHeadless(pipeline, log: log)
+            return runHeadless(pipeline, log: log, summaryPath: o.summary)
         }
         if isatty(STDOUT_FILENO) == 0 || isatty(STDIN_FILENO) == 0 {
             throw UsageError(message: "the monitor needs a terminal (standard input and output are not one); use --headless, e.g. --headless --frames 100 --log out.jsonl")
@@ -187,52 +198,52 @@ enum MonitorCommand {
         log?.onFailure = { error in monitor.requestQuit("\(error)") }
         try monitor.run()
         pipeline.stop(waiting: 5)
-        guard let log else { return 0 }
+        var status = report(pipeline.sessionSummary(reason: monitor.quitReasonText), summaryPath: o.summary)
+        guard let log else { return status }
         do {
             let lines = try log.close()
             if log.path != "-" { print("fertui: wrote \(lines) lines to \(log.path)") }
-            return 0
         } catch {
             FileHandle.standardError.write("fertui: \(error)\n")
-            return 1
+            status = 1
         }
+        return status
     }
 
-    static func runHeadless(_ pipeline: MonitorPipeline, log: PredictionLog?) -> Int32 {
+    static func runHeadless(_ pipeline: MonitorPipeline, log: PredictionLog?, summaryPath: String?) -> Int32 {
         let done = DispatchSemaphore(value: 0)
         var reason = ""
         pipeline.onFinished = { reason = $0; done.signal() }
         log?.onFailure = { _ in reason = "log write failed"; done.signal() }
         let signals = QuitSignals(QuitSignals.standard) { reason = "signal \($0)"; done.signal() }
-        let start = monotonicSeconds()
         pipeline.start()
         done.wait()
         pipeline.stop(waiting: 10)
         signals.cancel()
-        let elapsed = monotonicSeconds() - start
         var lines: Int?
         var logFailure: Error?
         do { lines = try log?.close() } catch { logFailure = error }
-        let stats = pipeline.statistics
-        let snap = pipeline.snapshot()
-        var summary = "fertui: \(reason); \(stats.processed) frames classified in \(String(format: "%.2f", elapsed)) s "
-            + "(\(String(format: "%.1f", Double(stats.processed) / max(elapsed, 1e-9))) fps) with \(pipeline.currentModelName)"
-        if stats.dropped > 0 { summary += ", \(stats.dropped) late frames dropped" }
-        if let acc = snap.accuracy {
-            summary += ", accuracy \(acc.correct)/\(acc.total) = \(String(format: "%.1f", acc.fraction * 100))%"
-        }
-        if let lines, let log, log.path != "-" { summary += ", \(lines) log lines in \(log.path)" }
-        let skipped = pipeline.source.skipped
-        if !skipped.isEmpty {
-            summary += ", \(skipped.count) unreadable file\(skipped.count == 1 ? "" : "s") skipped"
-            summary += " (first: \(skipped[0].path))"
-        }
-        FileHandle.standardError.write(summary + "\n")
+        var status = report(pipeline.sessionSummary(reason: reason), summaryPath: summaryPath)
+        if let lines, let log, log.path != "-" { FileHandle.standardError.write("fertui: \(lines) log lines in \(log.path)\n") }
         if let logFailure {
             FileHandle.standardError.write("fertui: \(logFailure)\n")
+            status = 1
+        }
+        return status
+    }
+
+    /// Prints the session summary (standard error, after the screen is gone) and writes it to
+    /// `summaryPath` when given; 1 when that write fails.
+    static func report(_ summary: SessionSummary, summaryPath: String?) -> Int32 {
+        FileHandle.standardError.write(summary.text() + "\n")
+        guard let summaryPath else { return 0 }
+        do {
+            try summary.write(to: summaryPath)
+            return 0
+        } catch {
+            FileHandle.standardError.write("fertui: \(error)\n")
             return 1
         }
-        return 0
     }
 
     /// Loads models by name: their files, or seeded random weights with --random-weights.

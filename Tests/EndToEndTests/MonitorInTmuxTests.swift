@@ -83,8 +83,12 @@ final class MonitorInTmuxTests: XCTestCase {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: work + "/dumps").filter { $0.hasPrefix(".") }
         XCTAssertEqual(leftovers, [], "no temporary dump folders left behind")
 
+        try tmux(["send-keys", "-t", "e2e", "t"])
+        _ = try waitForScreen("the timeline", timeout: 30) { $0.contains("timeline  face #") && $0.contains("now") }
+
         try tmux(["send-keys", "-t", "e2e", "q"])
         let after = try waitForScreen("exit", timeout: 30) { $0.contains("FERTUI_EXIT=") }
+        XCTAssertTrue(after.contains("fertui: quit;") && after.contains("face #"), "the session summary\n\(after)")
         XCTAssertTrue(after.contains("FERTUI_EXIT=0"), after)
         XCTAssertTrue(after.contains("printed while the screen was open"), "held messages shown after the screen\n\(after)")
         XCTAssertFalse(after.contains("▀"), "the terminal is back to the shell's screen\n\(after)")
