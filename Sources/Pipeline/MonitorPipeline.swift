@@ -200,6 +200,8 @@ public final class MonitorPipeline: @unchecked Sendable {
         snap.classes = info.classes
         snap.inputSize = info.inputSize
         snap.sourceName = source.name
+        snap.sourceLength = (source as? ImageReplay)?.imagePaths.count
+        snap.skippedFiles = source.skipped.count
         let now = monotonicSeconds()
         (snap.timings, snap.rates) = metrics.withLock { ($0.timings, $0.rates(at: now)) }
         return (snap, fresh)

@@ -102,6 +102,10 @@ public struct MonitorSnapshot: Sendable {
     public var message: String?
     /// True once a finite source has delivered its last frame.
     public var sourceFinished = false
+    /// Images in the replay, when the source is a folder (for "image 12/223").
+    public var sourceLength: Int?
+    /// Files of the replay passed over as unreadable.
+    public var skippedFiles = 0
     /// The primary face's recent readings, oldest first (frozen with the frame), for the timeline.
     public var timeline: [TimelineSample] = []
     public var timelineFaceID: Int?

@@ -18,7 +18,13 @@ public enum SidePanel {
         if let loading = snapshot.loadingModel {
             line("loading \(loading)...", Palette.warning)
         } else {
-            line("source \(snapshot.sourceName)", Palette.dim)
+            line("source " + cutLeft(snapshot.sourceName, area.width - 8), Palette.dim)
+        }
+        if let length = snapshot.sourceLength, let frame = snapshot.frame {
+            // Replay progress, and the file shown, cut from the left so its name stays visible.
+            let skipped = snapshot.skippedFiles > 0 ? " (\(snapshot.skippedFiles) skipped)" : ""
+            line("image \(frame.index + 1 + snapshot.skippedFiles)/\(length)\(skipped)", Palette.dim)
+            line(cutLeft(frame.origin, area.width - 1), Palette.dim)
         }
         y += 1
 
@@ -90,6 +96,12 @@ public enum SidePanel {
         let sign = value < 0 && n != 0 ? "-" : ""
         if digits == 0 { return sign + String(whole) }
         return sign + String(whole) + "." + String(repeating: "0", count: digits - fracText.count) + fracText
+    }
+
+    /// `s` in at most `width` characters, its start replaced by "…" when too long.
+    static func cutLeft(_ s: String, _ width: Int) -> String {
+        guard width > 1, s.count > width else { return s }
+        return "…" + String(s.suffix(width - 1))
     }
 
     static func pad(_ s: String, _ width: Int) -> String {

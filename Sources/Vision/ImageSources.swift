@@ -86,11 +86,12 @@ public final class ImageSource: FrameSource {
 }
 
 /// The images of a folder in name order, as a frame sequence (at `fps` when given).
-public final class ImageFolderSource: FrameSource {
+public final class ImageFolderSource: ImageReplay {
     public let name: String
     public let nominalFPS: Double?
     /// Full paths of the images, in the order they are played.
     public let paths: [String]
+    public var imagePaths: [String] { paths }
     private let loop: Bool
     private var position = 0
     private var delivered = 0
@@ -134,9 +135,10 @@ public final class ImageFolderSource: FrameSource {
 }
 
 /// A folder of class folders (`angry/`, `happy/`, ...) replayed with each frame's true label.
-public final class LabelledFolderSource: FrameSource {
+public final class LabelledFolderSource: ImageReplay {
     public let name: String
     public let nominalFPS: Double?
+    public var imagePaths: [String] { items.map(\.path) }
     /// Class names found (the sub-folder names, sorted).
     public let classes: [String]
     /// (path, class) in the order they are played.

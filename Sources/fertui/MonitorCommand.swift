@@ -29,7 +29,9 @@ enum MonitorCommand {
           --cascade FILE     Haar cascade XML (default: OpenCV's frontal-face cascade)
           --detect-width N   frames are shrunk to this width for the cascade (default 320)
           --detect-scale F   cascade pyramid step, above 1 (default 1.1; 1.2 is about twice as fast)
-          --no-detect        treat the whole frame as one face (already-cropped images)
+          --no-detect        treat the whole frame as one face (already-cropped images; the
+                             default for a folder of small images, such as FER-2013's)
+          --detect           run the face detector even on a folder of small images
           --no-smooth        start with temporal smoothing off (s toggles it; always starts
                              off for images and folders, whose frames are different faces)
           --smooth-window N  predictions averaged per face (default 5)
@@ -74,6 +76,7 @@ enum MonitorCommand {
         var modelsDir: String?
         var cascade: String?
         var detect = true
+        var forceDetect = false
         var detector = DetectorSettings()
         var smoothing = true
         var smoothWindow = 5
@@ -106,6 +109,7 @@ enum MonitorCommand {
         o.modelsDir = try args.value("--models-dir")
         o.cascade = try args.value("--cascade")
         o.detect = !args.flag("--no-detect")
+        o.forceDetect = args.flag("--detect")
         o.detector.detectionWidth = try args.int("--detect-width", default: o.detector.detectionWidth, in: 64...4096)
         o.detector.scaleFactor = try args.double("--detect-scale", default: o.detector.scaleFactor, in: 1.01...2)
         o.smoothing = !args.flag("--no-smooth")
@@ -151,9 +155,15 @@ enum MonitorCommand {
         OpenCV.setThreads(1)
         let sourceOptions = SourceOptions(width: o.width, height: o.height, fps: o.fps, realtime: o.realtime,
                                           loop: o.loop)
-        let (source, notice) = try openSource(o.source, options: sourceOptions)
+        var (source, notice) = try openSource(o.source, options: sourceOptions)
+        // A folder of face crops (FER-2013's layout) is classified whole: the cascade finds little
+        // in 48x48 pixels. --detect keeps detection on.
+        let crops = o.detect && !o.forceDetect && ((source as? ImageReplay)?.looksLikeFaceCrops() ?? false)
+        if crops {
+            notice = "the images are small face crops: each is classified whole (--detect to run the face detector)"
+        }
         let detector: FaceDetecting
-        if o.detect {
+        if o.detect && !crops {
             detector = try CascadeDetector(cascadePath: o.cascade, settings: o.detector)
         } else {
             detector = WholeFrameDetector()

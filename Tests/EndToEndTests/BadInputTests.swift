@@ -75,4 +75,22 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(process.terminationStatus, 1, text)
         XCTAssertTrue(text.contains("logging stopped") && text.contains("closed the pipe"), text)
     }
+
+    /// A labelled folder of 48x48 crops (FER-2013's layout) is classified whole without --no-detect:
+    /// every image gets a prediction, where the cascade would find almost no face.
+    func testAFolderOfFaceCropsIsClassifiedWhole() throws {
+        let dir = NSTemporaryDirectory() + "fertui-crops-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for label in ["happy", "sad"] {
+            try FileManager.default.createDirectory(atPath: dir + "/" + label, withIntermediateDirectories: true)
+            for i in 0..<3 { try MonitorInTmuxTests.writePGM(dir + "/\(label)/\(i).pgm", width: 48, height: 48, seed: i) }
+        }
+        let log = dir + "/run.jsonl"
+        let run = try runFertui(["--headless", "--source", dir, "--random-weights", "--no-realtime", "--log", log])
+        XCTAssertEqual(run.status, 0, run.output)
+        XCTAssertTrue(run.output.contains("classified whole"), run.output)
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 6)
+        XCTAssertEqual(lines.filter { $0.contains("\"faces\":[{\"id\"") }.count, 6, "every crop has its one face")
+    }
 }

@@ -133,6 +133,19 @@ final class SourceTests: XCTestCase {
         }
     }
 
+    func testSmallImagesAreRecognisedAsFaceCrops() throws {
+        let crops = try scratchFolder(self), photos = try scratchFolder(self)
+        for i in 0..<5 {
+            try OpenCV.writeImage(crops + "/\(i).png", pixels: numberedFrame(i, width: 48, height: 48), width: 48,
+                                  height: 48, channels: 3)
+            try OpenCV.writeImage(photos + "/\(i).png", pixels: numberedFrame(i, width: 320, height: 240), width: 320,
+                                  height: 240, channels: 3)
+        }
+        XCTAssertTrue(try ImageFolderSource(folder: crops).looksLikeFaceCrops())
+        XCTAssertFalse(try ImageFolderSource(folder: photos).looksLikeFaceCrops())
+        XCTAssertEqual(try ImageFolderSource(folder: crops).imagePaths.count, 5)
+    }
+
     func testEmptyFolderIsAnError() throws {
         let dir = try scratchFolder(self)
         XCTAssertThrowsError(try ImageFolderSource(folder: dir)) { error in
