@@ -136,7 +136,8 @@ struct FoldedConv {
         let cols = weights.cols
         if cols % 8 == 0 && (m <= Self.smallRowLimit || (weights.inPanels && m <= Self.panelRowLimit)) {
             weights.panels().withUnsafeBufferPointer { pp in
-                smallRowGEMM(a, rows: m, inner: inner, panels: pp.baseAddress!, cols: cols, output: output, options: options)
+                smallRowGEMM(a, rows: m, inner: inner, panels: pp.baseAddress!, cols: cols, output: output,
+                             options: options)
             }
         } else {
             weights.rowMajor().withUnsafeBufferPointer { wp in
@@ -154,7 +155,8 @@ struct FoldedConv {
         let rowLength = k * k * c
         let tapBytes = c * MemoryLayout<Float>.stride
         // Output rows (image, oy) are split across the engine's threads.
-        options.forEachChunk(of: n * oh, minimumPerThread: options.itemsWorthAThread(floatsEach: ow * rowLength)) { lines in
+        let linesPerThread = options.itemsWorthAThread(floatsEach: ow * rowLength)
+        options.forEachChunk(of: n * oh, minimumPerThread: linesPerThread) { lines in
             for line in lines {
                 let b = line / oh, oy = line % oh
                 let image = input + b * h * w * c

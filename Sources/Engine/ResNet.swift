@@ -115,7 +115,9 @@ public final class ResNet: @unchecked Sendable {
         do {
             return try file.floats(name)
         } catch let e as SafetensorsError {
-            throw EngineError(e.message)
+            // The reader's message starts with the file's name; the loader's EngineError names it once.
+            let prefix = file.source + ": "
+            throw EngineError(e.message.hasPrefix(prefix) ? String(e.message.dropFirst(prefix.count)) : e.message)
         }
     }
 

@@ -135,7 +135,10 @@ public final class SafetensorsFile: @unchecked Sendable {
         var previous: TensorEntry? = nil
         for e in entries where !e.byteRange.isEmpty {
             if let p = previous, p.byteRange.upperBound > e.byteRange.lowerBound {
-                throw SafetensorsError("\(source): tensors \(p.name) [\(p.byteRange.lowerBound), \(p.byteRange.upperBound)] and \(e.name) [\(e.byteRange.lowerBound), \(e.byteRange.upperBound)] overlap in the data section; the file is corrupt")
+                let a = p.byteRange, b = e.byteRange
+                throw SafetensorsError("\(source): tensors \(p.name) [\(a.lowerBound), \(a.upperBound)] and \(e.name) "
+                                       + "[\(b.lowerBound), \(b.upperBound)] overlap in the data section; "
+                                       + "the file is corrupt")
             }
             previous = e
         }

@@ -166,7 +166,8 @@ extension FoldedConv {
         // Y = A^T M A per tile, then bias, residual and ReLU, written where the 4x4 tile lies inside the output.
         bias.withUnsafeBufferPointer { bp in
             let bias = bp.baseAddress!
-            options.forEachChunk(of: tiles, minimumPerThread: options.itemsWorthAThread(floatsEach: 52 * outC)) { range in
+            let tilesPerThread = options.itemsWorthAThread(floatsEach: 52 * outC)
+            options.forEachChunk(of: tiles, minimumPerThread: tilesPerThread) { range in
               withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 28) { sBuffer in
                 let s = sBuffer.baseAddress!, row = s + 24  // s (4, 6): A^T M; row (4): one row of s A
                 for t in range {

@@ -45,8 +45,8 @@ enum BenchCommand {
 
     static func run(_ args: [String]) throws -> Int32 {
         if args.contains("--pipeline") { return try PipelineBench.run(args) }  // the live pipeline (PipelineBench.swift)
-        var a = Arguments(args, valueOptions: ["--model", "--models-dir", "--size", "--batch", "--threads", "--runs", "--warmup",
-                                               "--winograd-min-tiles", "--split-macs", "--split-floats"])
+        var a = Arguments(args, valueOptions: ["--model", "--models-dir", "--size", "--batch", "--threads", "--runs",
+                                               "--warmup", "--winograd-min-tiles", "--split-macs", "--split-floats"])
         let model = try a.value("--model") ?? "resnet18"
         let modelsDir = try a.value("--models-dir")
         let size = try a.int("--size", default: 224, in: 32...4096)
@@ -58,7 +58,8 @@ enum BenchCommand {
         let defaults = EngineOptions(threads: threads)
         var options = defaults
         options.skipZeros = !a.flag("--dense")
-        options.winogradMinTiles = try a.int("--winograd-min-tiles", default: defaults.winogradMinTiles, in: 1...Int.max)
+        options.winogradMinTiles = try a.int("--winograd-min-tiles", default: defaults.winogradMinTiles,
+                                             in: 1...Int.max)
         if a.flag("--no-winograd") { options.winogradMinTiles = .max }
         options.splitMACs = try a.int("--split-macs", default: defaults.splitMACs, in: 1...Int.max)
         options.splitFloats = try a.int("--split-floats", default: defaults.splitFloats, in: 1...Int.max)

@@ -102,7 +102,8 @@ final class ConvolutionTests: XCTestCase {
                 got.withUnsafeMutableBufferPointer { op in
                     columns.withUnsafeMutableBufferPointer { cp in
                         let side = conv.forward(ip.baseAddress!, n: n, side: side, output: op.baseAddress!, columns: cp.baseAddress!,
-                                                residual: residual ? rp.baseAddress! : nil, relu: relu, options: options)
+                                                residual: residual ? rp.baseAddress! : nil, relu: relu,
+                                                options: options)
                         XCTAssertEqual(side, o, label)
                     }
                 }
@@ -177,7 +178,8 @@ final class ConvolutionTests: XCTestCase {
                 for threads in 1...2 {
                     let options = EngineOptions(splitMACs: 1, threads: threads)  // split every product
                     var got = [Float](repeating: .nan, count: rows * cols)
-                    smallRowGEMM(a, rows: rows, inner: inner, panels: panels, cols: cols, output: &got, options: options)
+                    smallRowGEMM(a, rows: rows, inner: inner, panels: panels, cols: cols, output: &got,
+                                 options: options)
                     var worst: Float = 0
                     for (g, s) in zip(got, want) {
                         let diff = abs(g - s)
@@ -219,20 +221,23 @@ final class ConvolutionTests: XCTestCase {
     /// every pass and product split however small.
     func testEveryThreadCountGivesTheSameConvolution() {
         for threads in [1, 2, 3] {
-            let options = EngineOptions(splitMACs: 1, splitFloats: 1, threads: threads)  // split everything
-            check(n: 2, inC: 3, outC: 8, side: 40, kernel: 7, stride: 2, pad: 3, residual: false, relu: true, options: options)
-            check(n: 1, inC: 16, outC: 16, side: 24, kernel: 3, stride: 1, pad: 1, residual: true, relu: true, options: options)
-            check(n: 2, inC: 8, outC: 48, side: 12, kernel: 1, stride: 1, pad: 0, residual: true, relu: true, options: options)
+            let o = EngineOptions(splitMACs: 1, splitFloats: 1, threads: threads)  // split everything
+            check(n: 2, inC: 3, outC: 8, side: 40, kernel: 7, stride: 2, pad: 3, residual: false, relu: true,
+                  options: o)
+            check(n: 1, inC: 16, outC: 16, side: 24, kernel: 3, stride: 1, pad: 1, residual: true, relu: true,
+                  options: o)
+            check(n: 2, inC: 8, outC: 48, side: 12, kernel: 1, stride: 1, pad: 0, residual: true, relu: true,
+                  options: o)
             check(n: 2, inC: 16, outC: 32, side: 20, kernel: 3, stride: 2, pad: 1, residual: false, relu: true,
-                  deadOut: [1, 4, 9, 16, 17, 30], deadIn: [0, 3, 5, 6, 12], liveBlock: true, options: options)
+                  deadOut: [1, 4, 9, 16, 17, 30], deadIn: [0, 3, 5, 6, 12], liveBlock: true, options: o)
         }
     }
 
     /// Winograd off (a threshold no convolution reaches) gives the same convolutions through im2col.
     func testWinogradOffGivesTheSameConvolution() {
-        let direct = EngineOptions(winogradMinTiles: .max, threads: 2)
-        check(n: 2, inC: 8, outC: 16, side: 16, kernel: 3, stride: 1, pad: 1, residual: true, relu: true, options: direct)
-        check(n: 1, inC: 8, outC: 24, side: 17, kernel: 3, stride: 1, pad: 1, residual: false, relu: false, options: direct)
+        let o = EngineOptions(winogradMinTiles: .max, threads: 2)
+        check(n: 2, inC: 8, outC: 16, side: 16, kernel: 3, stride: 1, pad: 1, residual: true, relu: true, options: o)
+        check(n: 1, inC: 8, outC: 24, side: 17, kernel: 3, stride: 1, pad: 1, residual: false, relu: false, options: o)
     }
 
     func testWinogradIsChosenOnlyWhereItApplies() {
@@ -246,8 +251,8 @@ final class ConvolutionTests: XCTestCase {
         XCTAssertFalse(conv3.usesWinograd(n: 1, side: 12, options: o), "9 tiles: too few")
         XCTAssertTrue(conv3.usesWinograd(n: 2, side: 12, options: o), "18 tiles")
         XCTAssertFalse(strided.usesWinograd(n: 2, side: 16, options: o), "stride 2")
-        XCTAssertFalse(conv3.usesWinograd(n: 2, side: 12, options: EngineOptions(winogradMinTiles: 19)), "18 tiles, 19 asked")
-        XCTAssertFalse(conv3.usesWinograd(n: 8, side: 64, options: EngineOptions(winogradMinTiles: .max)), "Winograd off")
+        XCTAssertFalse(conv3.usesWinograd(n: 2, side: 12, options: EngineOptions(winogradMinTiles: 19)), "19 asked")
+        XCTAssertFalse(conv3.usesWinograd(n: 8, side: 64, options: EngineOptions(winogradMinTiles: .max)), "off")
         let odd = FoldedConv(torchWeight: [Float](repeating: 0.1, count: 5 * 5 * 9), outC: 5, inC: 5, kernel: 3, stride: 1, pad: 1,
                              gamma: [1, 1, 1, 1, 1], beta: [0, 0, 0, 0, 0], mean: [0, 0, 0, 0, 0], variance: [1, 1, 1, 1, 1])
         XCTAssertFalse(odd.usesWinograd(n: 4, side: 32, options: o), "channels not a multiple of 8")

@@ -21,9 +21,11 @@ final class CorruptModelTests: XCTestCase {
                         + "expected an error mentioning \(c.mentions)", file: file, line: line)
             } catch let e as EngineError {
                 let message = e.description
-                XCTAssertTrue(message.contains(path), "\(c.name): '\(message)' does not name the file", file: file, line: line)
+                XCTAssertTrue(message.contains(path), "\(c.name): '\(message)' does not name the file",
+                              file: file, line: line)
                 for m in c.mentions {
-                    XCTAssertTrue(message.contains(m), "\(c.name): '\(message)' does not mention '\(m)'", file: file, line: line)
+                    XCTAssertTrue(message.contains(m), "\(c.name): '\(message)' does not mention '\(m)'",
+                                  file: file, line: line)
                 }
             } catch {
                 XCTFail("\(c.name): expected EngineError, got \(type(of: error)): \(error)", file: file, line: line)
@@ -66,8 +68,9 @@ final class CorruptModelTests: XCTestCase {
         try assertEachFails([
             ("conv-nan", g.withValue(.nan, in: "conv1.weight", at: 5), ["conv1.weight", "nan", "index 5", "finite"]),
             ("fc-inf", g.withValue(.infinity, in: "fc.bias", at: 6), ["fc.bias", "inf", "index 6"]),
-            ("bn-minus-inf", g.withValue(-.infinity, in: "layer4.1.bn2.weight", at: 0), ["layer4.1.bn2.weight", "-inf"]),
-            ("deep-nan", g.withValue(.nan, in: "layer3.0.downsample.0.weight", at: 100), ["layer3.0.downsample.0.weight"]),
+            ("bn-minus-inf", g.withValue(-.infinity, in: "layer4.1.bn2.weight"), ["layer4.1.bn2.weight", "-inf"]),
+            ("deep-nan", g.withValue(.nan, in: "layer3.0.downsample.0.weight", at: 100),
+             ["layer3.0.downsample.0.weight"]),
             ("negative-variance", g.withValue(-1, in: "bn1.running_var", at: 2), ["bn1.running_var", "negative"]),
         ])
     }
@@ -105,13 +108,16 @@ final class CorruptModelTests: XCTestCase {
             ("dtype-integer", g.withEntry("fc.bias") { $0["dtype"] = "I16" }, ["fc.bias", "dtype I16"]),
             ("dtype-unknown", g.withEntry("fc.bias") { $0["dtype"] = "F8" }, ["fc.bias", "unknown dtype 'F8'"]),
             ("shape-lie", g.withEntry("fc.weight") { $0["shape"] = [7, 1024] }, ["fc.weight", "needs"]),
-            ("shape-overflow", g.withEntry("fc.weight") { $0["shape"] = [1 << 62, 1 << 62] }, ["fc.weight", "overflows"]),
+            ("shape-overflow", g.withEntry("fc.weight") { $0["shape"] = [1 << 62, 1 << 62] },
+             ["fc.weight", "overflows"]),
             ("length-huge", CorruptModelFiles.assemble(header, body: body, claimedLength: 1 << 62), ["absurd"]),
             ("length-max", CorruptModelFiles.assemble(header, body: body, claimedLength: .max), ["absurd"]),
             ("length-past-end", CorruptModelFiles.assemble(header, body: body, claimedLength: UInt64(g.valid.count)),
              ["does not fit"]),
-            ("metadata-not-strings", CorruptModelFiles.assemble(
-                header.merging(["__metadata__": ["input_size": 48]] as [String: Any]) { $1 }, body: body), ["not valid safetensors JSON"]),
+            ("metadata-not-strings",
+             CorruptModelFiles.assemble(header.merging(["__metadata__": ["input_size": 48]] as [String: Any]) { $1 },
+                                        body: body),
+             ["not valid safetensors JSON"]),
         ])
     }
 
@@ -132,7 +138,8 @@ final class CorruptModelTests: XCTestCase {
         let net = try ResNet(contentsOf: path)
         let input = [Float](repeating: 0.1, count: 3 * 48 * 48)
         for call in ["logits", "probabilities"] {
-            XCTAssertThrowsError(call == "logits" ? try net.logits(input, batch: 1) : try net.probabilities(input, batch: 1)) { e in
+            let run = { call == "logits" ? try net.logits(input, batch: 1) : try net.probabilities(input, batch: 1) }
+            XCTAssertThrowsError(try run()) { e in
                 XCTAssertTrue("\(e)".contains("not a finite number") && "\(e)".contains("image 0"), "\(call): \(e)")
             }
         }

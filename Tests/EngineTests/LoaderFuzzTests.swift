@@ -53,11 +53,13 @@ final class LoaderFuzzTests: XCTestCase {
                 switch Int.random(in: 0..<4, using: &rng) {
                 case 0:
                     let o = entry["data_offsets"] as! [Int]
-                    entry["data_offsets"] = [o[0] + Int.random(in: -64...64, using: &rng), o[1] + Int.random(in: -64...64, using: &rng)]
+                    let shift = (Int.random(in: -64...64, using: &rng), Int.random(in: -64...64, using: &rng))
+                    entry["data_offsets"] = [o[0] + shift.0, o[1] + shift.1]
                 case 1:
                     var shape = entry["shape"] as! [Int]
                     if shape.isEmpty { shape = [Int.random(in: 0...3, using: &rng)] } else {
-                        shape[Int.random(in: 0..<shape.count, using: &rng)] = [0, 1, 2, 7, 1 << 40, -1].randomElement(using: &rng)!
+                        let size = [0, 1, 2, 7, 1 << 40, -1].randomElement(using: &rng)!
+                        shape[Int.random(in: 0..<shape.count, using: &rng)] = size
                     }
                     entry["shape"] = shape
                 case 2:
@@ -69,7 +71,8 @@ final class LoaderFuzzTests: XCTestCase {
                 data = CorruptModelFiles.assemble(h, body: body)
             case 4:  // the length field set to anything
                 let lengths: [UInt64] = [0, 1, 2, 7, UInt64(body.count), UInt64.max, 1 << 33, UInt64(g.valid.count)]
-                data = CorruptModelFiles.assemble(header, body: body, claimedLength: lengths.randomElement(using: &rng)!)
+                let length = lengths.randomElement(using: &rng)!
+                data = CorruptModelFiles.assemble(header, body: body, claimedLength: length)
             default:  // weight bytes overwritten (NaN and Inf patterns among them)
                 data = g.valid
                 for _ in 0..<Int.random(in: 1...8, using: &rng) {

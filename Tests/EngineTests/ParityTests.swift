@@ -119,12 +119,13 @@ final class ParityTests: XCTestCase {
     /// (it is not skipped), so the shipped weights are always checked.
     func checkShipped(_ arch: String) throws {
         let fixture = try ParityFixture.load()
-        let assets = try XCTUnwrap(ModelCatalog.assetsDirectory(), "tests run inside the checkout: Assets/ must be found")
+        let assets = try XCTUnwrap(ModelCatalog.assetsDirectory(), "tests run in the checkout: Assets/ must be found")
         let file = arch + ".safetensors", path = assets + "/models/" + file
         let recorded = fixture.shipped.first { $0.file == file }
         guard FileManager.default.fileExists(atPath: path) else {
             if recorded != nil {
-                XCTFail("\(path) is missing but engine_parity.json has logits for it: restore the file, or rerun `make fixtures`")
+                XCTFail("\(path) is missing but engine_parity.json has logits for it: restore the file, "
+                        + "or rerun `make fixtures`")
             }
             return  // no shipped file, no fixture: nothing was shipped to check
         }
