@@ -8,7 +8,7 @@ Weights: fertui uses the shipped model when present (else seeded random weights)
 Runtime use the same shipped file when present, else random weights. Their latency does not depend
 on the values; fertui's does, as it skips the filters and input channels whose weights are all zero
 (most of the trained ResNet18's and ResNet34's). The "fertui dense" column turns that off
-(FERTUI_SKIP_ZEROS=0): what any weights of the architecture cost. The input is what fertui feeds
+(`fertui bench --dense`): what any weights of the architecture cost. The input is what fertui feeds
 the engine, a gray image in all three channels (fertui's stem then sums conv1 over the channels).
 Timings are medians after a warm-up."""
 import argparse
@@ -28,9 +28,8 @@ ARCHS = ("resnet18", "resnet34", "resnet50")
 
 def fertui_bench(exe, arch, size, batch, threads, runs, dense=False):
     cmd = [exe, "bench", "--model", arch, "--size", str(size), "--batch", str(batch),
-           "--threads", str(threads), "--runs", str(runs), "--json"]
-    env = dict(os.environ, FERTUI_SKIP_ZEROS="0") if dense else None
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+           "--threads", str(threads), "--runs", str(runs), "--json"] + (["--dense"] if dense else [])
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 

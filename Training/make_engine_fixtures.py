@@ -6,8 +6,10 @@ Sources/Engine/SeededWeights.swift implements identically, so only expected outp
 
 Re-runnable; writes engine_parity.json (with FIXTURE_VERSION) and python_written.safetensors.
 When Assets/models/resnet{18,34,50}.safetensors exist it also records their logits on a seeded
-batch, so the Swift tests check the shipped models too."""
+batch with each file's SHA-256, so the Swift tests check the shipped models too and fail when a
+file changed after its logits were recorded."""
 import argparse
+import hashlib
 import json
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import numpy as np
 import torch
 import torchvision
 
-FIXTURE_VERSION = 1
+FIXTURE_VERSION = 2
 SEED = 7
 CLASSES = 7
 GOLDEN = 0x9E3779B97F4A7C15
@@ -88,15 +90,13 @@ def logits(model, x):
         return model(x).reshape(-1).tolist()
 
 
-def header_fnv(path):
-    """FNV-1a of a safetensors file's header bytes: identifies the file the fixture was made for."""
-    data = Path(path).read_bytes()
-    n = int.from_bytes(data[:8], "little")
-    h = 0xCBF29CE484222325
-    for b in data[8:8 + n]:
-        h ^= b
-        h = (h * 0x100000001B3) & MASK
-    return f"{h:016x}"
+def file_sha256(path):
+    """SHA-256 of a whole file: identifies, by content, the file the fixture was made for."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def shipped_cases(models_dir):
@@ -117,7 +117,7 @@ def shipped_cases(models_dir):
         model.eval()
         side = int(meta.get("input_size", "224"))
         x = seeded_input(3, side)
-        cases.append({"file": path.name, "bytes": path.stat().st_size, "header_fnv": header_fnv(path),
+        cases.append({"file": path.name, "sha256": file_sha256(path),
                       "arch": meta.get("arch", arch), "size": side, "batch": 3, "logits": logits(model, x)})
         print(f"  shipped {path.name}: input {side}, logits recorded")
     return cases

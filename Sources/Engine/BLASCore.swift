@@ -1,9 +1,9 @@
 // Which OpenBLAS kernel set (its "core") the engine's products run on, and the better one this CPU
 // can take when OpenBLAS's own detection falls short. Debian 12's OpenBLAS 0.3.21 picks its kernels
 // once, when the library loads, by CPU model; a CPU newer than the library (Sapphire Rapids and
-// later) is not in its tables and gets Prescott, the SSE3 kernels: a ResNet50 forward at 224 took
-// 120-130 ms on them against 40 ms on SkylakeX's on the same machine. OPENBLAS_CORETYPE set before
-// the library loads overrides the choice, which is why `fertui` relaunches itself with it.
+// later) is not in its tables and gets Prescott, the SSE3 kernels, several times slower than the
+// AVX-512 ones on the same machine. OPENBLAS_CORETYPE set before the library loads overrides the
+// choice, which is why `fertui` relaunches itself with it.
 
 import COpenBLAS
 import Foundation

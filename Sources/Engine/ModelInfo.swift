@@ -32,22 +32,45 @@ public struct ModelInfo: Sendable, Equatable {
 }
 
 extension ModelInfo {
+    /// Input sides a weights file may ask for: the engine needs at least 32; above 512 one face's
+    /// tensor and activations run to hundreds of megabytes, which no FER model needs.
+    public static let inputSizes = 32...512
+
     /// Reads the facts from a weights file's `__metadata__`; `arch` and `classCount` come from the
     /// tensors. Absent entries take defaults (input 224, FER classes when there are 7, ImageNet
-    /// mean/std, grayscale true); present but malformed entries are errors naming the value.
+    /// mean/std, grayscale true). Every present entry is checked: a malformed or out-of-range value
+    /// is an error naming the key and the value.
     public init(metadata: [String: String], arch: String, classCount: Int) throws {
-        func floats(_ key: String, default def: [Float]) throws -> [Float] {
+        /// The error for `key`'s value `s`: what was expected, and what to do.
+        func bad(_ key: String, _ s: String, _ expected: String) -> EngineError {
+            EngineError("__metadata__ \(key) '\(s)': expected \(expected); the file's metadata is wrong: "
+                        + "fix it or re-export the model (make train)")
+        }
+        /// Three per-channel numbers (the models take three channels), each passing `valid`.
+        func channels(_ key: String, default def: [Float], expected: String, valid: (Float) -> Bool) throws -> [Float] {
             guard let s = metadata[key] else { return def }
-            let parts = s.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
-            guard parts.count == 3, parts.allSatisfy({ $0 != nil }) else {
-                throw EngineError("__metadata__ \(key) '\(s)': expected three comma-separated numbers")
+            let parts = s.split(separator: ",", omittingEmptySubsequences: false)
+                .map { Float($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 3, parts.allSatisfy({ $0.map(valid) ?? false }) else {
+                throw bad(key, s, "three comma-separated \(expected), one per channel")
             }
             return parts.map { $0! }
         }
+        func flag(_ key: String, default def: Bool) throws -> Bool {
+            guard let s = metadata[key] else { return def }
+            switch s.lowercased().trimmingCharacters(in: .whitespaces) {
+            case "true", "1": return true
+            case "false", "0": return false
+            default: throw bad(key, s, "true or false")
+            }
+        }
+        if let s = metadata["arch"], s != arch {
+            throw bad("arch", s, "the architecture of the tensors, \(arch)")
+        }
         var inputSize = 224
         if let s = metadata["input_size"] {
-            guard let v = Int(s.trimmingCharacters(in: .whitespaces)), v >= 32 else {
-                throw EngineError("__metadata__ input_size '\(s)': expected a whole number >= 32")
+            guard let v = Int(s.trimmingCharacters(in: .whitespaces)), ModelInfo.inputSizes.contains(v) else {
+                throw bad("input_size", s, "a whole number of pixels in \(ModelInfo.inputSizes)")
             }
             inputSize = v
         }
@@ -57,13 +80,20 @@ extension ModelInfo {
             guard classes.count == classCount else {
                 throw EngineError("__metadata__ classes lists \(classes.count) names but fc.weight has \(classCount) rows")
             }
+            guard classes.allSatisfy({ !$0.isEmpty }), Set(classes).count == classes.count else {
+                throw bad("classes", s, "\(classCount) distinct, non-empty comma-separated names")
+            }
         } else {
             classes = classCount == ModelInfo.ferClasses.count ? ModelInfo.ferClasses : (0..<classCount).map { "class\($0)" }
         }
-        let grayscale = metadata["grayscale"].map { $0.lowercased() == "true" || $0 == "1" } ?? true
+        let grayscale = try flag("grayscale", default: true)
+        // Read by the pipeline as the exact word "true".
+        if let s = metadata["tta_flip"], s != "true" && s != "false" { throw bad("tta_flip", s, "true or false") }
         self.init(arch: arch, inputSize: inputSize, classes: classes,
-                  mean: try floats("mean", default: [0.485, 0.456, 0.406]),
-                  std: try floats("std", default: [0.229, 0.224, 0.225]),
+                  mean: try channels("mean", default: [0.485, 0.456, 0.406], expected: "finite numbers",
+                                     valid: { $0.isFinite }),
+                  std: try channels("std", default: [0.229, 0.224, 0.225], expected: "finite numbers above 0",
+                                    valid: { $0.isFinite && $0 > 0 }),
                   grayscale: grayscale, metadata: metadata)
     }
 }

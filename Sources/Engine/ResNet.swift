@@ -1,112 +1,10 @@
 // torchvision's ResNet18/34/50 for inference: loads a state_dict from safetensors, folds batch-norm
-// into the convolutions, and runs the forward pass on NHWC activations with cblas_sgemm.
+// into the convolutions, and runs the forward pass on NHWC activations with the engine's kernels.
 //
 // Network (side S): conv1 7x7/2 + bn + relu (S/2) -> maxpool 3x3/2 (S/4) -> layer1..layer4
 // (widths 64, 128, 256, 512, x4 for Bottleneck; layer2..4 halve the side) -> average pool -> fc.
 
-import COpenBLAS
 import Foundation
-
-/// A model file or request the engine cannot use: says what is wrong and what to do.
-public struct EngineError: Error, CustomStringConvertible, Equatable {
-    /// The problem alone ("missing layer3.1.conv2.weight"), for tests and short messages.
-    public let problem: String
-    /// Where it happened (a file path), when there is one.
-    public let source: String?
-    public init(_ problem: String, source: String? = nil) {
-        self.problem = problem
-        self.source = source
-    }
-    public var description: String {
-        source.map { "cannot load model \($0): \(problem)" } ?? problem
-    }
-}
-
-/// Which torchvision ResNet: block type and blocks per stage.
-struct ResNetArchitecture {
-    let name: String
-    let bottleneck: Bool
-    let blocksPerStage: [Int]
-    var expansion: Int { bottleneck ? 4 : 1 }
-    var featureWidth: Int { 512 * expansion }
-
-    static let known = ["resnet18", "resnet34", "resnet50"]
-
-    static func named(_ name: String) throws -> ResNetArchitecture {
-        switch name {
-        case "resnet18": return ResNetArchitecture(name: name, bottleneck: false, blocksPerStage: [2, 2, 2, 2])
-        case "resnet34": return ResNetArchitecture(name: name, bottleneck: false, blocksPerStage: [3, 4, 6, 3])
-        case "resnet50": return ResNetArchitecture(name: name, bottleneck: true, blocksPerStage: [3, 4, 6, 3])
-        default:
-            throw EngineError("unknown architecture '\(name)'; expected one of \(known.joined(separator: ", "))")
-        }
-    }
-
-    /// One convolution of the network with the batch-norm that follows it, by state_dict prefix.
-    struct ConvSpec {
-        let conv: String  // e.g. "layer2.0.conv1"
-        let bn: String    // e.g. "layer2.0.bn1"
-        let inC: Int, outC: Int, kernel: Int, stride: Int, pad: Int
-    }
-
-    /// The blocks in forward order: their convolutions (2 or 3) and optional downsample.
-    struct BlockSpec {
-        let convs: [ConvSpec]
-        let downsample: ConvSpec?
-    }
-
-    var stem: ConvSpec { ConvSpec(conv: "conv1", bn: "bn1", inC: 3, outC: 64, kernel: 7, stride: 2, pad: 3) }
-
-    var blocks: [BlockSpec] {
-        var result: [BlockSpec] = []
-        var inC = 64
-        for (stage, count) in blocksPerStage.enumerated() {
-            let width = 64 << stage
-            let outC = width * expansion
-            for b in 0..<count {
-                let p = "layer\(stage + 1).\(b)"
-                let stride = (stage > 0 && b == 0) ? 2 : 1
-                var convs: [ConvSpec]
-                if bottleneck {
-                    // torchvision v1.5: the stride sits on the 3x3 convolution.
-                    convs = [
-                        ConvSpec(conv: "\(p).conv1", bn: "\(p).bn1", inC: inC, outC: width, kernel: 1, stride: 1, pad: 0),
-                        ConvSpec(conv: "\(p).conv2", bn: "\(p).bn2", inC: width, outC: width, kernel: 3, stride: stride, pad: 1),
-                        ConvSpec(conv: "\(p).conv3", bn: "\(p).bn3", inC: width, outC: outC, kernel: 1, stride: 1, pad: 0),
-                    ]
-                } else {
-                    convs = [
-                        ConvSpec(conv: "\(p).conv1", bn: "\(p).bn1", inC: inC, outC: width, kernel: 3, stride: stride, pad: 1),
-                        ConvSpec(conv: "\(p).conv2", bn: "\(p).bn2", inC: width, outC: width, kernel: 3, stride: 1, pad: 1),
-                    ]
-                }
-                let downsample = (stride != 1 || inC != outC)
-                    ? ConvSpec(conv: "\(p).downsample.0", bn: "\(p).downsample.1", inC: inC, outC: outC, kernel: 1, stride: stride, pad: 0)
-                    : nil
-                result.append(BlockSpec(convs: convs, downsample: downsample))
-                inC = outC
-            }
-        }
-        return result
-    }
-
-    /// Every float tensor of the torchvision state_dict with its shape, in state_dict order
-    /// (BatchNorm's integer `num_batches_tracked` is not needed and not listed).
-    func expectedTensors(classes: Int) -> [(name: String, shape: [Int])] {
-        func convAndBN(_ c: ConvSpec) -> [(String, [Int])] {
-            [("\(c.conv).weight", [c.outC, c.inC, c.kernel, c.kernel])]
-                + ["weight", "bias", "running_mean", "running_var"].map { ("\(c.bn).\($0)", [c.outC]) }
-        }
-        var list = convAndBN(stem)
-        for block in blocks {
-            for c in block.convs { list += convAndBN(c) }
-            if let d = block.downsample { list += convAndBN(d) }
-        }
-        list.append(("fc.weight", [classes, featureWidth]))
-        list.append(("fc.bias", [classes]))
-        return list
-    }
-}
 
 /// One residual block, batch-norm folded: out = relu(convs(x) + (downsample(x) or x)).
 struct ResidualBlock {
@@ -119,6 +17,8 @@ struct ResidualBlock {
 public final class ResNet: @unchecked Sendable {
     /// What the weights file says about the model (arch, input size, classes, normalisation).
     public let info: ModelInfo
+    /// How the kernels run (zero-skipping, Winograd, threads), fixed when the model is built.
+    public let options: EngineOptions
     let architecture: ResNetArchitecture
     /// conv1 7x7/2 (3 -> 64) with bn1 folded.
     let stem: FoldedConv
@@ -151,8 +51,8 @@ public final class ResNet: @unchecked Sendable {
     private let lock = NSLock()
 
     /// Loads a torchvision state_dict from a safetensors file (fp16, bf16 or fp32), checking every
-    /// tensor's name and shape; model facts come from `__metadata__`.
-    public convenience init(contentsOf path: String) throws {
+    /// tensor's name, shape and values (finite) and every `__metadata__` value (`ModelInfo`).
+    public convenience init(contentsOf path: String, options: EngineOptions = EngineOptions()) throws {
         let file: SafetensorsFile
         do {
             file = try SafetensorsFile(contentsOf: path)
@@ -162,14 +62,30 @@ public final class ResNet: @unchecked Sendable {
             throw EngineError(problem, source: path)
         }
         do {
-            try self.init(file: file)
+            try self.init(file: file, options: options)
         } catch let e as EngineError {
             throw EngineError(e.problem, source: path)
         }
     }
 
-    /// A model from an already parsed safetensors file.
-    convenience init(file: SafetensorsFile) throws {
+    /// A model from an already parsed safetensors file, checked (`check`) before anything is built.
+    convenience init(file: SafetensorsFile, options: EngineOptions = EngineOptions()) throws {
+        let checked = try Self.check(file)
+        try self.init(architecture: checked.architecture, info: checked.info, classes: checked.classes,
+                      options: options) { name in try Self.floats(name, in: file) }
+    }
+
+    /// What a weights file holds once checked: its architecture, model facts and class count.
+    struct CheckedFile {
+        let architecture: ResNetArchitecture
+        let info: ModelInfo
+        let classes: Int
+    }
+
+    /// Checks everything a model is built from, and throws naming the first problem: the
+    /// architecture, every tensor's name, shape and dtype, every `__metadata__` value, and every
+    /// weight's value (finite; variances not negative).
+    static func check(_ file: SafetensorsFile) throws -> CheckedFile {
         let archName = try file.metadata["arch"] ?? Self.inferArchitecture(file)
         let arch = try ResNetArchitecture.named(archName)
         guard let fc = file["fc.weight"] else { throw EngineError("missing fc.weight") }
@@ -177,7 +93,8 @@ public final class ResNet: @unchecked Sendable {
             throw EngineError("fc.weight: expected [classes, \(arch.featureWidth)], got \(fc.shape)")
         }
         let classes = fc.shape[0]
-        for (name, shape) in arch.expectedTensors(classes: classes) {
+        let expected = arch.expectedTensors(classes: classes)
+        for (name, shape) in expected {
             guard let entry = file[name] else {
                 throw EngineError("missing \(name)")
             }
@@ -189,18 +106,37 @@ public final class ResNet: @unchecked Sendable {
             }
         }
         let info = try ModelInfo(metadata: file.metadata, arch: arch.name, classCount: classes)
-        try self.init(architecture: arch, info: info, classes: classes) { name in
-            do {
-                return try file.floats(name)
-            } catch let e as SafetensorsError {
-                throw EngineError(e.message)
-            }
+        for (name, _) in expected { try checkValues(try floats(name, in: file), of: name) }
+        return CheckedFile(architecture: arch, info: info, classes: classes)
+    }
+
+    /// A tensor's values as fp32, the reader's error turned into the engine's.
+    static func floats(_ name: String, in file: SafetensorsFile) throws -> [Float] {
+        do {
+            return try file.floats(name)
+        } catch let e as SafetensorsError {
+            // The reader's message starts with the file's name; the loader's EngineError names it once.
+            let prefix = file.source + ": "
+            throw EngineError(e.message.hasPrefix(prefix) ? String(e.message.dropFirst(prefix.count)) : e.message)
+        }
+    }
+
+    /// Throws where a weight is NaN or infinite, or a batch-norm variance is negative: such a
+    /// model would answer NaN for every face.
+    static func checkValues(_ values: [Float], of name: String) throws {
+        if let i = values.firstIndex(where: { !$0.isFinite }) {
+            throw EngineError("tensor \(name) holds \(values[i]) at index \(i) (weights must be finite numbers); "
+                              + "the file is corrupt or its training diverged: re-export it or use another model")
+        }
+        if name.hasSuffix(".running_var"), let i = values.firstIndex(where: { $0 < 0 }) {
+            throw EngineError("tensor \(name) holds \(values[i]) at index \(i) (a variance cannot be negative); "
+                              + "the file is corrupt: re-export it or use another model")
         }
     }
 
     /// Deterministic pseudo-random weights (`SeededWeights`), for benchmarks and parity tests;
     /// `info.classes.count` sets the number of outputs. Traps on an unknown `arch`.
-    public convenience init(arch: String, info: ModelInfo, seed: UInt64) {
+    public convenience init(arch: String, info: ModelInfo, seed: UInt64, options: EngineOptions = EngineOptions()) {
         guard let architecture = try? ResNetArchitecture.named(arch) else {
             preconditionFailure("ResNet(arch:): unknown architecture '\(arch)'; expected one of \(ResNetArchitecture.known)")
         }
@@ -208,7 +144,7 @@ public final class ResNet: @unchecked Sendable {
         let shapes = Dictionary(uniqueKeysWithValues: architecture.expectedTensors(classes: classes).map { ($0.name, $0.shape) })
         var info = info
         info.arch = arch
-        try! self.init(architecture: architecture, info: info, classes: classes) { name in
+        try! self.init(architecture: architecture, info: info, classes: classes, options: options) { name in
             let shape = shapes[name]!
             let r = SeededWeights.range(for: name, shape: shape)
             return SeededWeights.uniform(name, count: shape.reduce(1, *), lo: r.lo, hi: r.hi, seed: seed)
@@ -217,16 +153,19 @@ public final class ResNet: @unchecked Sendable {
 
     /// Builds the network from `tensor(name)`, which returns a state_dict entry's fp32 values
     /// (shapes already checked).
-    init(architecture: ResNetArchitecture, info: ModelInfo, classes: Int, tensor: (String) throws -> [Float]) throws {
+    init(architecture: ResNetArchitecture, info: ModelInfo, classes: Int, options: EngineOptions,
+         tensor: (String) throws -> [Float]) throws {
         /// `c` with its batch-norm folded in; `weight` replaces the file's conv weight (same layout).
         func fold(_ c: ResNetArchitecture.ConvSpec, weight: [Float]? = nil) throws -> FoldedConv {
             FoldedConv(torchWeight: try weight ?? tensor("\(c.conv).weight"), outC: c.outC, inC: c.inC, kernel: c.kernel,
                        stride: c.stride, pad: c.pad,
                        gamma: try tensor("\(c.bn).weight"), beta: try tensor("\(c.bn).bias"),
-                       mean: try tensor("\(c.bn).running_mean"), variance: try tensor("\(c.bn).running_var"))
+                       mean: try tensor("\(c.bn).running_mean"), variance: try tensor("\(c.bn).running_var"),
+                       skipZeros: options.skipZeros)
         }
         self.architecture = architecture
         self.info = info
+        self.options = options
         let stemSpec = architecture.stem
         stem = try fold(stemSpec)
         // conv1 summed over its input channels: (outC, 1, k, k)
@@ -261,7 +200,8 @@ public final class ResNet: @unchecked Sendable {
     }
 
     /// Logits for a batch. `input`: batch * 3 * S * S floats, NCHW, already normalised, S >= 32;
-    /// returns batch * classes logits, row by row.
+    /// returns batch * classes logits, row by row. Throws rather than return a logit that is NaN or
+    /// infinite (from non-finite input, or weights that overflow).
     public func logits(_ input: UnsafeBufferPointer<Float>, batch: Int) throws -> [Float] {
         guard batch >= 1 else { throw EngineError("batch \(batch): expected at least 1 image") }
         guard input.count % (3 * batch) == 0 else {
@@ -276,22 +216,45 @@ public final class ResNet: @unchecked Sendable {
             throw EngineError("input side \(side) is too small: the engine needs S >= 32")
         }
         let classes = classCount
-        return try [Float](unsafeUninitializedCapacity: batch * classes) { out, initialized in
+        let out = [Float](unsafeUninitializedCapacity: batch * classes) { out, initialized in
             lock.lock()
             defer { lock.unlock() }
-            try forward(input.baseAddress!, n: batch, side: side, logits: out.baseAddress!)
+            forward(input.baseAddress!, n: batch, side: side, logits: out.baseAddress!)
             initialized = batch * classes
         }
+        try Self.checkFinite(out, classes: classes, what: "logit")
+        return out
     }
 
     public func logits(_ input: [Float], batch: Int) throws -> [Float] {
         try input.withUnsafeBufferPointer { try logits($0, batch: batch) }
     }
 
+    /// Class probabilities for a batch (softmax of `logits`), batch * classes, row by row; throws
+    /// rather than return one that is not a finite number.
+    public func probabilities(_ input: UnsafeBufferPointer<Float>, batch: Int) throws -> [Float] {
+        let p = softmax(try logits(input, batch: batch), classes: classCount)
+        try Self.checkFinite(p, classes: classCount, what: "probability")
+        return p
+    }
+
+    public func probabilities(_ input: [Float], batch: Int) throws -> [Float] {
+        try input.withUnsafeBufferPointer { try probabilities($0, batch: batch) }
+    }
+
+    /// Throws naming the first value of `values` (rows of `classes`) that is NaN or infinite.
+    static func checkFinite(_ values: [Float], classes: Int, what: String) throws {
+        guard let i = values.firstIndex(where: { !$0.isFinite }) else { return }
+        throw EngineError("the model gave \(what) \(values[i]) for image \(i / classes), class \(i % classes): not a "
+                          + "finite number, so no prediction; check that the input holds finite values and the "
+                          + "weights file is sound")
+    }
+
     /// Floats each activation buffer and the im2col scratch need for `n` images of side `side`.
     func scratchFloats(n: Int, side: Int) -> (activation: Int, columns: Int) {
         var act = n * side * side * 3
-        var cols = stem.columnFloats(n: n, side: side)
+        var cols = max(stem.columnFloats(n: n, side: side, options: options),
+                       grayStem.columnFloats(n: n, side: side, options: options))
         var s = stem.outputSide(side)
         act = max(act, n * s * s * stem.outC)
         s = (s + 2 - 3) / 2 + 1
@@ -299,11 +262,11 @@ public final class ResNet: @unchecked Sendable {
         for block in blocks {
             var inner = s
             for c in block.convs {
-                cols = max(cols, c.columnFloats(n: n, side: inner))
+                cols = max(cols, c.columnFloats(n: n, side: inner, options: options))
                 inner = c.outputSide(inner)
                 act = max(act, n * inner * inner * c.outC)
             }
-            if let d = block.downsample { cols = max(cols, d.columnFloats(n: n, side: s)) }
+            if let d = block.downsample { cols = max(cols, d.columnFloats(n: n, side: s, options: options)) }
             s = inner
         }
         return (act, max(cols, 1))
@@ -311,7 +274,7 @@ public final class ResNet: @unchecked Sendable {
 
     /// logits (n, classes) for input (n, 3, side, side): the whole network, no allocation once the
     /// workspace has grown to this (n, side).
-    private func forward(_ input: UnsafePointer<Float>, n: Int, side: Int, logits: UnsafeMutablePointer<Float>) throws {
+    private func forward(_ input: UnsafePointer<Float>, n: Int, side: Int, logits: UnsafeMutablePointer<Float>) {
         let need = scratchFloats(n: n, side: side)
         workspace.reserve(activation: need.activation, columns: need.columns, pooled: n * architecture.featureWidth)
         var x = workspace.x, y = workspace.y
@@ -329,7 +292,7 @@ public final class ResNet: @unchecked Sendable {
         if gray {
             // t2 (n, side, side, 1) <- each image's first channel
             for b in 0..<n { (t2 + b * hw).update(from: input + b * 3 * hw, count: hw) }
-            s = grayStem.forward(t2, n: n, side: side, output: t1, columns: col, relu: true)
+            s = grayStem.forward(t2, n: n, side: side, output: t1, columns: col, relu: true, options: options)
         } else {
             // t2 (n, side, side, 3) <- input (n, 3, side, side)
             for b in 0..<n {
@@ -339,15 +302,15 @@ public final class ResNet: @unchecked Sendable {
                     for i in 0..<hw { dst[3 * i] = src[i] }
                 }
             }
-            s = stem.forward(t2, n: n, side: side, output: t1, columns: col, relu: true)
+            s = stem.forward(t2, n: n, side: side, output: t1, columns: col, relu: true, options: options)
         }
-        s = maxPool3x3s2(t1, n: n, side: s, c: stem.outC, output: x)
+        s = maxPool3x3s2(t1, n: n, side: s, c: stem.outC, output: x, options: options)
 
         for block in blocks {
             // The shortcut: x itself, or d (n, s', s', outC) = bn(conv1x1/stride(x)).
             var shortcut = UnsafePointer(x)
             if let ds = block.downsample {
-                ds.forward(x, n: n, side: s, output: d, columns: col, relu: false)
+                ds.forward(x, n: n, side: s, output: d, columns: col, relu: false, options: options)
                 shortcut = UnsafePointer(d)
             }
             var inner = s
@@ -357,7 +320,7 @@ public final class ResNet: @unchecked Sendable {
                 // Intermediate results alternate t1, t2; the last conv adds the shortcut and applies ReLU into y.
                 let dst = last ? y : (i % 2 == 0 ? t1 : t2)
                 inner = conv.forward(src, n: n, side: inner, output: dst, columns: col,
-                                     residual: last ? shortcut : nil, relu: true)
+                                     residual: last ? shortcut : nil, relu: true, options: options)
                 src = UnsafePointer(dst)
             }
             s = inner
@@ -374,47 +337,6 @@ public final class ResNet: @unchecked Sendable {
         for b in 0..<n {
             for k in 0..<classes { logits[b * classes + k] += fcBias[k] }
         }
-    }
-}
-
-/// The forward pass's scratch: five activation buffers, the im2col matrix and the pooled features.
-/// Buffers only grow, so after the largest (batch, side) seen a forward allocates nothing.
-final class Workspace {
-    private(set) var activationCapacity = 0, columnCapacity = 0, pooledCapacity = 0
-    /// Each (n, h, w, c) NHWC, at most `activationCapacity` floats: block input/output ping-pong (x, y),
-    /// inner results (t1, t2), downsampled shortcut (d).
-    private(set) var x = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    private(set) var y = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    private(set) var t1 = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    private(set) var t2 = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    private(set) var d = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    /// (n*oh*ow, k*k*inC) im2col matrix of the largest convolution.
-    private(set) var columns = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    /// (n, features) after the average pool.
-    private(set) var pooled = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-
-    func reserve(activation: Int, columns cols: Int, pooled p: Int) {
-        if activation > activationCapacity {
-            for buffer in [x, y, t1, t2, d] { buffer.deallocate() }
-            x = .allocate(capacity: activation); y = .allocate(capacity: activation)
-            t1 = .allocate(capacity: activation); t2 = .allocate(capacity: activation)
-            d = .allocate(capacity: activation)
-            activationCapacity = activation
-        }
-        if cols > columnCapacity {
-            columns.deallocate()
-            columns = .allocate(capacity: cols)
-            columnCapacity = cols
-        }
-        if p > pooledCapacity {
-            pooled.deallocate()
-            pooled = .allocate(capacity: p)
-            pooledCapacity = p
-        }
-    }
-
-    deinit {
-        for buffer in [x, y, t1, t2, d, columns, pooled] { buffer.deallocate() }
     }
 }
 

@@ -131,6 +131,17 @@ public final class SafetensorsFile: @unchecked Sendable {
             }
         }
         entries.sort { ($0.byteRange.lowerBound, $0.name) < ($1.byteRange.lowerBound, $1.name) }
+        // Each byte of the data section belongs to one tensor at most: a header whose ranges overlap lies.
+        var previous: TensorEntry? = nil
+        for e in entries where !e.byteRange.isEmpty {
+            if let p = previous, p.byteRange.upperBound > e.byteRange.lowerBound {
+                let a = p.byteRange, b = e.byteRange
+                throw SafetensorsError("\(source): tensors \(p.name) [\(a.lowerBound), \(a.upperBound)] and \(e.name) "
+                                       + "[\(b.lowerBound), \(b.upperBound)] overlap in the data section; "
+                                       + "the file is corrupt")
+            }
+            previous = e
+        }
         self.entries = entries
         self.metadata = metadata
         var byName: [String: Int] = [:]

@@ -2,8 +2,7 @@
 // arithmetic (Lavin & Gray 2015): a 4x4 output tile costs 36 multiplies per (inC, outC) pair instead
 // of 144, as 36 GEMMs (tiles, inC) x (inC, outC) between an input and an output transform that move
 // 2.25 floats per output pixel. Points 0, ±1, ±2; in fp32 its error stays far inside the engine's
-// 1e-3 parity with PyTorch. (F(2x2, 3x3), 16 multiplies per 2x2 tile, measured no faster at any
-// size the engine meets, so it went.)
+// 1e-3 parity with PyTorch.
 //
 //   U = G g G^T (6x6 per kernel)   V = B^T d B (6x6 input tiles)   Y = A^T (U . V) A (4x4 outputs)
 //
@@ -82,17 +81,13 @@ extension FoldedConv {
     /// Whether this convolution runs as Winograd for `n` images of side `side`: dense weights (a
     /// convolution that keeps only its live block has no others to transform), 3x3 stride 1 pad 1,
     /// channels in multiples of 8 (the transforms work on eight at a time), and enough tiles that
-    /// the 36 GEMMs are not dominated by call overhead.
-    func usesWinograd(n: Int, side: Int) -> Bool {
+    /// the 36 GEMMs are not dominated by call overhead (`options.winogradMinTiles`; below it the
+    /// direct im2col GEMM is as fast).
+    func usesWinograd(n: Int, side: Int, options: EngineOptions) -> Bool {
         guard live == nil, kernel == 3 && stride == 1 && pad == 1 && inC % 8 == 0 && outC % 8 == 0 else { return false }
         let tiles = (side + 3) / 4
-        return n * tiles * tiles >= Self.winogradMinTiles
+        return n * tiles * tiles >= options.winogradMinTiles
     }
-
-    /// Below this many 4x4 tiles the direct im2col GEMM is as fast (one 48 px face's 12x12 layer1,
-    /// 9 tiles, is faster direct). FERTUI_WINOGRAD_MIN_TILES overrides it for A/B benchmarks (a
-    /// huge value turns Winograd off).
-    static let winogradMinTiles = ProcessInfo.processInfo.environment["FERTUI_WINOGRAD_MIN_TILES"].flatMap { Int($0) } ?? 16
 
     /// Scratch floats for Winograd: V (36, tiles, inC) then M (36, tiles, outC).
     func winogradFloats(n: Int, side: Int) -> Int {
@@ -102,7 +97,8 @@ extension FoldedConv {
 
     /// output (n, side, side, outC) = epilogue(conv3x3(input)) by F(4x4, 3x3); same epilogue as `forward`.
     func winogradForward(_ input: UnsafePointer<Float>, n: Int, side: Int, output: UnsafeMutablePointer<Float>,
-                         scratch: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, relu: Bool) {
+                         scratch: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, relu: Bool,
+                         options: EngineOptions) {
         let h = side, w = side, c = inC
         let th = (h + 3) / 4, tw = (w + 3) / 4
         let tiles = n * th * tw
@@ -112,7 +108,7 @@ extension FoldedConv {
 
         // V = B^T d B for every 6x6 input tile (top-left at (4ty - 1, 4tx - 1)), eight channels at a
         // time: rows first into e (6x6), then columns into V's 36 planes.
-        forEachChunk(of: tiles, minimumPerThread: itemsWorthAThread(floatsEach: 72 * c)) { range in
+        options.forEachChunk(of: tiles, minimumPerThread: options.itemsWorthAThread(floatsEach: 72 * c)) { range in
           withUnsafeTemporaryAllocation(of: Float.self, capacity: c) { zeroBuffer in
             let zero = UnsafePointer(zeroBuffer.baseAddress!)
             zeroBuffer.baseAddress!.update(repeating: 0, count: c)
@@ -159,7 +155,7 @@ extension FoldedConv {
         // each thread taking a share of the products whole.
         let u = winograd.transformed(from: weights.rowMajor(), inC: inC, outC: outC)
         u.withUnsafeBufferPointer { up in
-            forEachChunk(of: 36, minimumPerThread: 1) { range in
+            options.forEachChunk(of: 36, minimumPerThread: 1) { range in
                 for xi in range {
                     sgemmSerial(m: tiles, n: outC, k: inC, a: v + xi * vPlane, lda: inC,
                                 b: up.baseAddress! + xi * inC * outC, ldb: outC, c: m + xi * mPlane, ldc: outC)
@@ -170,7 +166,8 @@ extension FoldedConv {
         // Y = A^T M A per tile, then bias, residual and ReLU, written where the 4x4 tile lies inside the output.
         bias.withUnsafeBufferPointer { bp in
             let bias = bp.baseAddress!
-            forEachChunk(of: tiles, minimumPerThread: itemsWorthAThread(floatsEach: 52 * outC)) { range in
+            let tilesPerThread = options.itemsWorthAThread(floatsEach: 52 * outC)
+            options.forEachChunk(of: tiles, minimumPerThread: tilesPerThread) { range in
               withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 28) { sBuffer in
                 let s = sBuffer.baseAddress!, row = s + 24  // s (4, 6): A^T M; row (4): one row of s A
                 for t in range {

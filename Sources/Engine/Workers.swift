@@ -1,9 +1,8 @@
 // The engine's worker threads: each split pass hands its items to workers that spin a little before
-// they sleep. A forward splits dozens of passes (per convolution: im2col, the GEMM, the epilogue),
-// each a fraction of a millisecond apart; with DispatchQueue.concurrentPerform every one woke a
-// sleeping thread through the kernel, and the scheduler's wake-ups took a tenth of a ResNet18
-// forward at 224 px (perf: _raw_spin_unlock_irqrestore and finish_task_switch). A worker that finds no job for `spinLimit` polls sleeps on a condition, so
-// between forwards (the live monitor's frames) nothing spins.
+// they sleep. A forward splits dozens of passes (per convolution: im2col, the GEMM, the epilogue), each
+// a fraction of a millisecond apart; waking a sleeping thread through the kernel for each of them
+// costs more than spinning through the gap. A worker that finds no job for `spinLimit` polls sleeps
+// on a condition, so between forwards (the live monitor's frames) nothing spins.
 
 import Foundation
 import Synchronization
@@ -24,21 +23,30 @@ final class SpinningWorkers: @unchecked Sendable {
     /// Held while a job runs; `run` finding it taken runs its items serially.
     private let serial = NSLock()
     private let growing = NSLock()
-    private(set) var workerCount = 0
+    /// Workers started (read without the lock by `reserve`'s fast path).
+    private let started = Atomic<Int>(0)
+    var workerCount: Int { started.load(ordering: .relaxed) }
     /// Polls of `state` before an idle worker sleeps: some tens of microseconds, longer than the gaps
     /// between the passes of one forward, far shorter than the time between two frames.
     static let spinLimit = 20_000
     static let maxItems = 0xFFFF
 
     /// Makes sure at least `count` workers exist (they are never stopped).
+    @inline(__always)
     func reserve(_ count: Int) {
+        if started.load(ordering: .relaxed) >= count { return }
+        grow(to: count)
+    }
+
+    private func grow(to count: Int) {
         growing.lock()
         defer { growing.unlock() }
-        while workerCount < count {
+        while started.load(ordering: .relaxed) < count {
+            let number = started.load(ordering: .relaxed) + 1
             let thread = Thread { [self] in self.workerLoop() }
-            thread.name = "fertui.engine.worker\(workerCount + 1)"
+            thread.name = "fertui.engine.worker\(number)"
             thread.start()
-            workerCount += 1
+            started.store(number, ordering: .releasing)
         }
     }
 

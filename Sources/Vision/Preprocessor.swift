@@ -31,10 +31,13 @@ public final class Preprocessor {
     private var faceUp: [Float] = []  // (S, S)
     private var hTaps = ResampleTaps(), vTaps = ResampleTaps()
 
+    /// The values come from a model's checked metadata (the engine's `ModelInfo` refuses a file
+    /// whose input size, mean or std is out of range), so a bad value here is a programming error.
     public init(inputSize: Int, mean: [Float], std: [Float], margin: Double = 0) {
         precondition(inputSize > 0, "input size must be positive, not \(inputSize)")
-        precondition(mean.count == 3 && std.count == 3 && std.allSatisfy { $0 > 0 },
-                     "mean and std need 3 values each (std above 0), got \(mean) and \(std)")
+        precondition(mean.count == 3 && std.count == 3 && mean.allSatisfy(\.isFinite)
+                     && std.allSatisfy { $0.isFinite && $0 > 0 },
+                     "mean and std need 3 finite values each (std above 0), got \(mean) and \(std)")
         self.inputSize = inputSize
         self.mean = mean
         self.std = std

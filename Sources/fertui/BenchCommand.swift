@@ -17,12 +17,20 @@ enum BenchCommand {
           --models-dir DIR   where to look for <name>.safetensors
           --size N           square input side in pixels, >= 32 (default 224; fertui's models use 48)
           --batch B          images per forward (default 1)
-          --threads T        OpenBLAS threads (default 2)
+          --threads T        engine threads, the caller's included (default 2)
           --runs N           timed forwards after the warm-up (default 30)
           --warmup N         untimed forwards first (default 5)
           --json             one JSON line per model:
                              {"model":"resnet18","size":224,"batch":1,"threads":2,"median_ms":...,"p90_ms":...,
-                              "runs":...,"weights":"shipped","kept":...,"blas":"SkylakeX"}
+                              "runs":...,"weights":"shipped","kept":...,"dense":false,"blas":"SkylakeX"}
+
+        Engine choices, for A/B comparisons (the defaults are what fertui runs):
+          --dense            multiply every weight: no skipping of all-zero filters and input channels
+                             (what any weights of the architecture cost)
+          --no-winograd      3x3 convolutions as im2col + GEMM only
+          --winograd-min-tiles N  fewest 4x4 output tiles for Winograd (default 16)
+          --split-macs N     multiply-adds per thread before a GEMM is split (default 4194304)
+          --split-floats N   floats per thread before a pass is split (default 32768)
 
           --pipeline         the live pipeline instead (rates, latency, render time, memory):
                              see 'fertui bench --pipeline --help'
@@ -32,11 +40,13 @@ enum BenchCommand {
           fertui bench --model all --size 224 --threads 2
           fertui bench --model resnet18 --size 48 --batch 3 --runs 200 --json
           fertui bench --model runs/best.safetensors --size 48
+          fertui bench --model all --size 48 --dense
         """
 
     static func run(_ args: [String]) throws -> Int32 {
         if args.contains("--pipeline") { return try PipelineBench.run(args) }  // the live pipeline (PipelineBench.swift)
-        var a = Arguments(args, valueOptions: ["--model", "--models-dir", "--size", "--batch", "--threads", "--runs", "--warmup"])
+        var a = Arguments(args, valueOptions: ["--model", "--models-dir", "--size", "--batch", "--threads", "--runs",
+                                               "--warmup", "--winograd-min-tiles", "--split-macs", "--split-floats"])
         let model = try a.value("--model") ?? "resnet18"
         let modelsDir = try a.value("--models-dir")
         let size = try a.int("--size", default: 224, in: 32...4096)
@@ -45,8 +55,14 @@ enum BenchCommand {
         let runs = try a.int("--runs", default: 30, in: 1...100_000)
         let warmup = try a.int("--warmup", default: 5, in: 0...100_000)
         let json = a.flag("--json")
-        // The live-pipeline benchmark (`--pipeline`) is parsed here and dispatched before the
-        // engine-only loop below when it lands.
+        let defaults = EngineOptions(threads: threads)
+        var options = defaults
+        options.skipZeros = !a.flag("--dense")
+        options.winogradMinTiles = try a.int("--winograd-min-tiles", default: defaults.winogradMinTiles,
+                                             in: 1...Int.max)
+        if a.flag("--no-winograd") { options.winogradMinTiles = .max }
+        options.splitMACs = try a.int("--split-macs", default: defaults.splitMACs, in: 1...Int.max)
+        options.splitFloats = try a.int("--split-floats", default: defaults.splitFloats, in: 1...Int.max)
         try a.finish(command: "bench")
         guard a.positionals.isEmpty else {
             throw UsageError(message: "unexpected argument '\(a.positionals[0])': fertui bench takes options only (see 'fertui bench --help')")
@@ -56,16 +72,15 @@ enum BenchCommand {
         if !ModelCatalog.names.contains(model) && model != "all" && !model.hasSuffix(".safetensors") && !model.contains("/") {
             throw UsageError(message: "--model \(model): expected resnet18, resnet34, resnet50, all, or a path to a .safetensors file")
         }
-        setEngineThreads(threads)
         for name in names {
-            let (net, weights) = try loadForBench(name, modelsDir: modelsDir, size: size)
+            let (net, weights) = try loadForBench(name, modelsDir: modelsDir, size: size, options: options)
             let r = try measure(net, size: size, batch: batch, runs: runs, warmup: warmup)
             let label = ModelCatalog.names.contains(name) ? name : net.info.arch
             if json {
                 print("{\"model\":\"\(label)\",\"size\":\(size),\"batch\":\(batch),\"threads\":\(threads),"
                       + "\"median_ms\":\(String(format: "%.3f", r.median)),\"p90_ms\":\(String(format: "%.3f", r.p90)),"
                       + "\"runs\":\(runs),\"weights\":\"\(weights)\",\"kept\":\(String(format: "%.3f", net.keptWeightFraction)),"
-                      + "\"blas\":\"\(BLASCore.current)\"}")
+                      + "\"dense\":\(!options.skipZeros),\"blas\":\"\(BLASCore.current)\"}")
             } else {
                 print(String(format: "%@  input %d  batch %d  threads %d  median %.2f ms  p90 %.2f ms  (%d runs, %@ weights, %.0f%% kept, OpenBLAS %@)",
                              label.padding(toLength: 9, withPad: " ", startingAt: 0), size, batch, threads, r.median, r.p90, runs, weights,
@@ -76,17 +91,18 @@ enum BenchCommand {
     }
 
     /// The shipped model when its file resolves, else seeded random weights of that architecture.
-    static func loadForBench(_ name: String, modelsDir: String?, size: Int) throws -> (ResNet, String) {
+    static func loadForBench(_ name: String, modelsDir: String?, size: Int,
+                             options: EngineOptions) throws -> (ResNet, String) {
         if ModelCatalog.names.contains(name) {
             if let path = try? ModelCatalog.resolve(name, modelsDir: modelsDir) {
-                return (try ResNet(contentsOf: path), "shipped")
+                return (try ResNet(contentsOf: path, options: options), "shipped")
             }
             let info = ModelInfo(arch: name, inputSize: size, classes: ModelInfo.ferClasses,
                                  mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
-            return (ResNet(arch: name, info: info, seed: 1), "random")
+            return (ResNet(arch: name, info: info, seed: 1, options: options), "random")
         }
         let path = try ModelCatalog.resolve(name, modelsDir: modelsDir)
-        return (try ResNet(contentsOf: path), "file")
+        return (try ResNet(contentsOf: path, options: options), "file")
     }
 
     /// Median and 90th-percentile milliseconds of `runs` forwards after `warmup` untimed ones, on

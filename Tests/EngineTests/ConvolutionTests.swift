@@ -14,14 +14,18 @@ final class ConvolutionTests: XCTestCase {
         return out
     }
 
+    /// The shipped defaults, on two threads whatever the machine.
+    let defaults = EngineOptions(threads: 2)
+
     func forward(_ conv: FoldedConv, _ input: [Float], n: Int, side: Int) -> [Float] {
         let o = conv.outputSide(side)
         var out = [Float](repeating: .nan, count: n * o * o * conv.outC)
-        var columns = [Float](repeating: .nan, count: max(1, conv.columnFloats(n: n, side: side)))
+        var columns = [Float](repeating: .nan, count: max(1, conv.columnFloats(n: n, side: side, options: defaults)))
         input.withUnsafeBufferPointer { ip in
             out.withUnsafeMutableBufferPointer { op in
                 columns.withUnsafeMutableBufferPointer { cp in
-                    conv.forward(ip.baseAddress!, n: n, side: side, output: op.baseAddress!, columns: cp.baseAddress!, relu: false)
+                    conv.forward(ip.baseAddress!, n: n, side: side, output: op.baseAddress!, columns: cp.baseAddress!,
+                                 relu: false, options: defaults)
                 }
             }
         }
@@ -53,8 +57,10 @@ final class ConvolutionTests: XCTestCase {
     /// One case: folded fast conv (+ residual, ReLU) vs naive conv, then BN, residual and ReLU by hand.
     /// `deadOut`/`deadIn`: output filters and input channels whose weights are set to zero (as
     /// training leaves them); `liveBlock` says whether the convolution must then skip them.
+    /// `options`: how the kernels run (threads, splits, Winograd, zero-skipping).
     func check(n: Int, inC: Int, outC: Int, side: Int, kernel: Int, stride: Int, pad: Int, residual: Bool, relu: Bool,
-               deadOut: [Int] = [], deadIn: [Int] = [], liveBlock: Bool = false) {
+               deadOut: [Int] = [], deadIn: [Int] = [], liveBlock: Bool = false, options: EngineOptions? = nil) {
+        let options = options ?? defaults
         let label = "n\(n) \(inC)->\(outC) side \(side) k\(kernel) s\(stride) p\(pad) residual \(residual) relu \(relu) dead \(deadOut.count) out \(deadIn.count) in"
         let seed: UInt64 = 99
         let x = SeededWeights.uniform("x", count: n * inC * side * side, lo: -1, hi: 1, seed: seed)
@@ -67,8 +73,8 @@ final class ConvolutionTests: XCTestCase {
         let mean = SeededWeights.uniform("m", count: outC, lo: -0.2, hi: 0.2, seed: seed)
         let variance = SeededWeights.uniform("v", count: outC, lo: 0.3, hi: 2, seed: seed)
         let conv = FoldedConv(torchWeight: w, outC: outC, inC: inC, kernel: kernel, stride: stride, pad: pad,
-                              gamma: gamma, beta: beta, mean: mean, variance: variance)
-        XCTAssertEqual(conv.live != nil, liveBlock, "\(label): live block used")
+                              gamma: gamma, beta: beta, mean: mean, variance: variance, skipZeros: options.skipZeros)
+        XCTAssertEqual(conv.live != nil, liveBlock && options.skipZeros, "\(label): live block used")
         if let live = conv.live {
             XCTAssertEqual(live.cols, (0..<outC).filter { !deadOut.contains($0) }, label)
             XCTAssertEqual(live.rows.count, deadOut.count == outC ? 0 : taps * (inC - deadIn.count), label)
@@ -90,13 +96,14 @@ final class ConvolutionTests: XCTestCase {
         let input = nchwToNHWC(x, n: n, c: inC, h: side, w: side)
         let resNHWC = nchwToNHWC(res, n: n, c: outC, h: o, w: o)
         var got = [Float](repeating: .nan, count: n * o * o * outC)
-        var columns = [Float](repeating: .nan, count: max(1, conv.columnFloats(n: n, side: side)))
+        var columns = [Float](repeating: .nan, count: max(1, conv.columnFloats(n: n, side: side, options: options)))
         input.withUnsafeBufferPointer { ip in
             resNHWC.withUnsafeBufferPointer { rp in
                 got.withUnsafeMutableBufferPointer { op in
                     columns.withUnsafeMutableBufferPointer { cp in
                         let side = conv.forward(ip.baseAddress!, n: n, side: side, output: op.baseAddress!, columns: cp.baseAddress!,
-                                                residual: residual ? rp.baseAddress! : nil, relu: relu)
+                                                residual: residual ? rp.baseAddress! : nil, relu: relu,
+                                                options: options)
                         XCTAssertEqual(side, o, label)
                     }
                 }
@@ -151,31 +158,33 @@ final class ConvolutionTests: XCTestCase {
         // A few zeros do not pay for the gather: the convolution stays dense.
         check(n: 1, inC: 16, outC: 32, side: 4, kernel: 3, stride: 1, pad: 1, residual: true, relu: true,
               deadOut: [3], deadIn: [4], liveBlock: false)
+        // Zero-skipping off: the same zeros multiplied, the same output.
+        var dense = defaults
+        dense.skipZeros = false
+        check(n: 2, inC: 16, outC: 32, side: 16, kernel: 3, stride: 1, pad: 1, residual: true, relu: true,
+              deadOut: out20, deadIn: in8, liveBlock: false, options: dense)
     }
 
     /// The few-row kernel (6x16 blocks, a lone last panel, rows past a multiple of six) gives the
     /// naive product for every row count it takes, panel counts odd and even, on one and two threads.
     func testSmallRowGEMMMatchesNaive() {
-        let (before, grain) = (engineThreads(), macsWorthAThread)
-        defer { setEngineThreads(before); macsWorthAThread = grain }
-        macsWorthAThread = 1
         for (cols, inner) in [(8, 5), (16, 64), (24, 7), (40, 33)] {
             for rows in 1...13 {
                 let a = SeededWeights.uniform("a", count: rows * inner, lo: -1, hi: 1, seed: 21)
                 let w = SeededWeights.uniform("w", count: inner * cols, lo: -1, hi: 1, seed: 22)  // (inner, cols)
                 var panels = [Float](repeating: 0, count: inner * cols)  // (cols/8, inner, 8)
                 for p in 0..<(cols / 8) { for k in 0..<inner { for j in 0..<8 { panels[(p * inner + k) * 8 + j] = w[k * cols + p * 8 + j] } } }
+                let want = naiveGEMM(m: rows, n: cols, k: inner, a: a, b: w)
                 for threads in 1...2 {
-                    setEngineThreads(threads)
+                    let options = EngineOptions(splitMACs: 1, threads: threads)  // split every product
                     var got = [Float](repeating: .nan, count: rows * cols)
-                    smallRowGEMM(a, rows: rows, inner: inner, panels: panels, cols: cols, output: &got)
+                    smallRowGEMM(a, rows: rows, inner: inner, panels: panels, cols: cols, output: &got,
+                                 options: options)
                     var worst: Float = 0
-                    for i in 0..<rows { for j in 0..<cols {
-                        var sum: Float = 0
-                        for k in 0..<inner { sum += a[i * inner + k] * w[k * cols + j] }
-                        let diff = abs(got[i * cols + j] - sum)
+                    for (g, s) in zip(got, want) {
+                        let diff = abs(g - s)
                         worst = diff.isNaN ? .infinity : max(worst, diff)  // a NaN: an output never written
-                    } }
+                    }
                     XCTAssertLessThanOrEqual(worst, 1e-4, "rows \(rows) cols \(cols) inner \(inner) threads \(threads): got \(got.prefix(4))")
                 }
             }
@@ -185,27 +194,19 @@ final class ConvolutionTests: XCTestCase {
     /// The engine's GEMM splits across its threads by rows, by column slices, or not at all; each
     /// split, at one to three threads, gives the naive product.
     func testSplitGEMMMatchesNaiveAtEveryThreadCount() {
-        let (before, grain) = (engineThreads(), macsWorthAThread)
-        defer { setEngineThreads(before); macsWorthAThread = grain }
-        macsWorthAThread = 1
         // (m, n, k): rows split, columns split (few rows), too small to split, odd sizes.
         for (m, n, k) in [(300, 24, 40), (20, 200, 33), (10, 12, 7), (193, 97, 65)] {
             let a = SeededWeights.uniform("a", count: m * k, lo: -1, hi: 1, seed: 11)
             let b = SeededWeights.uniform("b", count: k * n, lo: -1, hi: 1, seed: 12)
-            var want = [Float](repeating: 0, count: m * n)
-            for i in 0..<m { for j in 0..<n {
-                var sum: Float = 0
-                for t in 0..<k { sum += a[i * k + t] * b[t * n + j] }
-                want[i * n + j] = sum
-            } }
+            let want = naiveGEMM(m: m, n: n, k: k, a: a, b: b)
             for threads in 1...3 {
-                setEngineThreads(threads)
+                let options = EngineOptions(splitMACs: 1, threads: threads)  // split every product
                 var got = [Float](repeating: .nan, count: m * n)
                 a.withUnsafeBufferPointer { ap in
                     b.withUnsafeBufferPointer { bp in
                         got.withUnsafeMutableBufferPointer { gp in
                             sgemm(m: m, n: n, k: k, a: ap.baseAddress!, lda: k, b: bp.baseAddress!, ldb: n,
-                                  c: gp.baseAddress!, ldc: n)
+                                  c: gp.baseAddress!, ldc: n, options: options)
                         }
                     }
                 }
@@ -219,18 +220,24 @@ final class ConvolutionTests: XCTestCase {
     /// the live block's scatter, the GEMMs) give the convolution at one to three threads, with
     /// every pass and product split however small.
     func testEveryThreadCountGivesTheSameConvolution() {
-        let (before, grain, macs) = (engineThreads(), floatsWorthAThread, macsWorthAThread)
-        defer { setEngineThreads(before); floatsWorthAThread = grain; macsWorthAThread = macs }
-        floatsWorthAThread = 1
-        macsWorthAThread = 1
         for threads in [1, 2, 3] {
-            setEngineThreads(threads)
-            check(n: 2, inC: 3, outC: 8, side: 40, kernel: 7, stride: 2, pad: 3, residual: false, relu: true)
-            check(n: 1, inC: 16, outC: 16, side: 24, kernel: 3, stride: 1, pad: 1, residual: true, relu: true)
-            check(n: 2, inC: 8, outC: 48, side: 12, kernel: 1, stride: 1, pad: 0, residual: true, relu: true)
+            let o = EngineOptions(splitMACs: 1, splitFloats: 1, threads: threads)  // split everything
+            check(n: 2, inC: 3, outC: 8, side: 40, kernel: 7, stride: 2, pad: 3, residual: false, relu: true,
+                  options: o)
+            check(n: 1, inC: 16, outC: 16, side: 24, kernel: 3, stride: 1, pad: 1, residual: true, relu: true,
+                  options: o)
+            check(n: 2, inC: 8, outC: 48, side: 12, kernel: 1, stride: 1, pad: 0, residual: true, relu: true,
+                  options: o)
             check(n: 2, inC: 16, outC: 32, side: 20, kernel: 3, stride: 2, pad: 1, residual: false, relu: true,
-                  deadOut: [1, 4, 9, 16, 17, 30], deadIn: [0, 3, 5, 6, 12], liveBlock: true)
+                  deadOut: [1, 4, 9, 16, 17, 30], deadIn: [0, 3, 5, 6, 12], liveBlock: true, options: o)
         }
+    }
+
+    /// Winograd off (a threshold no convolution reaches) gives the same convolutions through im2col.
+    func testWinogradOffGivesTheSameConvolution() {
+        let o = EngineOptions(winogradMinTiles: .max, threads: 2)
+        check(n: 2, inC: 8, outC: 16, side: 16, kernel: 3, stride: 1, pad: 1, residual: true, relu: true, options: o)
+        check(n: 1, inC: 8, outC: 24, side: 17, kernel: 3, stride: 1, pad: 1, residual: false, relu: false, options: o)
     }
 
     func testWinogradIsChosenOnlyWhereItApplies() {
@@ -238,31 +245,32 @@ final class ConvolutionTests: XCTestCase {
         let ones = [Float](repeating: 1, count: 8), zeros = [Float](repeating: 0, count: 8)
         let conv3 = FoldedConv(torchWeight: w, outC: 8, inC: 8, kernel: 3, stride: 1, pad: 1, gamma: ones, beta: zeros, mean: zeros, variance: ones)
         let strided = FoldedConv(torchWeight: w, outC: 8, inC: 8, kernel: 3, stride: 2, pad: 1, gamma: ones, beta: zeros, mean: zeros, variance: ones)
-        XCTAssertTrue(conv3.usesWinograd(n: 1, side: 16), "16 tiles")
-        XCTAssertTrue(conv3.usesWinograd(n: 1, side: 23), "36 tiles, the last row and column partial")
-        XCTAssertFalse(conv3.usesWinograd(n: 1, side: 12), "9 tiles: too few")
-        XCTAssertTrue(conv3.usesWinograd(n: 2, side: 12), "18 tiles")
-        XCTAssertFalse(strided.usesWinograd(n: 2, side: 16), "stride 2")
+        let o = defaults
+        XCTAssertTrue(conv3.usesWinograd(n: 1, side: 16, options: o), "16 tiles")
+        XCTAssertTrue(conv3.usesWinograd(n: 1, side: 23, options: o), "36 tiles, the last row and column partial")
+        XCTAssertFalse(conv3.usesWinograd(n: 1, side: 12, options: o), "9 tiles: too few")
+        XCTAssertTrue(conv3.usesWinograd(n: 2, side: 12, options: o), "18 tiles")
+        XCTAssertFalse(strided.usesWinograd(n: 2, side: 16, options: o), "stride 2")
+        XCTAssertFalse(conv3.usesWinograd(n: 2, side: 12, options: EngineOptions(winogradMinTiles: 19)), "19 asked")
+        XCTAssertFalse(conv3.usesWinograd(n: 8, side: 64, options: EngineOptions(winogradMinTiles: .max)), "off")
         let odd = FoldedConv(torchWeight: [Float](repeating: 0.1, count: 5 * 5 * 9), outC: 5, inC: 5, kernel: 3, stride: 1, pad: 1,
                              gamma: [1, 1, 1, 1, 1], beta: [0, 0, 0, 0, 0], mean: [0, 0, 0, 0, 0], variance: [1, 1, 1, 1, 1])
-        XCTAssertFalse(odd.usesWinograd(n: 4, side: 32), "channels not a multiple of 8")
+        XCTAssertFalse(odd.usesWinograd(n: 4, side: 32, options: o), "channels not a multiple of 8")
     }
 
     func testMaxPoolIgnoresPadding() {
         // All-negative input: padding must not contribute zeros. Output rows split across one to
         // three threads, however few.
-        let (before, grain) = (engineThreads(), floatsWorthAThread)
-        defer { setEngineThreads(before); floatsWorthAThread = grain }
-        floatsWorthAThread = 1
         let n = 2, c = 3, side = 7
         let x = SeededWeights.uniform("pool", count: n * side * side * c, lo: -3, hi: -1, seed: 1)
         let o = (side + 2 - 3) / 2 + 1
         for threads in 1...3 {
-            setEngineThreads(threads)
+            let options = EngineOptions(splitFloats: 1, threads: threads)  // split however few rows
             var got = [Float](repeating: .nan, count: n * o * o * c)
             x.withUnsafeBufferPointer { xp in
                 got.withUnsafeMutableBufferPointer { gp in
-                    XCTAssertEqual(maxPool3x3s2(xp.baseAddress!, n: n, side: side, c: c, output: gp.baseAddress!), o)
+                    XCTAssertEqual(maxPool3x3s2(xp.baseAddress!, n: n, side: side, c: c, output: gp.baseAddress!,
+                                                options: options), o)
                 }
             }
             for b in 0..<n { for oy in 0..<o { for ox in 0..<o { for ch in 0..<c {

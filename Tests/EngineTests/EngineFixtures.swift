@@ -19,10 +19,10 @@ struct ParityFixture: Decodable {
         let first: [Float]
         let sum: Double
     }
+    /// A shipped model's logits, recorded for the file whose content hashes to `sha256`.
     struct Shipped: Decodable {
         let file: String
-        let bytes: Int
-        let header_fnv: String
+        let sha256: String
         let arch: String
         let size: Int
         let batch: Int
@@ -47,7 +47,7 @@ struct ParityFixture: Decodable {
     let python_written: PythonWritten
 
     /// The fixture version these tests were written for; bump with FIXTURE_VERSION in the script.
-    static let expectedVersion = 1
+    static let expectedVersion = 2
 
     static func fixturesDirectory() throws -> URL {
         guard let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil) else {
@@ -73,7 +73,7 @@ func seededInfo(arch: String, classes: Int = 7, side: Int = 48) -> ModelInfo {
 }
 
 /// The seeded state_dict of `arch` as tensors in torchvision's order, BatchNorm counters included,
-/// stored as `dtype`; `edit` may drop or replace entries to make broken files.
+/// stored as `dtype`; `zeros` makes every float 0 (cheap files for loader tests).
 func seededTensors(arch: String, classes: Int = 7, seed: UInt64, dtype: TensorDType,
                    zeros: Bool = false) throws -> [SafetensorsWriter.Tensor] {
     let architecture = try ResNetArchitecture.named(arch)

@@ -51,7 +51,9 @@ final class LoaderTests: XCTestCase {
         assertLoadFails(try writeResNet18(dir, "classes.safetensors", metadata: ["arch": "resnet18", "classes": "a,b"]),
                         problem: "__metadata__ classes lists 2 names but fc.weight has 7 rows")
         assertLoadFails(try writeResNet18(dir, "mean.safetensors", metadata: ["arch": "resnet18", "mean": "0.5,x"]),
-                        problem: "__metadata__ mean '0.5,x': expected three comma-separated numbers")
+                        problem: "__metadata__ mean '0.5,x': expected three comma-separated finite numbers, "
+                            + "one per channel; the file's metadata is wrong: "
+                            + "fix it or re-export the model (make train)")
     }
 
     func testTruncatedAndGarbageFilesAreErrors() throws {

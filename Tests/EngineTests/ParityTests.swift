@@ -114,34 +114,72 @@ final class ParityTests: XCTestCase {
         }
     }
 
-    /// The shipped models in Assets/models, when present and when the fixture was made for them.
-    func testShippedModelsMatchPyTorch() throws {
+    /// A shipped model in Assets/models against the logits PyTorch gave for that very file. The
+    /// fixture names each file by its SHA-256: a model that changed since `make fixtures` fails
+    /// (it is not skipped), so the shipped weights are always checked.
+    func checkShipped(_ arch: String) throws {
         let fixture = try ParityFixture.load()
-        guard let assets = ModelCatalog.assetsDirectory() else { throw XCTSkip("no checkout Assets folder found") }
-        var checked = 0
-        for s in fixture.shipped {
-            let path = assets + "/models/" + s.file
-            guard FileManager.default.fileExists(atPath: path) else { continue }
-            let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-            guard data.count == s.bytes, headerFNV(data) == s.header_fnv else {
-                throw XCTSkip("\(path) is not the file the fixture was made for: rerun `make fixtures`")
+        let assets = try XCTUnwrap(ModelCatalog.assetsDirectory(), "tests run in the checkout: Assets/ must be found")
+        let file = arch + ".safetensors", path = assets + "/models/" + file
+        let recorded = fixture.shipped.first { $0.file == file }
+        guard FileManager.default.fileExists(atPath: path) else {
+            if recorded != nil {
+                XCTFail("\(path) is missing but engine_parity.json has logits for it: restore the file, "
+                        + "or rerun `make fixtures`")
             }
-            let net = try ResNet(contentsOf: path)
-            let got = try net.logits(SeededWeights.input(batch: s.batch, side: s.size, seed: fixture.seed), batch: s.batch)
-            assertLogitsClose(got, s.logits, classes: net.classCount, tolerance: Self.tolerance, "shipped \(s.file)")
-            checked += 1
+            return  // no shipped file, no fixture: nothing was shipped to check
         }
-        if checked == 0 { throw XCTSkip("no shipped model with a fixture in \(assets)/models (run `make fixtures` after exporting one)") }
+        guard let s = recorded else {
+            return XCTFail("\(path) has no logits in engine_parity.json: rerun `make fixtures` to record PyTorch's")
+        }
+        let digest = sha256Hex(try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped))
+        guard digest == s.sha256 else {
+            return XCTFail("\(path) (sha256 \(digest.prefix(12))…) is not the file engine_parity.json was made for "
+                           + "(\(s.sha256.prefix(12))…): rerun `make fixtures`")
+        }
+        let net = try ResNet(contentsOf: path)
+        XCTAssertEqual(net.info.arch, s.arch)
+        let got = try net.logits(SeededWeights.input(batch: s.batch, side: s.size, seed: fixture.seed), batch: s.batch)
+        assertLogitsClose(got, s.logits, classes: net.classCount, tolerance: Self.tolerance, "shipped \(s.file)")
     }
 
-    func headerFNV(_ data: Data) -> String {
-        var n = 0
-        for i in 0..<8 { n |= Int(data[data.startIndex + i]) << (8 * i) }
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in data[(data.startIndex + 8)..<(data.startIndex + 8 + n)] {
-            h ^= UInt64(b)
-            h = h &* 0x0000_0100_0000_01b3
+    func testShippedResNet18MatchesPyTorch() throws { try checkShipped("resnet18") }
+    func testShippedResNet34MatchesPyTorch() throws { try checkShipped("resnet34") }
+    func testShippedResNet50MatchesPyTorch() throws { try checkShipped("resnet50") }
+
+    /// The digest that names shipped files is SHA-256 (FIPS 180-4 test vectors, and a message
+    /// longer than one block whose padding spills into a second).
+    func testSHA256KnownAnswers() {
+        XCTAssertEqual(sha256Hex(Data()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(sha256Hex(Data("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(sha256Hex(Data("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
+                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        XCTAssertEqual(sha256Hex(Data(repeating: 0x61, count: 1000)),
+                       "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+    }
+
+    /// Zero-skipping off and Winograd off are other routes to the same logits.
+    func testEngineOptionsGiveTheSameLogits() throws {
+        let info = seededInfo(arch: "resnet18")
+        let input = SeededWeights.input(batch: 2, side: 64, seed: 9)
+        let want = try ResNet(arch: "resnet18", info: info, seed: 4).logits(input, batch: 2)
+        for options in [EngineOptions(skipZeros: false), EngineOptions(winogradMinTiles: .max),
+                        EngineOptions(splitMACs: 1, splitFloats: 1, threads: 3), EngineOptions(threads: 1)] {
+            let net = ResNet(arch: "resnet18", info: info, seed: 4, options: options)
+            XCTAssertEqual(net.options, options)
+            assertLogitsClose(try net.logits(input, batch: 2), want, classes: 7, tolerance: 1e-4, "\(options)")
         }
-        return String(format: "%016llx", h)
+    }
+
+    /// The defaults are the engine's shipped choices.
+    func testDefaultOptions() {
+        let o = EngineOptions()
+        XCTAssertTrue(o.skipZeros)
+        XCTAssertEqual(o.winogradMinTiles, 16)
+        XCTAssertEqual(o.splitMACs, 1 << 22)
+        XCTAssertEqual(o.splitFloats, 32_768)
+        XCTAssertEqual(o.threads, EngineOptions.defaultThreads)
+        XCTAssertGreaterThanOrEqual(o.threads, 1)
+        XCTAssertEqual(EngineOptions(threads: 0).threads, 1, "at least one thread")
     }
 }

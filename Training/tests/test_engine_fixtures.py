@@ -8,7 +8,8 @@ import torch
 
 import make_engine_fixtures as fx
 
-FIXTURE = Path(__file__).resolve().parents[2] / "Tests/EngineTests/Fixtures/engine_parity.json"
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "Tests/EngineTests/Fixtures/engine_parity.json"
 
 
 def load():
@@ -45,3 +46,21 @@ def test_resnet18_logits_reproduce():
     model = fx.seeded_model("resnet18", fixture["seed"], fixture["classes"])
     got = fx.logits(model, fx.seeded_input(1, 48, fixture["seed"]))
     assert np.allclose(got, case["logits"], atol=1e-5), (got, case["logits"])
+
+
+def test_shipped_models_have_current_fixtures():
+    """Every shipped model has logits recorded for exactly its current content."""
+    recorded = {s["file"]: s for s in load()["shipped"]}
+    for arch in fx.ARCHS:
+        path = ROOT / "Assets/models" / f"{arch}.safetensors"
+        if not path.exists():
+            assert path.name not in recorded, f"{path} is missing but has a fixture: rerun `make fixtures`"
+            continue
+        assert path.name in recorded, f"{path} has no fixture: rerun `make fixtures`"
+        assert recorded[path.name]["sha256"] == fx.file_sha256(path), f"{path} changed: rerun `make fixtures`"
+
+
+def test_file_sha256_is_sha256(tmp_path):
+    p = tmp_path / "abc"
+    p.write_bytes(b"abc")
+    assert fx.file_sha256(p) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
