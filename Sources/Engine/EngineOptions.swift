@@ -1,7 +1,6 @@
 // The engine's kernel choices as one value given to `ResNet`: zero-skipping, Winograd, and how work
 // is split across threads. The defaults are what fertui ships with; `fertui bench` flags set the rest.
 
-import Synchronization
 
 /// How a model runs its kernels. Every choice gives the same outputs up to float rounding; they
 /// trade memory, arithmetic and thread wake-ups.
@@ -31,18 +30,6 @@ public struct EngineOptions: Sendable, Equatable {
     }
 
     /// The thread count a model gets when its options name none: OpenBLAS's own count at start-up
-    /// (the cores, or OPENBLAS_NUM_THREADS), or what `setEngineThreads` last set.
-    public static var defaultThreads: Int {
-        let set = defaultThreadsOverride.load(ordering: .relaxed)
-        return set > 0 ? set : openBLASStartupThreads
-    }
-}
-
-/// 0: none set (OpenBLAS's start-up count is the default).
-private let defaultThreadsOverride = Atomic<Int>(0)
-
-/// Sets the thread count of models built after this call whose options name none.
-@available(*, deprecated, message: "pass EngineOptions(threads:) to ResNet")
-public func setEngineThreads(_ threads: Int) {
-    defaultThreadsOverride.store(max(1, threads), ordering: .relaxed)
+    /// (the cores, or OPENBLAS_NUM_THREADS).
+    public static var defaultThreads: Int { openBLASStartupThreads }
 }

@@ -28,9 +28,9 @@ extension ResNet {
     public static let randomWeightsSeed: UInt64 = 1
 
     /// `name` (resnet18, resnet34, resnet50, or a .safetensors path; looked up in `modelsDir`
-    /// as ModelCatalog does) with weights as `choice` says.
-    public static func load(_ name: String, modelsDir: String?, weights choice: WeightsChoice = .file) throws
-        -> (network: ResNet, origin: WeightsOrigin)
+    /// as ModelCatalog does) with weights as `choice` says, run with `options`.
+    public static func load(_ name: String, modelsDir: String?, weights choice: WeightsChoice = .file,
+                            options: EngineOptions = EngineOptions()) throws -> (network: ResNet, origin: WeightsOrigin)
     {
         let inCatalog = ModelCatalog.names.contains(name)
         var randomSize: Int?
@@ -49,9 +49,9 @@ extension ResNet {
             let info = ModelInfo(
                 arch: name, inputSize: randomSize, classes: ModelInfo.ferClasses,
                 mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], metadata: ["weights": "seeded random"])
-            return (ResNet(arch: name, info: info, seed: randomWeightsSeed), .random)
+            return (ResNet(arch: name, info: info, seed: randomWeightsSeed, options: options), .random)
         }
-        let network = try ResNet(contentsOf: try ModelCatalog.resolve(name, modelsDir: modelsDir))
+        let network = try ResNet(contentsOf: try ModelCatalog.resolve(name, modelsDir: modelsDir), options: options)
         return (network, inCatalog ? .shipped : .file)
     }
 }

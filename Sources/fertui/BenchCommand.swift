@@ -73,7 +73,9 @@ enum BenchCommand {
             throw UsageError(message: "--model \(model): expected resnet18, resnet34, resnet50, all, or a path to a .safetensors file")
         }
         for name in names {
-            let (net, weights) = try loadForBench(name, modelsDir: modelsDir, size: size, options: options)
+            let (net, origin) = try ResNet.load(name, modelsDir: modelsDir, weights: .seededWhenMissing(inputSize: size),
+                                                options: options)
+            let weights = origin.rawValue
             let r = try measure(net, size: size, batch: batch, runs: runs, warmup: warmup)
             let label = ModelCatalog.names.contains(name) ? name : net.info.arch
             if json {
@@ -88,21 +90,6 @@ enum BenchCommand {
             }
         }
         return 0
-    }
-
-    /// The shipped model when its file resolves, else seeded random weights of that architecture.
-    static func loadForBench(_ name: String, modelsDir: String?, size: Int,
-                             options: EngineOptions) throws -> (ResNet, String) {
-        if ModelCatalog.names.contains(name) {
-            if let path = try? ModelCatalog.resolve(name, modelsDir: modelsDir) {
-                return (try ResNet(contentsOf: path, options: options), "shipped")
-            }
-            let info = ModelInfo(arch: name, inputSize: size, classes: ModelInfo.ferClasses,
-                                 mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
-            return (ResNet(arch: name, info: info, seed: 1, options: options), "random")
-        }
-        let path = try ModelCatalog.resolve(name, modelsDir: modelsDir)
-        return (try ResNet(contentsOf: path, options: options), "file")
     }
 
     /// Median and 90th-percentile milliseconds of `runs` forwards after `warmup` untimed ones, on

@@ -150,7 +150,6 @@ enum MonitorCommand {
 
     static func run(_ tokens: [String]) throws -> Int32 {
         let o = try parse(tokens)
-        setEngineThreads(o.threads)
         // Detection runs beside the forward pass: OpenCV's own thread pool would fight the engine.
         OpenCV.setThreads(1)
         let sourceOptions = SourceOptions(width: o.width, height: o.height, fps: o.fps, realtime: o.realtime,
@@ -260,7 +259,9 @@ enum MonitorCommand {
     static func modelLoader(_ o: Options) -> (String) throws -> ExpressionModel {
         let weights: WeightsChoice = o.randomWeights ? .seeded(inputSize: o.inputSize) : .file
         return { name in
-            ResNetExpressionModel(try ResNet.load(name, modelsDir: o.modelsDir, weights: weights).network)
+            ResNetExpressionModel(
+                try ResNet.load(name, modelsDir: o.modelsDir, weights: weights, options: EngineOptions(threads: o.threads))
+                    .network)
         }
     }
 

@@ -53,7 +53,6 @@ enum PipelineBench {
         let measureMemory = !args.flag("--no-memory")
         let json = args.flag("--json")
         try args.finish(command: "bench --pipeline")
-        setEngineThreads(threads)
         OpenCV.setThreads(1)  // as the monitor: detection beside the forward pass, one thread each
 
         let options = SourceOptions(width: width, height: height, fps: fps, realtime: true, loop: true)
@@ -61,7 +60,8 @@ enum PipelineBench {
         var weights: [String: WeightsOrigin] = [:]
         let load: (String) throws -> ExpressionModel = { name in
             let (network, origin) = try ResNet.load(name, modelsDir: modelsDir,
-                                                    weights: .seededWhenMissing(inputSize: 48))
+                                                    weights: .seededWhenMissing(inputSize: 48),
+                                                    options: EngineOptions(threads: threads))
             weights[name] = origin
             return ResNetExpressionModel(network)
         }
