@@ -38,6 +38,20 @@ public struct ProcessedFrame: Sendable {
     public var faces: [FaceReading]
     public var truth: String?
     public var timings: StageTimings
+    /// The file the frame came from in a folder replay (empty for cameras, videos, the demo).
+    public var file: String = ""
+
+    public init(frameIndex: Int, time: Double, model: String, classes: [String], faces: [FaceReading], truth: String?,
+                timings: StageTimings, file: String = "") {
+        self.frameIndex = frameIndex
+        self.time = time
+        self.model = model
+        self.classes = classes
+        self.faces = faces
+        self.truth = truth
+        self.timings = timings
+        self.file = file
+    }
 }
 
 /// Capture → detect → preprocess → forward → render, on Dispatch queues.

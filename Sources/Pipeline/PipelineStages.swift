@@ -136,16 +136,19 @@ extension MonitorPipeline {
             return readings
         }
         let now = monotonicSeconds()
-        let (processed, startTime, timings) = metrics.withLock { m in
+        let (processed, startTime) = metrics.withLock { m in
             m.recordClassified(
                 frameTimestamp: frame.timestamp, detectMs: batch.detected.detectMs,
                 preprocessMs: batch.preprocessMs, forwardMs: forwardMs, at: now)
-            return (m.processed, m.startTime, m.timings)
+            return (m.processed, m.startTime)
         }
+        // This frame's own stage times (the screen shows moving averages instead).
+        let own = StageTimings(detect: batch.detected.detectMs, preprocess: batch.preprocessMs, forward: forwardMs)
         onProcessed?(
             ProcessedFrame(
                 frameIndex: frame.index, time: now - startTime, model: batch.modelName,
-                classes: classes, faces: readings, truth: frame.truth, timings: timings))
+                classes: classes, faces: readings, truth: frame.truth, timings: own,
+                file: source is ImageReplay ? frame.origin : ""))
         requestRender()
         if let limit = configuration.frameLimit, processed >= limit { finish("\(processed) frames processed") }
     }

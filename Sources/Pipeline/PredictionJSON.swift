@@ -2,15 +2,50 @@
 // line per image for `fertui predict --json`.
 // Written by hand so keys keep their documented order and numbers stay short.
 
+import Foundation
 import Vision
 
 public enum PredictionJSON {
-    /// `{"frame":…,"t":…,"model":…,"faces":[…],"truth":…}` (truth only in labelled replays).
+    /// `{"frame":…,"t":…,"model":…,"faces":[…],"ms":{"detect":…,"preprocess":…,"forward":…},
+    /// "file":…,"truth":…}` (file in folder replays, truth in labelled ones).
     public static func logLine(_ p: ProcessedFrame) -> String {
         var s = "{\"frame\":\(p.frameIndex),\"t\":\(number(p.time, decimals: 3)),\"model\":\(string(p.model)),\"faces\":"
         s += faces(p.faces, classes: p.classes)
+        let t = p.timings
+        s += ",\"ms\":{\"detect\":\(number(t.detect, decimals: 2)),\"preprocess\":\(number(t.preprocess, decimals: 2)),"
+            + "\"forward\":\(number(t.forward, decimals: 2))}"
+        if !p.file.isEmpty { s += ",\"file\":" + string(p.file) }
         if let truth = p.truth { s += ",\"truth\":" + string(truth) }
         return s + "}"
+    }
+
+    /// The CSV log's header: one row per face per frame (a frame without faces has one row with
+    /// the face columns empty).
+    public static func csvHeader(classes: [String]) -> String {
+        (["frame", "t", "model", "file", "face", "x", "y", "w", "h", "label", "confidence"] + classes
+            + ["truth", "detect_ms", "preprocess_ms", "forward_ms"]).joined(separator: ",")
+    }
+
+    /// The CSV rows of one classified frame, each ending in a newline.
+    public static func csvRows(_ p: ProcessedFrame) -> String {
+        let head = ["\(p.frameIndex)", number(p.time, decimals: 3), csvField(p.model), csvField(p.file)]
+        let tail = [csvField(p.truth ?? ""), number(p.timings.detect, decimals: 2),
+                    number(p.timings.preprocess, decimals: 2), number(p.timings.forward, decimals: 2)]
+        guard !p.faces.isEmpty else {
+            return (head + [String](repeating: "", count: 7 + p.classes.count) + tail).joined(separator: ",") + "\n"
+        }
+        return p.faces.map { face in
+            let b = face.box
+            let probs = face.probabilities.map { number(Double($0), decimals: 6) }
+            return (head + ["\(face.id)", "\(b.x)", "\(b.y)", "\(b.width)", "\(b.height)", csvField(face.label),
+                            number(Double(face.confidence), decimals: 6)] + probs + tail).joined(separator: ",") + "\n"
+        }.joined()
+    }
+
+    /// A CSV field, quoted when it holds a comma, a quote or a line break.
+    static func csvField(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     /// `[{"id":…,"box":[x,y,w,h],"label":…,"confidence":…,"probs":{class: p, …}}, …]`; without

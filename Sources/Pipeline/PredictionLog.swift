@@ -1,5 +1,5 @@
-// `--log FILE.jsonl`: one JSON line per classified frame, written on its own queue so the
-// forward stage never waits for the disk. A log is a stream: the path is opened in place (created
+// `--log FILE.jsonl` (one JSON line per classified frame) or `--log FILE.csv` (one row per face
+// per frame), written on its own queue so the forward stage never waits for the disk. A log is a stream: the path is opened in place (created
 // or truncated, as a shell's `>` does), so a device, a FIFO or a symlink stays what it is.
 
 import Dispatch
@@ -9,9 +9,12 @@ import Foundation
     import Glibc
 #endif
 
-/// An append-only JSON-lines stream ("-" writes to standard output).
+/// An append-only log stream ("-" writes JSON lines to standard output).
 public final class PredictionLog: @unchecked Sendable {
     public let path: String
+    /// CSV when the path ends in .csv, JSON lines otherwise.
+    public let csv: Bool
+    private var wroteHeader = false
     private let descriptor: Int32
     private let queue = DispatchQueue(label: "fertui.log", qos: .utility)
     /// Touched on `queue` only.
@@ -24,6 +27,7 @@ public final class PredictionLog: @unchecked Sendable {
     /// Opens `path` for writing in place (created if missing, emptied if it is a regular file).
     public init(path: String) throws {
         self.path = path
+        self.csv = path.lowercased().hasSuffix(".csv")
         // A reader that goes away must surface as EPIPE, which is reported, not as a silent kill.
         signal(SIGPIPE, SIG_IGN)
         if path == "-" {
@@ -47,12 +51,22 @@ public final class PredictionLog: @unchecked Sendable {
 
     /// Queues one frame's line.
     public func append(_ frame: ProcessedFrame) {
-        let line = PredictionJSON.logLine(frame) + "\n"
-        queue.async { self.write(line) }
+        queue.async {
+            if self.csv {
+                if !self.wroteHeader {
+                    self.wroteHeader = true
+                    self.write(PredictionJSON.csvHeader(classes: frame.classes) + "\n", counted: false)
+                }
+                self.write(PredictionJSON.csvRows(frame))
+            } else {
+                self.write(PredictionJSON.logLine(frame) + "\n")
+            }
+        }
     }
 
-    /// Runs on `queue`: the whole line, or the first error (after which nothing more is written).
-    private func write(_ line: String) {
+    /// Runs on `queue`: the whole text, or the first error (after which nothing more is written);
+    /// `counted`: a frame's line(s), as `close()` reports them.
+    private func write(_ line: String, counted: Bool = true) {
         guard failure == nil, !closed else { return }
         let bytes = Array(line.utf8)
         var offset = 0
@@ -71,13 +85,13 @@ public final class PredictionLog: @unchecked Sendable {
             }
             offset += n
         }
-        lines += 1
+        if counted { lines += 1 }
     }
 
     /// The first write error, if any (waits for queued lines).
     public var error: PipelineError? { queue.sync { failure } }
 
-    /// Waits for queued lines to reach the stream and closes it; returns the number of lines
+    /// Waits for queued lines to reach the stream and closes it; returns the number of frames
     /// written, or throws the first write error.
     @discardableResult
     public func close() throws -> Int {

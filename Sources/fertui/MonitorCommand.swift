@@ -49,7 +49,8 @@ enum MonitorCommand {
           --headless         run the pipeline without the screen, every frame classified
           --frames N         stop after N classified frames
           --seconds S        stop after S seconds
-          --log FILE.jsonl   one JSON line per classified frame ('-' for standard output)
+          --log FILE         FILE.jsonl: one JSON line per classified frame ('-': standard
+                             output); FILE.csv: one row per face per frame
           --cycle-models S   switch to the next model every S seconds (soak tests; any mode)
         Summary and timeline:
           --summary FILE     also write the session summary printed at the end as JSON

@@ -48,7 +48,31 @@ final class DumpAndLogTests: XCTestCase {
     func testLogLineOmitsTruthOutsideLabelledReplays() {
         let frame = ProcessedFrame(frameIndex: 0, time: 0, model: "m", classes: classes, faces: [], truth: nil,
                                    timings: StageTimings())
-        XCTAssertEqual(PredictionJSON.logLine(frame), "{\"frame\":0,\"t\":0,\"model\":\"m\",\"faces\":[]}")
+        XCTAssertEqual(PredictionJSON.logLine(frame),
+                       "{\"frame\":0,\"t\":0,\"model\":\"m\",\"faces\":[],\"ms\":{\"detect\":0,\"preprocess\":0,\"forward\":0}}")
+    }
+
+    func testLogLineNamesTheFileAndCarriesStageTimes() throws {
+        let frame = ProcessedFrame(frameIndex: 3, time: 1, model: "m", classes: classes, faces: [], truth: nil,
+                                   timings: StageTimings(detect: 4.256, preprocess: 0.5, forward: 2), file: "/d/a,b.png")
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(PredictionJSON.logLine(frame).utf8)) as? [String: Any])
+        XCTAssertEqual(json["file"] as? String, "/d/a,b.png")
+        XCTAssertEqual((json["ms"] as? [String: Double])?["detect"], 4.26)
+    }
+
+    func testCSVHasOneRowPerFacePerFrame() {
+        XCTAssertEqual(PredictionJSON.csvHeader(classes: ["a", "b"]),
+                       "frame,t,model,file,face,x,y,w,h,label,confidence,a,b,truth,detect_ms,preprocess_ms,forward_ms")
+        let two = ProcessedFrame(frameIndex: 5, time: 0.25, model: "resnet18", classes: ["a", "b"],
+                                 faces: [FaceReading(id: 1, box: FaceBox(x: 1, y: 2, width: 3, height: 4), probabilities: [0.25, 0.75], classes: ["a", "b"]),
+                                         FaceReading(id: 2, box: FaceBox(x: 5, y: 6, width: 7, height: 8), probabilities: [1, 0], classes: ["a", "b"])],
+                                 truth: "b", timings: StageTimings(detect: 1, preprocess: 2, forward: 3), file: "x,y.png")
+        XCTAssertEqual(PredictionJSON.csvRows(two),
+                       "5,0.25,resnet18,\"x,y.png\",1,1,2,3,4,b,0.75,0.25,0.75,b,1,2,3\n"
+                       + "5,0.25,resnet18,\"x,y.png\",2,5,6,7,8,a,1,1,0,b,1,2,3\n")
+        let none = ProcessedFrame(frameIndex: 6, time: 0.5, model: "m", classes: ["a", "b"], faces: [], truth: nil,
+                                  timings: StageTimings())
+        XCTAssertEqual(PredictionJSON.csvRows(none), "6,0.5,m,,,,,,,,,,,,0,0,0\n")
     }
 
     func testJSONStringsAndNumbersAreEscapedAndShort() {
