@@ -212,7 +212,7 @@ enum MonitorCommand {
         guard let log else { return status }
         do {
             let lines = try log.close()
-            if log.path != "-" { print("fertui: wrote \(lines) lines to \(log.path)") }
+            if log.path != "-" { print("fertui: \(lines) frames logged to \(log.path)") }
         } catch {
             FileHandle.standardError.write("fertui: \(error)\n")
             status = 1
@@ -234,7 +234,7 @@ enum MonitorCommand {
         var logFailure: Error?
         do { lines = try log?.close() } catch { logFailure = error }
         var status = report(pipeline.sessionSummary(reason: reason), summaryPath: summaryPath)
-        if let lines, let log, log.path != "-" { FileHandle.standardError.write("fertui: \(lines) log lines in \(log.path)\n") }
+        if let lines, let log, log.path != "-" { FileHandle.standardError.write("fertui: \(lines) frames logged to \(log.path)\n") }
         if let logFailure {
             FileHandle.standardError.write("fertui: \(logFailure)\n")
             status = 1

@@ -22,6 +22,15 @@ final class ImageFuzzTests: XCTestCase {
             }
             base.append((ext, Array(try Data(contentsOf: URL(fileURLWithPath: path)))))
         }
+        // The decoders complain on standard error about every broken file: into a file, not the log.
+        let quiet = open(dir + "/decoder-messages.txt", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let saved = dup(STDERR_FILENO)
+        dup2(quiet, STDERR_FILENO)
+        defer {
+            dup2(saved, STDERR_FILENO)
+            close(saved)
+            close(quiet)
+        }
         var rng = SplitMix64(seed: 20_261_204)
         var decoded = 0, refused = 0
         for n in 0..<320 {
