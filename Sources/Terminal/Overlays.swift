@@ -19,15 +19,16 @@ public enum Palette {
 
 /// Draws face outlines and labels onto video already placed in the grid.
 public enum FaceOverlay {
-    /// Outlines every face; the primary one in its own colour and bold. Labels sit on the top
-    /// edge ("happy 87%"), or above the box when the box is narrower than the label.
+    /// Outlines every face; the primary one in its own colour and bold. Labels ("happy 87%") sit
+    /// on the top edge, or above the box when it is narrower, or below it; a label never covers
+    /// another (the primary face's is placed first), and is cut short when no place is free.
     public static func draw(_ faces: [FaceReading], primaryID: Int?, placement: VideoPlacement,
                             into grid: inout CellGrid) {
         // The primary face last, so its outline wins where boxes overlap.
         let ordered = faces.filter { $0.id != primaryID } + faces.filter { $0.id == primaryID }
+        var boxes: [(face: FaceReading, left: Int, top: Int, right: Int, bottom: Int)] = []
         for face in ordered {
             let primary = face.id == primaryID
-            let color = primary ? Palette.primaryFace : Palette.face
             let b = face.box
             let left = placement.column(forFrameX: b.x)
             var right = placement.lastColumn(forFrameX: b.x + b.width - 1)
@@ -35,10 +36,33 @@ public enum FaceOverlay {
             var bottom = placement.lastRow(forFrameY: b.y + b.height - 1)
             right = max(right, left + 1)
             bottom = max(bottom, top + 1)
-            outline(left: left, top: top, right: right, bottom: bottom, color: color, bold: primary, into: &grid)
-            let label = " \(face.label) \(Int((face.confidence * 100).rounded()))% "
-            let labelRow = label.count <= right - left - 1 || top == 0 ? top : top - 1
-            grid.put(label, x: left + 1, y: labelRow, foreground: Palette.labelText, background: color, bold: primary)
+            outline(left: left, top: top, right: right, bottom: bottom, color: primary ? Palette.primaryFace : Palette.face,
+                    bold: primary, into: &grid)
+            boxes.append((face, left, top, right, bottom))
+        }
+        var taken: [(y: Int, x0: Int, x1: Int)] = []  // label cells already used: row, [x0, x1)
+        for box in boxes.reversed() {  // the primary face's label first
+            let primary = box.face.id == primaryID
+            let label = " \(box.face.label) \(Int((box.face.confidence * 100).rounded()))% "
+            let x = box.left + 1
+            let rows = label.count <= box.right - box.left - 1
+                ? [box.top, box.top - 1, box.bottom + 1, box.bottom] : [box.top - 1, box.top, box.bottom + 1]
+            func free(_ y: Int, _ width: Int) -> Bool {
+                y >= 0 && y < grid.height && !taken.contains { $0.y == y && $0.x0 < x + width && x < $0.x1 }
+            }
+            var place: (y: Int, text: String)?
+            if let y = rows.first(where: { free($0, label.count) }) {
+                place = (y, label)
+            } else if box.top >= 0 {
+                // Cut short at the first label in the way on the top edge, if a few characters fit.
+                let blocker = taken.filter { $0.y == box.top && $0.x0 >= x }.map(\.x0).min() ?? x + label.count
+                let room = min(label.count, blocker - x)
+                if room >= 4, free(box.top, room) { place = (box.top, String(label.prefix(room - 1)) + "…") }
+            }
+            guard let place else { continue }
+            grid.put(place.text, x: x, y: place.y, foreground: Palette.labelText,
+                     background: primary ? Palette.primaryFace : Palette.face, bold: primary)
+            taken.append((place.y, x, x + place.text.count))
         }
     }
 

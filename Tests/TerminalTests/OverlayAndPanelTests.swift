@@ -44,6 +44,30 @@ final class OverlayAndPanelTests: XCTestCase {
         XCTAssertTrue(grid[5, 5].bold)
     }
 
+    func testOverlappingLabelsDoNotCoverEachOther() {
+        // Two boxes whose top edges share row 2 and overlap in columns: the primary face keeps the
+        // edge, the other's label moves above its box.
+        var grid = markedGrid(width: 20, height: 10)
+        let a = FaceReading(id: 1, box: FaceBox(x: 2, y: 8, width: 24, height: 20), label: "happy", confidence: 0.87,
+                            probabilities: [])
+        let b = FaceReading(id: 2, box: FaceBox(x: 10, y: 8, width: 26, height: 20), label: "sad", confidence: 0.51,
+                            probabilities: [])
+        FaceOverlay.draw([a, b], primaryID: 2, placement: placement(), into: &grid)
+        XCTAssertTrue(grid.row(2).contains(" sad 51% "), grid.debugDescription)
+        XCTAssertTrue(grid.row(1).contains(" happy 87% "), grid.debugDescription)
+
+        // No free row at all (top of the screen, box down to the last row): cut short with "…".
+        var tight = markedGrid(width: 20, height: 3)
+        let place = HalfBlockRasterizer().placement(frameWidth: 40, frameHeight: 12, in: CellRect(x: 0, y: 0, width: 20, height: 3))!
+        let c = FaceReading(id: 1, box: FaceBox(x: 0, y: 0, width: 30, height: 12), label: "surprise", confidence: 0.9,
+                            probabilities: [])
+        let d = FaceReading(id: 2, box: FaceBox(x: 12, y: 0, width: 28, height: 12), label: "neutral", confidence: 0.4,
+                            probabilities: [])
+        FaceOverlay.draw([c, d], primaryID: 2, placement: place, into: &tight)
+        XCTAssertTrue(tight.row(0).contains(" neutral 40% "), tight.debugDescription)
+        XCTAssertTrue(tight.row(0).contains("…"), tight.debugDescription)
+    }
+
     func testPrimaryFaceIsHighlightedAndOthersAreNot() {
         var grid = markedGrid(width: 20, height: 10)
         let a = FaceReading(id: 1, box: FaceBox(x: 0, y: 0, width: 16, height: 16), label: "fear", confidence: 0.4, probabilities: [])
