@@ -314,3 +314,34 @@ extern "C" void fcv_video_writer_close(fcv_video_writer *writer) {
     }
     delete writer;
 }
+
+extern "C" int fcv_draw_rectangle(uint8_t *bgr, int width, int height, int x, int y, int boxWidth, int boxHeight,
+                                  const uint8_t color[3], int thickness, char *err, size_t errlen) {
+    if (!bgr || width <= 0 || height <= 0)
+        return fail(err, errlen, FCV_EINVAL, "draw_rectangle: bad image %dx%d", width, height);
+    return guarded(err, errlen, "drawing a box", [&] {
+        cv::Mat m(height, width, CV_8UC3, bgr);
+        cv::rectangle(m, cv::Rect(x, y, boxWidth, boxHeight), cv::Scalar(color[0], color[1], color[2]),
+                      thickness < 1 ? 1 : thickness);
+        return (int)FCV_OK;
+    });
+}
+
+extern "C" int fcv_draw_label(uint8_t *bgr, int width, int height, const char *text, int x, int y, int textHeight,
+                              const uint8_t textColor[3], const uint8_t background[3], char *err, size_t errlen) {
+    if (!bgr || !text || width <= 0 || height <= 0)
+        return fail(err, errlen, FCV_EINVAL, "draw_label: bad image %dx%d", width, height);
+    return guarded(err, errlen, "drawing a label", [&] {
+        cv::Mat m(height, width, CV_8UC3, bgr);
+        const int font = cv::FONT_HERSHEY_SIMPLEX;
+        // FONT_HERSHEY_SIMPLEX at scale 1 is about 22 pixels from baseline to cap height.
+        double scale = textHeight > 0 ? textHeight / 22.0 : 0.5;
+        int thickness = scale >= 1 ? 2 : 1, baseline = 0;
+        cv::Size size = cv::getTextSize(text, font, scale, thickness, &baseline);
+        cv::Rect box(x, y, size.width + 4, size.height + baseline + 4);
+        cv::rectangle(m, box, cv::Scalar(background[0], background[1], background[2]), cv::FILLED);
+        cv::putText(m, text, cv::Point(x + 2, y + 2 + size.height), font, scale,
+                    cv::Scalar(textColor[0], textColor[1], textColor[2]), thickness, cv::LINE_AA);
+        return (int)FCV_OK;
+    });
+}

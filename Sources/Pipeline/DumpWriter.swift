@@ -1,5 +1,6 @@
-// `d` in the monitor: the shown prediction as a folder holding prediction.json, frame.png and
-// one face-<id>.png crop per face. The folder is written under a temporary name and renamed,
+// `d` in the monitor: the shown prediction as a folder holding prediction.json, frame.png, the
+// frame with boxes and labels drawn (annotated.png), one face-<id>.png crop per face, and any
+// extra files the caller adds (the monitor adds screen.ans, the screen as shown). The folder is written under a temporary name and renamed,
 // so a reader never sees half a dump.
 
 import Foundation
@@ -9,6 +10,7 @@ public enum DumpWriter {
     /// Writes the dump into a new folder of `directory` (created if missing); returns its path.
     public static func write(frame: Frame, faces: [FaceReading], classes: [String], model: String, source: String,
                              timings: StageTimings, elapsed: Double, to directory: String,
+                             extraFiles: [(name: String, contents: Data)] = [],
                              now: Date = Date()) throws -> String {
         let fm = FileManager.default
         do {
@@ -30,6 +32,10 @@ public enum DumpWriter {
             try fm.createDirectory(atPath: temporary, withIntermediateDirectories: false)
             try OpenCV.writeImage((temporary as NSString).appendingPathComponent("frame.png"), pixels: frame.pixels,
                                   width: frame.width, height: frame.height, channels: frame.channels)
+            try writeAnnotated(frame, faces: faces, to: (temporary as NSString).appendingPathComponent("annotated.png"))
+            for extra in extraFiles {
+                try extra.contents.write(to: URL(fileURLWithPath: (temporary as NSString).appendingPathComponent(extra.name)))
+            }
             var crops: [String] = []
             for face in faces {
                 guard let crop = crop(frame, face.box) else { continue }
@@ -45,7 +51,7 @@ public enum DumpWriter {
                 "model":\(PredictionJSON.string(model)),"classes":[\(classes.map(PredictionJSON.string).joined(separator: ","))],\
                 "timings_ms":\(PredictionJSON.timings(timings)),\
                 "faces":\(PredictionJSON.faces(faces, classes: classes)),\
-                "files":[\((["frame.png"] + crops).map(PredictionJSON.string).joined(separator: ","))]\
+                "files":[\((["frame.png", "annotated.png"] + extraFiles.map(\.name) + crops).map(PredictionJSON.string).joined(separator: ","))]\
                 \(frame.truth.map { ",\"truth\":" + PredictionJSON.string($0) } ?? "")}
 
                 """
@@ -78,6 +84,28 @@ public enum DumpWriter {
             if (try? fm.removeItem(atPath: path)) != nil { removed.append(path) }
         }
         return removed
+    }
+
+    /// The frame in colour with each face's box and "label 87%" drawn, as the screen shows them.
+    static func writeAnnotated(_ frame: Frame, faces: [FaceReading], to path: String) throws {
+        var bgr: [UInt8]
+        if frame.channels == 3 {
+            bgr = frame.pixels
+        } else {
+            bgr = [UInt8](repeating: 0, count: frame.width * frame.height * 3)
+            for (i, v) in frame.pixels.enumerated() { bgr[3 * i] = v; bgr[3 * i + 1] = v; bgr[3 * i + 2] = v }
+        }
+        let thickness = max(1, min(frame.width, frame.height) / 240)
+        let textHeight = max(8, min(frame.width, frame.height) / 40)
+        for face in faces {
+            try OpenCV.drawRectangle(&bgr, width: frame.width, height: frame.height, box: face.box,
+                                     color: (0, 255, 0), thickness: thickness)
+            let label = "#\(face.id) \(face.label) \(Int((face.confidence * 100).rounded()))%"
+            try OpenCV.drawLabel(&bgr, width: frame.width, height: frame.height, text: label, x: face.box.x,
+                                 y: max(0, face.box.y - textHeight - 6), textHeight: textHeight, color: (0, 0, 0),
+                                 background: (0, 255, 0))
+        }
+        try OpenCV.writeImage(path, pixels: bgr, width: frame.width, height: frame.height, channels: 3)
     }
 
     /// The part of the frame inside `box`, clipped to the frame; nil when nothing is left.

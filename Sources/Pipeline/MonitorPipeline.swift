@@ -3,6 +3,7 @@
 // the model switch (ModelSwitcher), and turns keys into state changes.
 
 import Dispatch
+import Foundation
 import Engine
 import Vision
 
@@ -302,7 +303,7 @@ public final class MonitorPipeline: @unchecked Sendable {
 
     /// Writes the shown prediction (frozen, or the newest) into a new folder of `directory` and
     /// returns the folder's path. Runs on the caller's thread.
-    public func writeDump(to directory: String) throws -> String {
+    public func writeDump(to directory: String, extraFiles: [(name: String, contents: Data)] = []) throws -> String {
         let shown = state.withLock { $0.shown }
         let (timings, startTime) = metrics.withLock { ($0.timings, $0.startTime) }
         guard let shown else {
@@ -311,14 +312,14 @@ public final class MonitorPipeline: @unchecked Sendable {
         return try DumpWriter.write(
             frame: shown.frame, faces: shown.faces, classes: models.model.model.info.classes,
             model: shown.model, source: source.name,
-            timings: timings, elapsed: monotonicSeconds() - startTime, to: directory)
+            timings: timings, elapsed: monotonicSeconds() - startTime, to: directory, extraFiles: extraFiles)
     }
 
     /// Writes a dump on the dump queue and shows where it went (or why it failed).
-    public func requestDump(to directory: String) {
+    public func requestDump(to directory: String, extraFiles: [(name: String, contents: Data)] = []) {
         dumpQueue.async {
             do {
-                let path = try self.writeDump(to: directory)
+                let path = try self.writeDump(to: directory, extraFiles: extraFiles)
                 self.setMessage("dumped to \(path)")
             } catch {
                 self.setMessage("dump failed: \(error)")

@@ -52,6 +52,25 @@ public enum AnsiEncoder {
         return sent
     }
 
+    /// The whole grid as a text document that `cat` shows as the screen looked: each row's colour
+    /// changes and glyphs, then a reset and a newline (no cursor moves).
+    public static func document(_ grid: CellGrid, depth: ColorDepth) -> [UInt8] {
+        var out: [UInt8] = []
+        for y in 0..<grid.height {
+            var pen: (fg: CellColor, bg: CellColor, bold: Bool)? = nil
+            for x in 0..<grid.width {
+                let cell = grid[x, y]
+                if pen == nil || pen!.fg != cell.foreground || pen!.bg != cell.background || pen!.bold != cell.bold {
+                    appendPen(cell, changedFrom: pen, depth: depth, to: &out)
+                    pen = (cell.foreground, cell.background, cell.bold)
+                }
+                appendUTF8(cell.glyph, to: &out)
+            }
+            out.append(contentsOf: [0x1B, 0x5B, 0x30, 0x6D, 0x0A])  // ESC [ 0 m, newline
+        }
+        return out
+    }
+
     /// SGR for the cell's colours and weight; a full reset first when bold goes off.
     static func appendPen(_ cell: Cell, changedFrom pen: (fg: CellColor, bg: CellColor, bold: Bool)?,
                           depth: ColorDepth, to out: inout [UInt8]) {

@@ -106,7 +106,9 @@ public final class LiveMonitor: @unchecked Sendable {
         case .toggleSmoothing: pipeline.toggleSmoothing()
         case .dump:
             pipeline.setMessage("dumping...")
-            pipeline.requestDump(to: dumpDirectory)
+            // The screen as it is now, beside the frame: `cat screen.ans` shows it again.
+            let screenText = Data(AnsiEncoder.document(grid, depth: screen.depth))
+            pipeline.requestDump(to: dumpDirectory, extraFiles: [("screen.ans", screenText)])
         case .toggleHelp:
             composer.showHelp.toggle()
             pipeline.requestRender()

@@ -104,6 +104,33 @@ public enum OpenCV {
         return (Array(UnsafeBufferPointer(start: data, count: count)), Int(w), Int(h))
     }
 
+    /// Draws a box outline into packed BGR `pixels`; `color` is (B, G, R).
+    public static func drawRectangle(_ pixels: inout [UInt8], width: Int, height: Int, box: FaceBox,
+                                     color: (UInt8, UInt8, UInt8), thickness: Int) throws {
+        precondition(pixels.count >= width * height * 3)
+        let bgr = [color.0, color.1, color.2]
+        _ = try pixels.withUnsafeMutableBufferPointer { dst in
+            try fcvCall {
+                fcv_draw_rectangle(dst.baseAddress, Int32(width), Int32(height), Int32(box.x), Int32(box.y),
+                                   Int32(box.width), Int32(box.height), bgr, Int32(thickness), $0, $1)
+            }
+        }
+    }
+
+    /// Draws `text` on a filled background at (x, y), about `textHeight` pixels high.
+    public static func drawLabel(_ pixels: inout [UInt8], width: Int, height: Int, text: String, x: Int, y: Int,
+                                 textHeight: Int, color: (UInt8, UInt8, UInt8),
+                                 background: (UInt8, UInt8, UInt8)) throws {
+        precondition(pixels.count >= width * height * 3)
+        let fg = [color.0, color.1, color.2], bg = [background.0, background.1, background.2]
+        _ = try pixels.withUnsafeMutableBufferPointer { dst in
+            try fcvCall {
+                fcv_draw_label(dst.baseAddress, Int32(width), Int32(height), text, Int32(x), Int32(y),
+                               Int32(textHeight), fg, bg, $0, $1)
+            }
+        }
+    }
+
     /// Writes a packed image; the extension (.png, .jpg, ...) picks the format.
     public static func writeImage(_ path: String, pixels: [UInt8], width: Int, height: Int, channels: Int,
                                   jpegQuality: Int = 95) throws {

@@ -80,6 +80,9 @@ final class MonitorInTmuxTests: XCTestCase {
         XCTAssertEqual((faces[0]["probs"] as? [String: Double])?.count, 7)
         XCTAssertEqual(json["source"] as? String, frames)
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/frame.png"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/annotated.png"))
+        let screenText = try String(contentsOfFile: folder + "/screen.ans", encoding: .utf8)
+        XCTAssertTrue(screenText.contains("model resnet34") && screenText.contains("▀"), "the screen as shown")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: work + "/dumps").filter { $0.hasPrefix(".") }
         XCTAssertEqual(leftovers, [], "no temporary dump folders left behind")
 

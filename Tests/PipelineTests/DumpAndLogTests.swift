@@ -93,13 +93,22 @@ final class DumpAndLogTests: XCTestCase {
                      reading(id: 2, box: FaceBox(x: 70, y: 50, width: 30, height: 30), top: 6)]  // clipped at the edge
         let timings = StageTimings(capture: 1, detect: 2, preprocess: 3, forward: 4, render: 5)
         let path = try DumpWriter.write(frame: frame, faces: faces, classes: classes, model: "resnet34", source: "clip.mp4",
-                                        timings: timings, elapsed: 3.25, to: dir)
+                                        timings: timings, elapsed: 3.25, to: dir,
+                                        extraFiles: [("screen.ans", Data("\u{1B}[0mscreen\n".utf8))])
 
         XCTAssertEqual((path as NSString).deletingLastPathComponent, dir)
         let names = try FileManager.default.contentsOfDirectory(atPath: dir)
         XCTAssertEqual(names, [(path as NSString).lastPathComponent], "only the finished dump, no temporary folder")
         let files = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
-        XCTAssertEqual(files, ["face-1.png", "face-2.png", "frame.png", "prediction.json"])
+        XCTAssertEqual(files, ["annotated.png", "face-1.png", "face-2.png", "frame.png", "prediction.json", "screen.ans"])
+        XCTAssertEqual(try String(contentsOfFile: path + "/screen.ans", encoding: .utf8), "\u{1B}[0mscreen\n")
+        // The annotated frame: the box drawn in green on the frame, the rest as it was.
+        let annotated = try OpenCV.readImage(path + "/annotated.png", channels: 3)
+        XCTAssertEqual([annotated.width, annotated.height], [80, 60])
+        let corner = ((5 + 39) * 80 + 10) * 3  // bottom-left corner of face 1's box (10, 5, 30, 40)
+        XCTAssertEqual(Array(annotated.pixels[corner..<(corner + 3)]), [0, 255, 0])
+        let inside = ((5 + 30) * 80 + 25) * 3
+        XCTAssertEqual(Array(annotated.pixels[inside..<(inside + 3)]), Array(pixels[inside..<(inside + 3)]))
 
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path + "/prediction.json"))) as? [String: Any])
         XCTAssertEqual(json["model"] as? String, "resnet34")

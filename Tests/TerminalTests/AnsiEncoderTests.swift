@@ -43,3 +43,13 @@ final class AnsiEncoderTests: XCTestCase {
         XCTAssertEqual(encoded(large, previous: small, depth: .basic), "⎋[1;1H⎋[0;39;49maaa⎋[0m")
     }
 }
+
+extension AnsiEncoderTests {
+    func testADocumentIsRowsWithoutCursorMoves() {
+        var grid = CellGrid(width: 2, height: 2, filling: Cell("a"))
+        grid[1, 1] = Cell("b", foreground: .indexed(9))
+        let text = String(decoding: AnsiEncoder.document(grid, depth: .palette256), as: UTF8.self)
+            .replacingOccurrences(of: "\u{1B}", with: "⎋")
+        XCTAssertEqual(text, "⎋[0;39;49maa⎋[0m\n⎋[0;39;49ma⎋[38;5;9mb⎋[0m\n")
+    }
+}

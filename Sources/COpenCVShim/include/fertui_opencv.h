@@ -25,6 +25,14 @@ enum { FCV_INTER_LINEAR = 1, FCV_INTER_AREA = 3 };
 /// With detection and the engine on separate pipeline stages, 1 avoids oversubscribing the cores.
 void fcv_set_threads(int threads);
 
+/// Draws a rectangle outline (x, y, width, height; colour as B, G, R) into packed BGR pixels.
+int fcv_draw_rectangle(uint8_t *bgr, int width, int height, int x, int y, int boxWidth, int boxHeight,
+                       const uint8_t color[3], int thickness, char *err, size_t errlen);
+/// Draws `text` on a filled background whose top-left corner is (x, y), in OpenCV's plain font
+/// scaled so the text is about `textHeight` pixels high.
+int fcv_draw_label(uint8_t *bgr, int width, int height, const char *text, int x, int y, int textHeight,
+                   const uint8_t textColor[3], const uint8_t background[3], char *err, size_t errlen);
+
 /// Frees a buffer that an fcv_ function allocated (fcv_image_read).
 void fcv_free(void *p);
 
