@@ -13,17 +13,21 @@ public struct ModelInfo: Sendable, Equatable {
     public var std: [Float]
     /// Input is a gray image replicated to 3 channels.
     public var grayscale: Bool
+    /// Logits are divided by this before the softmax (calibration fitted on validation data,
+    /// metadata `temperature`; 1 when absent), so a probability means what it says.
+    public var temperature: Float
     /// Every `__metadata__` entry as written (recipe, epochs, val_accuracy, ...).
     public var metadata: [String: String]
 
     public init(arch: String, inputSize: Int, classes: [String], mean: [Float], std: [Float],
-                grayscale: Bool = true, metadata: [String: String] = [:]) {
+                grayscale: Bool = true, temperature: Float = 1, metadata: [String: String] = [:]) {
         self.arch = arch
         self.inputSize = inputSize
         self.classes = classes
         self.mean = mean
         self.std = std
         self.grayscale = grayscale
+        self.temperature = temperature
         self.metadata = metadata
     }
 
@@ -35,6 +39,8 @@ extension ModelInfo {
     /// Input sides a weights file may ask for: the engine needs at least 32; above 512 one face's
     /// tensor and activations run to hundreds of megabytes, which no FER model needs.
     public static let inputSizes = 32...512
+    /// Calibration temperatures a file may carry: far outside this a model is broken, not shy.
+    public static let temperatures: ClosedRange<Float> = 0.05...20
 
     /// Reads the facts from a weights file's `__metadata__`; `arch` and `classCount` come from the
     /// tensors. Absent entries take defaults (input 224, FER classes when there are 7, ImageNet
@@ -89,11 +95,19 @@ extension ModelInfo {
         let grayscale = try flag("grayscale", default: true)
         // Read by the pipeline as the exact word "true".
         if let s = metadata["tta_flip"], s != "true" && s != "false" { throw bad("tta_flip", s, "true or false") }
+        var temperature: Float = 1
+        if let s = metadata["temperature"] {
+            guard let v = Float(s.trimmingCharacters(in: .whitespaces)), v.isFinite, ModelInfo.temperatures.contains(v)
+            else {
+                throw bad("temperature", s, "a number in \(ModelInfo.temperatures) (the calibration temperature)")
+            }
+            temperature = v
+        }
         self.init(arch: arch, inputSize: inputSize, classes: classes,
                   mean: try channels("mean", default: [0.485, 0.456, 0.406], expected: "finite numbers",
                                      valid: { $0.isFinite }),
                   std: try channels("std", default: [0.229, 0.224, 0.225], expected: "finite numbers above 0",
                                     valid: { $0.isFinite && $0 > 0 }),
-                  grayscale: grayscale, metadata: metadata)
+                  grayscale: grayscale, temperature: temperature, metadata: metadata)
     }
 }

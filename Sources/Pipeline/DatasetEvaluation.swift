@@ -8,7 +8,7 @@ extension ClassificationReport {
     /// largest face (an image with no face counts as a miss). `progress` is told after each image
     /// how many are done out of how many.
     public static func evaluate(
-        _ classifier: FaceClassifier, on source: LabelledFolderSource,
+        _ classifier: FaceClassifying, on source: LabelledFolderSource,
         detector: FaceDetecting?, progress: ((_ done: Int, _ total: Int) -> Void)? = nil
     )
         throws -> ClassificationReport

@@ -49,8 +49,12 @@ public final class FaceClassifier {
     public func probabilities(_ input: UnsafeBufferPointer<Float>, faces n: Int) throws -> [[Float]] {
         guard n > 0 else { return [] }
         let batch = mirrorAverage ? 2 * n : n, k = model.classCount
-        let probs = softmax(try model.logits(UnsafeBufferPointer(rebasing: input[0..<(batch * preprocessor.floatsPerFace)]),
-                                             batch: batch), classes: k)
+        var logits = try model.logits(UnsafeBufferPointer(rebasing: input[0..<(batch * preprocessor.floatsPerFace)]),
+                                      batch: batch)
+        // Calibrated: each view's logits over the model's temperature, then the views' average.
+        let t = model.info.temperature
+        if t != 1 { for i in logits.indices { logits[i] /= t } }
+        let probs = softmax(logits, classes: k)
         return (0..<n).map { i in
             (0..<k).map { c in mirrorAverage ? (probs[i * k + c] + probs[(n + i) * k + c]) / 2 : probs[i * k + c] }
         }
@@ -63,10 +67,5 @@ public final class FaceClassifier {
         input.withUnsafeMutableBufferPointer { write(frame, boxes: faces.map(\.box), into: $0) }
         let probs = try input.withUnsafeBufferPointer { try probabilities($0, faces: n) }
         return zip(faces, probs).map { FaceReading(id: $0.id, box: $0.box, probabilities: $1, classes: classes) }
-    }
-
-    /// The whole frame as one face (pre-cropped images such as FER-2013's 48x48 faces).
-    public func classifyWhole(_ frame: Frame) throws -> FaceReading {
-        try classify(frame, faces: [(id: 0, box: FaceBox(x: 0, y: 0, width: frame.width, height: frame.height))])[0]
     }
 }

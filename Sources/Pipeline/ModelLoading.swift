@@ -2,6 +2,7 @@
 // weights of a catalog architecture, for development and for benchmarks without the files.
 
 import Engine
+import Vision
 
 /// Whether a model may be built from seeded random weights instead of its file.
 public enum WeightsChoice: Sendable, Equatable {
@@ -53,5 +54,35 @@ extension ResNet {
         }
         let network = try ResNet(contentsOf: try ModelCatalog.resolve(name, modelsDir: modelsDir), options: options)
         return (network, inCatalog ? .shipped : .file)
+    }
+}
+
+/// Every model the user can name: the catalog's, one weights file, or the ensemble of the three.
+public enum ExpressionModels {
+    public static let ensembleName = "ensemble"
+    /// What keys 1 to 4 and `m` pick from.
+    public static var names: [String] { ModelCatalog.names + [ensembleName] }
+
+    /// `name` for the pipeline: a ResNet (see `ResNet.load`) or the ensemble of the catalog's three.
+    public static func load(_ name: String, modelsDir: String?, weights: WeightsChoice = .file,
+                            options: EngineOptions = EngineOptions()) throws -> ExpressionModel {
+        guard name == ensembleName else {
+            return ResNetExpressionModel(try ResNet.load(name, modelsDir: modelsDir, weights: weights, options: options).network)
+        }
+        let members = try ModelCatalog.names.map {
+            ResNetExpressionModel(try ResNet.load($0, modelsDir: modelsDir, weights: weights, options: options).network)
+        }
+        return try EnsembleExpressionModel(members)
+    }
+
+    /// `name` for still images (predict, eval): a FaceClassifier, or an EnsembleClassifier of the three.
+    public static func classifier(_ name: String, modelsDir: String?, margin: Double = Preprocessor.ferMargin,
+                                  mirrorAverage: Bool? = nil) throws -> FaceClassifying {
+        let names = name == ensembleName ? ModelCatalog.names : [name]
+        let members = try names.map {
+            FaceClassifier(model: try ResNet.load($0, modelsDir: modelsDir).network, margin: margin,
+                           mirrorAverage: mirrorAverage)
+        }
+        return name == ensembleName ? try EnsembleClassifier(members) : members[0]
     }
 }

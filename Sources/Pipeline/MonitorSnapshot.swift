@@ -21,6 +21,19 @@ public struct FaceReading: Sendable, Equatable {
         self.probabilities = probabilities
     }
 
+    /// Below this top probability a reading is shown as uncertain (the label dimmed, the two
+    /// likeliest classes named): on FER-2013 `val`, calibrated predictions under it are right
+    /// less than half the time (docs/RECOGNITION.md). Dumps and logs keep every probability.
+    public static let uncertainBelow: Float = 0.40
+
+    /// True when the top class is not likely enough to state as fact.
+    public var isUncertain: Bool { confidence < FaceReading.uncertainBelow }
+
+    /// The two likeliest classes with their probabilities, likeliest first.
+    public func topTwo(_ classes: [String]) -> [(name: String, probability: Float)] {
+        zip(classes, probabilities).sorted { $0.1 > $1.1 }.prefix(2).map { ($0.0, $0.1) }
+    }
+
     /// A reading whose label and confidence are the arg-max of `probabilities`.
     public init(id: Int, box: FaceBox, probabilities: [Float], classes: [String]) {
         var best = 0

@@ -43,6 +43,7 @@ public enum MonitorAction: Equatable, Sendable {
         case .character("1"): return .selectModel(0)
         case .character("2"): return .selectModel(1)
         case .character("3"): return .selectModel(2)
+        case .character("4"): return .selectModel(3)
         case .character("m"), .character("M"): return .nextModel
         case .tab: return .nextFace
         case .backTab: return .previousFace

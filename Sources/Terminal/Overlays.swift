@@ -43,7 +43,9 @@ public enum FaceOverlay {
         var taken: [(y: Int, x0: Int, x1: Int)] = []  // label cells already used: row, [x0, x1)
         for box in boxes.reversed() {  // the primary face's label first
             let primary = box.face.id == primaryID
-            let label = " \(box.face.label) \(Int((box.face.confidence * 100).rounded()))% "
+            // An uncertain reading says so: its label asks ("fear? 34%") on a dim background.
+            let uncertain = box.face.isUncertain
+            let label = " \(box.face.label)\(uncertain ? "?" : "") \(Int((box.face.confidence * 100).rounded()))% "
             let x = box.left + 1
             let rows = label.count <= box.right - box.left - 1
                 ? [box.top, box.top - 1, box.bottom + 1, box.bottom] : [box.top - 1, box.top, box.bottom + 1]
@@ -61,7 +63,7 @@ public enum FaceOverlay {
             }
             guard let place else { continue }
             grid.put(place.text, x: x, y: place.y, foreground: Palette.labelText,
-                     background: primary ? Palette.primaryFace : Palette.face, bold: primary)
+                     background: uncertain ? Palette.dim : primary ? Palette.primaryFace : Palette.face, bold: primary)
             taken.append((place.y, x, x + place.text.count))
         }
     }

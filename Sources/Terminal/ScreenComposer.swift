@@ -24,7 +24,7 @@ public struct ScreenComposer: Sendable {
     public static let keys: [(key: String, action: String)] = [
         ("q Esc", "quit"),
         ("space", "freeze / unfreeze the frame and its prediction"),
-        ("1 2 3", "switch to ResNet18 / 34 / 50"),
+        ("1 2 3 4", "switch to ResNet18 / 34 / 50 / the ensemble"),
         ("m", "cycle the models"),
         ("Tab", "choose the primary face"),
         ("t", "expression timeline of the primary face"),
@@ -33,7 +33,7 @@ public struct ScreenComposer: Sendable {
         ("?", "this help"),
     ]
 
-    public static let statusHints = "q quit  space freeze  1/2/3 m model  tab face  t timeline  s smooth  d dump  ? help"
+    public static let statusHints = "q quit  space freeze  1-4 m model  tab face  t timeline  s smooth  d dump  ? help"
 
     /// Where the video goes in a grid of this size.
     public static func videoArea(width: Int, height: Int) -> CellRect {

@@ -30,7 +30,13 @@ public enum SidePanel {
 
         let primary = snapshot.primaryFace
         if let face = primary {
-            line("face #\(face.id): \(face.label) \(percent(face.confidence))", Palette.primaryFace, bold: true)
+            if face.isUncertain {
+                let two = face.topTwo(snapshot.classes).map { "\($0.name) \(percent($0.probability))" }
+                line("face #\(face.id): uncertain", Palette.dim, bold: true)
+                line("  " + two.joined(separator: " / "), Palette.dim)
+            } else {
+                line("face #\(face.id): \(face.label) \(percent(face.confidence))", Palette.primaryFace, bold: true)
+            }
         } else {
             line("no face", Palette.dim)
         }

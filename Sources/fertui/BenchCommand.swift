@@ -2,6 +2,7 @@
 // weights when present and on deterministic random weights otherwise (latency ignores the values).
 
 import Engine
+import Pipeline
 import Foundation
 
 enum BenchCommand {
@@ -11,7 +12,8 @@ enum BenchCommand {
         Usage: fertui bench [options]
 
         Options:
-          --model NAME|PATH  resnet18, resnet34, resnet50, all, or a .safetensors path (default resnet18).
+          --model NAME|PATH  resnet18, resnet34, resnet50, ensemble (the three in turn), all, or a
+                             .safetensors path (default resnet18).
                              Shipped weights (Assets/models, --models-dir, FERTUI_MODELS) are used when
                              present, else deterministic random weights of the same architecture.
           --models-dir DIR   where to look for <name>.safetensors
@@ -68,25 +70,33 @@ enum BenchCommand {
             throw UsageError(message: "unexpected argument '\(a.positionals[0])': fertui bench takes options only (see 'fertui bench --help')")
         }
 
-        let names = model == "all" ? ModelCatalog.names : [model]
-        if !ModelCatalog.names.contains(model) && model != "all" && !model.hasSuffix(".safetensors") && !model.contains("/") {
-            throw UsageError(message: "--model \(model): expected resnet18, resnet34, resnet50, all, or a path to a .safetensors file")
+        let names = model == "all" ? ModelCatalog.names + [ExpressionModels.ensembleName] : [model]
+        if !ExpressionModels.names.contains(model) && model != "all" && !model.hasSuffix(".safetensors")
+            && !model.contains("/")
+        {
+            throw UsageError(message: "--model \(model): expected resnet18, resnet34, resnet50, ensemble, all, "
+                + "or a path to a .safetensors file")
         }
         for name in names {
-            let (net, origin) = try ResNet.load(name, modelsDir: modelsDir, weights: .seededWhenMissing(inputSize: size),
-                                                options: options)
-            let weights = origin.rawValue
-            let r = try measure(net, size: size, batch: batch, runs: runs, warmup: warmup)
-            let label = ModelCatalog.names.contains(name) ? name : net.info.arch
+            // The ensemble's forward is its three members' forwards on the same input.
+            let members = name == ExpressionModels.ensembleName ? ModelCatalog.names : [name]
+            let loaded = try members.map {
+                try ResNet.load($0, modelsDir: modelsDir, weights: .seededWhenMissing(inputSize: size), options: options)
+            }
+            let nets = loaded.map(\.network)
+            let weights = Set(loaded.map(\.origin.rawValue)).sorted().joined(separator: "+")
+            let r = try measure(nets, size: size, batch: batch, runs: runs, warmup: warmup)
+            let label = ExpressionModels.names.contains(name) ? name : nets[0].info.arch
+            let kept = nets.map(\.keptWeightFraction).reduce(0, +) / Double(nets.count)
             if json {
                 print("{\"model\":\"\(label)\",\"size\":\(size),\"batch\":\(batch),\"threads\":\(threads),"
                       + "\"median_ms\":\(String(format: "%.3f", r.median)),\"p90_ms\":\(String(format: "%.3f", r.p90)),"
-                      + "\"runs\":\(runs),\"weights\":\"\(weights)\",\"kept\":\(String(format: "%.3f", net.keptWeightFraction)),"
+                      + "\"runs\":\(runs),\"weights\":\"\(weights)\",\"kept\":\(String(format: "%.3f", kept)),"
                       + "\"dense\":\(!options.skipZeros),\"blas\":\"\(BLASCore.current)\"}")
             } else {
                 print(String(format: "%@  input %d  batch %d  threads %d  median %.2f ms  p90 %.2f ms  (%d runs, %@ weights, %.0f%% kept, OpenBLAS %@)",
                              label.padding(toLength: 9, withPad: " ", startingAt: 0), size, batch, threads, r.median, r.p90, runs, weights,
-                             100 * net.keptWeightFraction, BLASCore.current))
+                             100 * kept, BLASCore.current))
             }
         }
         return 0
@@ -95,7 +105,7 @@ enum BenchCommand {
     /// Median and 90th-percentile milliseconds of `runs` forwards after `warmup` untimed ones, on
     /// what fertui feeds the engine: a gray image in all three channels (`Training/bench.py`
     /// gives PyTorch and ONNX Runtime the same).
-    static func measure(_ net: ResNet, size: Int, batch: Int, runs: Int, warmup: Int) throws -> (median: Double, p90: Double) {
+    static func measure(_ nets: [ResNet], size: Int, batch: Int, runs: Int, warmup: Int) throws -> (median: Double, p90: Double) {
         let planes = SeededWeights.input(batch: batch, side: size, seed: 3), hw = size * size
         var input = [Float]()
         input.reserveCapacity(planes.count)
@@ -103,10 +113,10 @@ enum BenchCommand {
         var times: [Double] = []
         times.reserveCapacity(runs)
         try input.withUnsafeBufferPointer { buffer in
-            for _ in 0..<warmup { _ = try net.logits(buffer, batch: batch) }
+            for _ in 0..<warmup { for net in nets { _ = try net.logits(buffer, batch: batch) } }
             for _ in 0..<runs {
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                _ = try net.logits(buffer, batch: batch)
+                for net in nets { _ = try net.logits(buffer, batch: batch) }
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
             }
         }

@@ -15,7 +15,8 @@ enum EvalCommand {
 
         Options:
           --data DIR          class-folder dataset (angry/, disgust/, ... with images inside)
-          --model NAME|PATH   resnet18, resnet34, resnet50 or a .safetensors path (default resnet18)
+          --model NAME|PATH   resnet18, resnet34, resnet50, ensemble (the three averaged), all (each
+                              in turn) or a .safetensors path (default resnet18)
           --models-dir DIR    where to look for <name>.safetensors (also: FERTUI_MODELS)
           --no-detect         the images are face crops (FER-2013): classify the whole image.
                               Without it the largest detected face is classified, and an image
@@ -48,26 +49,28 @@ enum EvalCommand {
         let names = model == "all" ? ModelCatalog.names : [model]
         let progress = isatty(STDERR_FILENO) != 0
         for name in names {
-            let path = try ModelCatalog.resolve(name, modelsDir: modelsDir)
-            let network = try ResNet(contentsOf: path)
-            let info = network.info
+            let classifier = try ExpressionModels.classifier(
+                name, modelsDir: modelsDir, margin: noDetect ? 0 : Preprocessor.ferMargin,
+                mirrorAverage: noTTA ? false : nil)
+            let arch = (classifier as? FaceClassifier)?.model.info.arch ?? name
             let source = try LabelledFolderSource(folder: data, shuffleSeed: nil)
-            if let unknown = source.classes.first(where: { !info.classes.contains($0) }) {
+            if let unknown = source.classes.first(where: { !classifier.classes.contains($0) }) {
                 throw UsageError(message: "\(data)/\(unknown): not one of the model's classes "
-                    + "(\(info.classes.joined(separator: ", ")))")
+                    + "(\(classifier.classes.joined(separator: ", ")))")
             }
             let detector = noDetect ? nil : try CascadeDetector(cascadePath: cascade)
-            let classifier = FaceClassifier(model: network, margin: noDetect ? 0 : Preprocessor.ferMargin,
-                                            mirrorAverage: !noTTA && info.metadata["tta_flip"] == "true")
             let started = monotonicSeconds()
             let report = try ClassificationReport.evaluate(classifier, on: source, detector: detector) { done, total in
                 guard progress, done % 100 == 0 || done == total else { return }
                 FileHandle.standardError.write("\r  \(done)/\(total) images" + (done == total ? "\n" : ""))
             }
+            let what = name == ExpressionModels.ensembleName
+                ? "ensemble of \(ModelCatalog.names.joined(separator: ", "))"
+                : "\(try ModelCatalog.resolve(name, modelsDir: modelsDir)) (\(arch))"
             if json {
-                print(report.json(model: info.arch))
+                print(report.json(model: arch))
             } else {
-                print("\(path) (\(info.arch), input \(info.inputSize)) on \(data) "
+                print("\(what) on \(data) "
                     + String(format: "in %.1fs", monotonicSeconds() - started))
                 print(report.table())
             }

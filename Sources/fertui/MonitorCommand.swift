@@ -24,7 +24,8 @@ enum MonitorCommand {
           --no-realtime      read files as fast as the pipeline takes them (not at their rate)
           --loop             start a finite source again at its end
         Faces and model:
-          --model M          resnet18 | resnet34 | resnet50 | path.safetensors (default resnet18)
+          --model M          resnet18 | resnet34 | resnet50 | ensemble (the three averaged) |
+                             path.safetensors (default resnet18)
           --models-dir DIR   where resnet18/34/50.safetensors live (default: Assets/models)
           --cascade FILE     Haar cascade XML (default: OpenCV's frontal-face cascade)
           --detect-width N   frames are shrunk to this width for the cascade (default 320)
@@ -56,7 +57,7 @@ enum MonitorCommand {
           --summary FILE     also write the session summary printed at the end as JSON
           --timeline-seconds S  how far back the timeline (t) reaches (default 30)
 
-        Keys: q/Esc quit, space freeze, 1/2/3 ResNet18/34/50, m next model, Tab next face,
+        Keys: q/Esc quit, space freeze, 1/2/3/4 ResNet18/34/50/ensemble, m next model, Tab next face,
               t timeline, s smoothing, d dump, ? help.
 
         Examples:
@@ -179,6 +180,7 @@ enum MonitorCommand {
         config.frameLimit = o.frames
         config.timeLimit = o.seconds
         config.timelineSeconds = o.timelineSeconds
+        config.modelNames = ExpressionModels.names
         // Headless runs and --no-realtime replays classify every frame; a camera still drops late ones.
         config.backpressure = (o.headless || !o.realtime) && !(source is V4L2Camera) ? .block : .dropOldest
         // The pipeline holds the only reference to the model, so a switch frees the old one.
@@ -256,13 +258,12 @@ enum MonitorCommand {
         }
     }
 
-    /// Loads models by name: their files, or seeded random weights with --random-weights.
+    /// Loads models by name: their files (or the ensemble of the three), or seeded random weights
+    /// with --random-weights.
     static func modelLoader(_ o: Options) -> (String) throws -> ExpressionModel {
         let weights: WeightsChoice = o.randomWeights ? .seeded(inputSize: o.inputSize) : .file
         return { name in
-            ResNetExpressionModel(
-                try ResNet.load(name, modelsDir: o.modelsDir, weights: weights, options: EngineOptions(threads: o.threads))
-                    .network)
+            try ExpressionModels.load(name, modelsDir: o.modelsDir, weights: weights, options: EngineOptions(threads: o.threads))
         }
     }
 

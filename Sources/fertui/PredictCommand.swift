@@ -13,7 +13,8 @@ enum PredictCommand {
         Usage: fertui predict [options] IMAGE...
 
         Options:
-          --model M           resnet18 | resnet34 | resnet50 | path.safetensors (default resnet18)
+          --model M           resnet18 | resnet34 | resnet50 | ensemble | path.safetensors
+                              (default resnet18)
           --models-dir DIR    where resnet18/34/50.safetensors live (default: Assets/models,
                               or $FERTUI_MODELS)
           --json              one JSON line per image:
@@ -62,8 +63,8 @@ enum PredictCommand {
             throw UsageError(message: "--cascade has no effect with --no-detect: drop one of them")
         }
 
-        let model = try ResNet(contentsOf: try ModelCatalog.resolve(modelName, modelsDir: modelsDir))
-        let classifier = FaceClassifier(model: model, margin: margin, mirrorAverage: flip ? true : noFlip ? false : nil)
+        let classifier = try ExpressionModels.classifier(modelName, modelsDir: modelsDir, margin: margin,
+                                                         mirrorAverage: flip ? true : noFlip ? false : nil)
         let detector = noDetect ? nil : try CascadeDetector(cascadePath: cascade, settings: settings)
 
         var failed = 0

@@ -1,6 +1,7 @@
 // Face boxes and labels over the video, the probability bars and the panel's numbers.
 
 import XCTest
+import Engine
 import Pipeline
 import Vision
 @testable import Terminal
@@ -66,6 +67,24 @@ final class OverlayAndPanelTests: XCTestCase {
         FaceOverlay.draw([c, d], primaryID: 2, placement: place, into: &tight)
         XCTAssertTrue(tight.row(0).contains(" neutral 40% "), tight.debugDescription)
         XCTAssertTrue(tight.row(0).contains("…"), tight.debugDescription)
+    }
+
+    func testAnUncertainFaceSaysSoInItsLabelAndThePanel() {
+        var grid = markedGrid(width: 20, height: 10)
+        let probs: [Float] = [0.05, 0.02, 0.34, 0.1, 0.12, 0.31, 0.06]
+        let face = FaceReading(id: 1, box: FaceBox(x: 4, y: 8, width: 28, height: 24), probabilities: probs,
+                               classes: ModelInfo.ferClasses)
+        FaceOverlay.draw([face], primaryID: nil, placement: placement(), into: &grid)
+        XCTAssertTrue(grid.row(2).contains(" fear? 34% "), grid.debugDescription)
+        XCTAssertEqual(grid[4, 2].background, Palette.dim, "an uncertain label sits on the dim colour")
+
+        var snap = MonitorSnapshot()
+        snap.classes = ModelInfo.ferClasses
+        snap.faces = [face]
+        var panel = CellGrid(width: 32, height: 30)
+        SidePanel.draw(snap, in: panel.bounds, into: &panel)
+        XCTAssertTrue(panel.rows.contains { $0.contains("face #1: uncertain") }, panel.debugDescription)
+        XCTAssertTrue(panel.rows.contains { $0.contains("fear 34.0% / sad 31.0%") }, panel.debugDescription)
     }
 
     func testPrimaryFaceIsHighlightedAndOthersAreNot() {
