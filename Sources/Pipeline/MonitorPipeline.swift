@@ -74,7 +74,8 @@ public final class MonitorPipeline: @unchecked Sendable {
 
     private let detector: FaceDetecting
     private let loadModel: (String) throws -> ExpressionModel
-    private let tracker = FaceTracker()
+    /// The detector and the tracker: one call per frame gives the faces with ids.
+    private let faceFinder: FaceFinding
 
     private var detectStage: LatestValueStage<Frame>!
     private var preprocessStage: LatestValueStage<DetectedFrame>!
@@ -115,7 +116,7 @@ public final class MonitorPipeline: @unchecked Sendable {
 
     struct DetectedFrame {
         var frame: Frame
-        var faces: [(id: Int, box: FaceBox)]
+        var faces: [TrackedFace]
         var detectMs: Double
     }
 
@@ -134,6 +135,7 @@ public final class MonitorPipeline: @unchecked Sendable {
                 loadModel: @escaping (String) throws -> ExpressionModel) {
         self.source = source
         self.detector = detector
+        self.faceFinder = (detector as? FaceFinding) ?? TrackedDetections(detect: detector.detect)
         self.model = model
         self.modelName = modelName
         self.configuration = configuration
@@ -245,13 +247,12 @@ public final class MonitorPipeline: @unchecked Sendable {
 
     private func detect(_ frame: Frame) {
         let t0 = monotonicSeconds()
-        var boxes: [FaceBox] = []
+        var tracked: [TrackedFace] = []
         do {
-            boxes = try detector.detect(frame)
+            tracked = try faceFinder.faces(in: frame)
         } catch {
             setMessage("face detection failed: \(error)")
         }
-        let tracked = tracker.update(boxes)
         preprocessStage.submit(DetectedFrame(frame: frame, faces: tracked, detectMs: (monotonicSeconds() - t0) * 1000))
     }
 
@@ -294,7 +295,9 @@ public final class MonitorPipeline: @unchecked Sendable {
         for (i, face) in faces.enumerated() {
             let raw = probabilities[i]
             let smoothed = smoother.add(raw, for: face.id)
-            readings.append(FaceReading(id: face.id, box: face.box, probabilities: smoothing ? smoothed : raw, classes: classes))
+            var reading = FaceReading(id: face.id, box: face.box, probabilities: smoothing ? smoothed : raw, classes: classes)
+            reading.held = face.held
+            readings.append(reading)
         }
         smoother.keepOnly(Set(faces.map(\.id)))
         if let truth = frame.truth {

@@ -12,13 +12,15 @@ public enum PredictionJSON {
         return s + "}"
     }
 
-    /// `[{"id":…,"box":[x,y,w,h],"label":…,"confidence":…,"probs":{class: p, …}}, …]`.
+    /// `[{"id":…,"box":[x,y,w,h],"label":…,"confidence":…,"probs":{class: p, …}}, …]`, and
+    /// `"held":true` on a face the tracker holds through a miss.
     public static func faces(_ faces: [FaceReading], classes: [String]) -> String {
         "[" + faces.map { face in
             let b = face.box
             let probs = zip(classes, face.probabilities).map { "\(string($0)):\(number(Double($1), decimals: 6))" }
             return "{\"id\":\(face.id),\"box\":[\(b.x),\(b.y),\(b.width),\(b.height)],\"label\":\(string(face.label)),"
-                + "\"confidence\":\(number(Double(face.confidence), decimals: 6)),\"probs\":{\(probs.joined(separator: ","))}}"
+                + "\"confidence\":\(number(Double(face.confidence), decimals: 6)),\"probs\":{\(probs.joined(separator: ","))}"
+                + (face.held ? ",\"held\":true}" : "}")
         }.joined(separator: ",") + "]"
     }
 

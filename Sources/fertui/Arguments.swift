@@ -24,7 +24,7 @@ struct Arguments {
                 positionals += rest
                 break
             }
-            if t.hasPrefix("-") && t.count > 1 {
+            if t.hasPrefix("-") && t.count > 1 && Double(t) == nil {  // -1 is a value, not an option
                 options.append(t)
             } else if let last = options.last, valueOptions.contains(last) {
                 // The token after an option that takes a value is that value.

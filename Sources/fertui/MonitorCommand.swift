@@ -26,9 +26,6 @@ enum MonitorCommand {
         Faces and model:
           --model M          resnet18 | resnet34 | resnet50 | path.safetensors (default resnet18)
           --models-dir DIR   where resnet18/34/50.safetensors live (default: Assets/models)
-          --cascade FILE     Haar cascade XML (default: OpenCV's frontal-face cascade)
-          --detect-width N   frames are shrunk to this width for the cascade (default 320)
-          --detect-scale F   cascade pyramid step, above 1 (default 1.1; 1.2 is about twice as fast)
           --no-detect        treat the whole frame as one face (already-cropped images)
           --no-smooth        start with temporal smoothing off (s toggles it; always starts
                              off for images and folders, whose frames are different faces)
@@ -37,6 +34,8 @@ enum MonitorCommand {
                              detector runs beside it; 2 threads there oversubscribe the CPU)
           --random-weights   developer: seeded random-weight models instead of files
           --input-size N     developer: input side for --random-weights (default 48)
+        Face detection:
+        \(DetectionOptions.help)
         Screen:
           --color MODE       auto | gray | truecolor (default auto: truecolor when COLORTERM
                              is truecolor or 24bit)
@@ -66,9 +65,8 @@ enum MonitorCommand {
         var loop = false
         var model = "resnet18"
         var modelsDir: String?
-        var cascade: String?
         var detect = true
-        var detector = DetectorSettings()
+        var detection = DetectionSettings()
         var smoothing = true
         var smoothWindow = 5
         var randomWeights = false
@@ -83,9 +81,9 @@ enum MonitorCommand {
     }
 
     static func parse(_ tokens: [String]) throws -> Options {
-        var args = Arguments(tokens, valueOptions: ["--source", "--size", "--fps", "--model", "--models-dir", "--cascade",
-                                                    "--smooth-window", "--threads", "--detect-width", "--detect-scale", "--input-size", "--color", "--dump-dir", "--frames",
-                                                    "--seconds", "--log"])
+        var args = Arguments(tokens, valueOptions: DetectionOptions.valueOptions.union([
+            "--source", "--size", "--fps", "--model", "--models-dir", "--smooth-window", "--threads", "--input-size", "--color",
+            "--dump-dir", "--frames", "--seconds", "--log"]))
         var o = Options()
         o.source = try args.value("--source")
         if let size = try args.value("--size") {
@@ -100,10 +98,8 @@ enum MonitorCommand {
         o.loop = args.flag("--loop")
         o.model = try args.value("--model") ?? o.model
         o.modelsDir = try args.value("--models-dir")
-        o.cascade = try args.value("--cascade")
         o.detect = !args.flag("--no-detect")
-        o.detector.detectionWidth = try args.int("--detect-width", default: o.detector.detectionWidth, in: 64...4096)
-        o.detector.scaleFactor = try args.double("--detect-scale", default: o.detector.scaleFactor, in: 1.01...2)
+        o.detection = try DetectionOptions.parse(&args, stills: o.source.map(isStillImages) ?? false)
         o.smoothing = !args.flag("--no-smooth")
         o.smoothWindow = try args.int("--smooth-window", default: 5, in: 1...100)
         o.randomWeights = args.flag("--random-weights")
@@ -138,7 +134,7 @@ enum MonitorCommand {
         let (source, notice) = try openSource(o)
         let detector: FaceDetecting
         if o.detect {
-            detector = try CascadeDetector(cascadePath: o.cascade, settings: o.detector)
+            detector = try DetectionOptions.schedule(o.detection, source: source, realtime: o.realtime)
         } else {
             detector = WholeFrameDetector()
         }
@@ -237,6 +233,15 @@ enum MonitorCommand {
         let options = SourceOptions(width: o.width, height: o.height, fps: o.fps, realtime: o.realtime, loop: o.loop,
                                     demoAssets: ModelCatalog.assetsDirectory().map { ($0 as NSString).appendingPathComponent("demo") })
         return (try spec.open(options), notice)
+    }
+}
+
+/// True when `--source` names images (a file or folders of them): each frame a new picture.
+func isStillImages(_ source: String) -> Bool {
+    guard let spec = try? SourceSpec.parse(source) else { return false }
+    switch spec {
+    case .image, .imageFolder, .labelledFolder: return true
+    case .camera, .videoFile, .demo: return false
     }
 }
 
