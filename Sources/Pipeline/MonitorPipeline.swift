@@ -198,6 +198,16 @@ public final class MonitorPipeline: @unchecked Sendable {
 
     private var isRunning: Bool { lock.lock(); defer { lock.unlock() }; return running }
 
+    /// Why the source stopped when it failed for good (an unrecoverable error); nil otherwise.
+    public var failure: String? { lock.lock(); defer { lock.unlock() }; return failureText }
+    private var failureText: String?
+
+    /// Sleeps `seconds` in short steps, returning early once the pipeline is stopped.
+    private func sleepWhileRunning(_ seconds: Double) {
+        let deadline = monotonicSeconds() + seconds
+        while isRunning && monotonicSeconds() < deadline { Thread.sleep(forTimeInterval: min(0.02, seconds)) }
+    }
+
     private func finish(_ reason: String) {
         lock.lock()
         let first = !finished
@@ -209,13 +219,25 @@ public final class MonitorPipeline: @unchecked Sendable {
 
     private func captureLoop() {
         var lastTaken = 0.0
+        var retry = SourceRetry()
         while isRunning {
             let before = monotonicSeconds()
             let frame: Frame?
             do {
                 frame = try source.nextFrame()
+                if let notice = retry.succeeded() { setMessage(notice) }
             } catch {
-                setMessage("source \(source.name) failed: \(error)")
+                // A camera that went away: keep the last frame on screen and ask again, backing off.
+                if let wait = retry.failed(error, source: source.name) {
+                    setMessage(retry.message)
+                    sleepWhileRunning(wait)
+                    continue
+                }
+                let text = "source \(source.name) failed: \(error)"
+                lock.lock()
+                failureText = text
+                lock.unlock()
+                setMessage(text)
                 frame = nil
             }
             guard let frame else {
@@ -225,7 +247,7 @@ public final class MonitorPipeline: @unchecked Sendable {
                 requestRender()
                 // Let the frames in flight be classified before saying the replay is over.
                 waitUntilIdle(timeout: 30)
-                finish("end of source \(source.name)")
+                finish(failure ?? "end of source \(source.name)")
                 return
             }
             let after = monotonicSeconds()

@@ -7,9 +7,9 @@ import Vision
 enum DetectionOptions {
     /// The options' lines for a command's --help.
     static let help = """
-          --cascade FILE      Haar cascade XML (default: \(CascadeDetector.defaultCascadePath))
+          --cascade FILE      Haar cascade XML (default: \(DetectionSettings.defaultCascadePath))
           --min-face N        smallest face side to find, source pixels (default 32)
-          --min-neighbors N   cascade hits needed to keep a face; higher = fewer false faces (default 4)
+          --min-neighbors N   cascade hits needed to keep a face; higher = fewer false faces (default 3)
           --scale-factor X    cascade pyramid step, above 1 (default 1.1; 1.2 is about twice as fast)
           --detect-width N    shrink frames to N px wide for the full-frame search (default 0: as
                               small as --min-face allows; predict: full size)
@@ -17,15 +17,14 @@ enum DetectionOptions {
                               over frames to fit (default 8; images: the whole search each frame)
           --hold S            seconds a face that is not found stays boxed, marked held, at its
                               expected place (default 0.5; 0: never held)
-          --no-equalize       skip histogram equalisation of the gray frame
+          --equalize MODE     histogram equalisation of the gray frame: auto (low-contrast
+                              frames only), on or off (default auto)
           --confirm FILE|none second cascade tried around a tracked face the first one misses
-                              (default: \(defaultConfirm))
+                              (default: \(DetectionSettings.defaultConfirmCascadePath))
         """
 
-    static let defaultConfirm = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml"
-
     static let valueOptions: Set<String> = ["--cascade", "--min-face", "--min-neighbors", "--scale-factor",
-                                            "--detect-width", "--detect-budget", "--hold", "--confirm"]
+                                            "--detect-width", "--detect-budget", "--hold", "--confirm", "--equalize"]
 
     /// Reads the shared options. `stills`: every frame is a new picture (images, `predict`): the
     /// whole search runs on each, nothing is held.
@@ -40,8 +39,12 @@ enum DetectionOptions {
         let budget = try args.double("--detect-budget", default: s.fullPassBudget ?? 8, in: 0.1...10_000)
         s.fullPassBudget = stills ? nil : budget
         s.tracker.hold = try args.double("--hold", default: stills ? 0 : s.tracker.hold, in: 0...60)
-        s.equalize = !args.flag("--no-equalize")
-        let confirm = try args.value("--confirm") ?? defaultConfirm
+        let equalize = try args.value("--equalize") ?? s.equalize.rawValue
+        guard let mode = DetectionSettings.Equalization(rawValue: equalize) else {
+            throw UsageError(message: "--equalize \(equalize): expected auto, on or off")
+        }
+        s.equalize = mode
+        let confirm = try args.value("--confirm") ?? DetectionSettings.defaultConfirmCascadePath
         s.confirmCascadePath = confirm == "none" ? nil : confirm
         s.confirmMirrored = confirm.contains("profile")
         return s

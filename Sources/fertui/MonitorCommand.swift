@@ -23,6 +23,7 @@ enum MonitorCommand {
                              from any source (default: the source's own rate)
           --no-realtime      read files as fast as the pipeline takes them (not at their rate)
           --loop             start a finite source again at its end
+          --list-cameras     list the /dev/video* capture devices, their formats and sizes, and exit
         Faces and model:
           --model M          resnet18 | resnet34 | resnet50 | path.safetensors (default resnet18)
           --models-dir DIR   where resnet18/34/50.safetensors live (default: Assets/models)
@@ -127,6 +128,7 @@ enum MonitorCommand {
     }
 
     static func run(_ tokens: [String]) throws -> Int32 {
+        if tokens.contains("--list-cameras") { print(CameraList.text(paths: CameraList.devicePaths())); return 0 }
         let o = try parse(tokens)
         setEngineThreads(o.threads)
         // Detection runs beside the forward pass: OpenCV's own thread pool would fight the engine.
@@ -169,7 +171,8 @@ enum MonitorCommand {
         pipeline.stop(waiting: 5)
         let lines = log?.close()
         if let lines, let path = o.log { print("fertui: wrote \(lines) lines to \(path)") }
-        return 0
+        if let failure = pipeline.failure { FileHandle.standardError.write("fertui: \(failure)\n") }
+        return pipeline.failure == nil ? 0 : 1
     }
 
     static func runHeadless(_ pipeline: MonitorPipeline, log: PredictionLog?) -> Int32 {
@@ -202,7 +205,7 @@ enum MonitorCommand {
         }
         if let lines, let log, log.path != "-" { summary += ", \(lines) log lines in \(log.path)" }
         FileHandle.standardError.write(summary + "\n")
-        return 0
+        return pipeline.failure == nil ? 0 : 1
     }
 
     /// Loads models by name: files from the catalog, or seeded random weights for development.
