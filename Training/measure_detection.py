@@ -131,6 +131,7 @@ def score_clip(truth, lines):
     by_frame = {l["frame"]: l for l in lines}
     boxed = visible = false_boxes = held_hits = 0
     last_id, switches, ids, seen_frames = {}, 0, {}, {}
+    after_first = after_first_boxed = 0  # visible faces from the frame each was first boxed on
     # Only the frames the run covered (a --frames limit).
     for i, faces in enumerate(truth["frames"][:max(by_frame) + 1]):
         line = by_frame.get(i, {"faces": []})
@@ -139,6 +140,10 @@ def score_clip(truth, lines):
         visible += len(faces)
         boxed += len(m)
         false_boxes += len(found) - len(m)
+        for ti, f in enumerate(faces):
+            if f["face"] in last_id or ti in m:
+                after_first += 1
+                after_first_boxed += 1 if ti in m else 0
         for ti, fj in m.items():
             k = faces[ti]["face"]
             fid = line["faces"][fj]["id"]
@@ -152,12 +157,13 @@ def score_clip(truth, lines):
     minutes = sum(seen_frames.values()) / fps / 60
     return {"coverage": boxed / max(1, visible), "switches_per_face_min": switches / max(1e-9, minutes),
             "switches": switches, "ids_per_face": statistics.mean(len(v) for v in ids.values()) if ids else 0,
+            "after_first": after_first_boxed / max(1, after_first),
             "false_per_frame": false_boxes / max(1, min(len(truth["frames"]), max(by_frame) + 1)), "held_share": held_hits / max(1, boxed)}
 
 
 def videos(args, extra):
     names = sorted(f[:-4] for f in os.listdir(args.videos) if f.endswith(".avi"))
-    print(f"{'clip':22} {'coverage':>8} {'sw/face/min':>11} {'ids/face':>8} {'false/fr':>8} {'held':>5} "
+    print(f"{'clip':22} {'coverage':>8} {'after1st':>8} {'sw/face/min':>11} {'ids/face':>8} {'false/fr':>8} {'held':>5} "
           f"{'det med':>7} {'det p90':>7} {'cpu med':>7} {'cpu p90':>7}")
     for name in names:
         with open(os.path.join(args.videos, name + ".json")) as fh:
@@ -166,7 +172,7 @@ def videos(args, extra):
         s = score_clip(truth, lines)
         ms = sorted(l["ms"] for l in lines)
         cpu = sorted(l["cpu_ms"] for l in lines)
-        print(f"{name:22} {s['coverage']:8.3f} {s['switches_per_face_min']:11.2f} {s['ids_per_face']:8.2f} "
+        print(f"{name:22} {s['coverage']:8.3f} {s['after_first']:8.3f} {s['switches_per_face_min']:11.2f} {s['ids_per_face']:8.2f} "
               f"{s['false_per_frame']:8.3f} {s['held_share']:5.2f} {statistics.median(ms):7.2f} "
               f"{ms[len(ms) * 9 // 10]:7.2f} {statistics.median(cpu):7.2f} {cpu[len(cpu) * 9 // 10]:7.2f}")
 

@@ -36,7 +36,8 @@ public struct DetectionSettings: Sendable, Equatable {
     public enum Equalization: String, Sendable, CaseIterable {
         case auto, on, off
     }
-    /// Milliseconds each frame may spend on the full pass; nil runs all of it on every frame
+    /// Milliseconds of CPU each frame may spend on the full pass, on average (a slice dearer than
+    /// that runs every few frames); nil runs all of it on every frame
     /// (still images, where every frame is a new picture: no region passes, no box smoothing).
     public var fullPassBudget: Double? = 8
     /// Width the full pass shrinks the frame to (0: as small as `minFace` allows; a still at
@@ -122,6 +123,8 @@ public final class FaceSchedule: FaceFinding {
     private var plan: [Slice] = []
     private var planSize = (width: 0, height: 0)
     private var nextSlice = 0
+    /// Seconds of CPU the full pass may still spend (negative: it overspent, later frames wait).
+    private var credit = 0.0
     private var gray: [UInt8] = []
     private var work: [UInt8] = []
     private var mirrored: [UInt8] = []
@@ -173,10 +176,10 @@ public final class FaceSchedule: FaceFinding {
     public func reset() {
         tracker.reset()
         nextSlice = 0
+        credit = 0
     }
 
     public func faces(in frame: Frame) throws -> [TrackedFace] {
-        let start = monotonicSeconds()
         let w = frame.width, h = frame.height
         let time = frameInterval.map { Double(frame.index) * $0 } ?? frame.timestamp
         var stats = Statistics()
@@ -194,23 +197,36 @@ public final class FaceSchedule: FaceFinding {
             stats.regions += 1
             if let box = try searchRegion(around: face.box, width: w, height: h, stats: &stats) { found.append(box) }
         }
-        // 2. The full pass, a slice at a time while the budget lasts.
-        let budget = settings.fullPassBudget.map { $0 / 1000 }
-        repeat {
-            let slice = plan[nextSlice]
-            found += try search(slice, width: w, height: h, minNeighbors: settings.minNeighbors, with: cascade)
-            stats.slices += 1
-            nextSlice += 1
-            if nextSlice == plan.count {
-                nextSlice = 0
-                stats.completedFullPass = true
-                if budget == nil { break }
+        // 2. The full pass, a slice at a time. Each frame adds its budget to a credit and slices
+        //    run while the credit lasts, each paying what it cost (CPU time, so other programs on
+        //    the machine do not change the schedule): a slice dearer than the budget runs every few
+        //    frames, and the frames between cost only their region passes.
+        if let budget = settings.fullPassBudget {
+            credit = min(credit + budget / 1000, budget / 1000)
+            while credit > 0 && stats.slices < plan.count {
+                let before = threadCPUSeconds()
+                try runSlice(width: w, height: h, into: &found, stats: &stats)
+                credit -= threadCPUSeconds() - before
             }
-        } while budget.map({ monotonicSeconds() - start < $0 }) ?? true
-        && stats.slices < plan.count
+        } else {
+            repeat {
+                try runSlice(width: w, height: h, into: &found, stats: &stats)
+            } while !stats.completedFullPass
+        }
 
         lastStatistics = stats
         return tracker.update(FaceSchedule.merged(found), time: time, frameWidth: w, frameHeight: h)
+    }
+
+    private func runSlice(width: Int, height: Int, into found: inout [FaceBox], stats: inout Statistics) throws {
+        found += try search(plan[nextSlice], width: width, height: height, minNeighbors: settings.minNeighbors,
+                            with: cascade)
+        stats.slices += 1
+        nextSlice += 1
+        if nextSlice == plan.count {
+            nextSlice = 0
+            stats.completedFullPass = true
+        }
     }
 
     /// The gray frame, equalised when asked, in `gray`.
@@ -398,4 +414,11 @@ public final class FaceSchedule: FaceFinding {
         return (a.x..<(a.x + a.width)).contains(bx) && (a.y..<(a.y + a.height)).contains(by)
             || (b.x..<(b.x + b.width)).contains(ax) && (b.y..<(b.y + b.height)).contains(ay)
     }
+}
+
+/// CPU time of the calling thread, seconds: what detection costs whatever else the machine runs.
+public func threadCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }

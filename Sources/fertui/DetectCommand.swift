@@ -68,11 +68,4 @@ enum DetectCommand {
         }
         return 0
     }
-
-    /// CPU time of the calling thread: what a frame's detection costs whatever else the machine runs.
-    static func threadCPUSeconds() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
-    }
 }

@@ -100,3 +100,15 @@ final class SourceFailureTests: XCTestCase {
         XCTAssertEqual(retry.failed(ScriptedError(isRecoverable: true), source: "cam"), 0.1)
     }
 }
+
+final class HeldFaceLogTests: XCTestCase {
+    func testLogMarksHeldFaces() {
+        var held = FaceReading(id: 3, box: FaceBox(x: 1, y: 2, width: 30, height: 30), probabilities: [0.25, 0.75],
+                               classes: ["sad", "happy"])
+        let found = held
+        held.held = true
+        let line = PredictionJSON.faces([found, held], classes: ["sad", "happy"])
+        XCTAssertEqual(line.components(separatedBy: "\"held\":true").count, 2, line)
+        XCTAssertTrue(line.hasSuffix("\"held\":true}]"), line)
+    }
+}
