@@ -2,9 +2,10 @@
 //   1. a pass over a region around every live track (its box grown `regionGrowth` times, scaled
 //      so the face is about `regionFaceSide` px): cheap, and it keeps faces the full pass misses;
 //      where the main cascade misses there, a second cascade may confirm the face;
-//   2. slices of the full-frame pass, as many as `fullPassBudget` ms allow (at least one), so the
-//      whole frame is searched every frame when that is cheap and every few frames when not,
-//      without a slow frame now and then. The pass keeps a `minFace` face findable;
+//   2. slices of the full-frame pass (largest faces first), paid from a credit of `fullPassBudget`
+//      CPU ms a frame, so the whole frame is searched every frame when that is cheap and over
+//      several frames when not, without a slow frame now and then (the first frame of a stream
+//      is searched whole). The pass keeps a `minFace` face findable;
 //   3. the boxes go to FaceTracker, which keeps ids and holds faces through short misses.
 // Histogram equalisation of the gray frame comes first (it helps most on stage-lit footage).
 
@@ -16,7 +17,9 @@ public struct DetectionSettings: Sendable, Equatable {
     /// ones than the default cascade (docs/detection.md).
     public static let defaultCascadePath = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml"
     /// The second cascade tried around a tracked face the first one misses.
-    public static let defaultConfirmCascadePath = CascadeDetector.defaultCascadePath
+    /// (opencv-data's profile cascade, run on the region and its mirror: it keeps turned heads
+    /// with fewer false boxes than the default frontal cascade).
+    public static let defaultConfirmCascadePath = "/usr/share/opencv4/haarcascades/haarcascade_profileface.xml"
 
     /// Haar cascade XML (nil: `defaultCascadePath`).
     public var cascadePath: String?
@@ -39,18 +42,18 @@ public struct DetectionSettings: Sendable, Equatable {
     /// Milliseconds of CPU each frame may spend on the full pass, on average (a slice dearer than
     /// that runs every few frames); nil runs all of it on every frame
     /// (still images, where every frame is a new picture: no region passes, no box smoothing).
-    public var fullPassBudget: Double? = 8
+    public var fullPassBudget: Double? = 10
     /// Width the full pass shrinks the frame to (0: as small as `minFace` allows; a still at
     /// full size when `fullPassBudget` is nil).
     public var detectWidth = 0
     /// A track's region: its box grown this many times about its centre.
     public var regionGrowth = 1.6
     /// Face side the region is scaled to before the cascade runs on it, pixels.
-    public var regionFaceSide = 96
+    public var regionFaceSide = 48
     /// A second cascade tried in a track's region when the main one finds nothing there (nil: none).
     public var confirmCascadePath: String? = DetectionSettings.defaultConfirmCascadePath
     /// Also run the confirming cascade on the mirrored region (profile cascades see one side only).
-    public var confirmMirrored = false
+    public var confirmMirrored = true
     /// How faces are held and smoothed.
     public var tracker = TrackerSettings()
 
@@ -123,6 +126,7 @@ public final class FaceSchedule: FaceFinding {
     private var plan: [Slice] = []
     private var planSize = (width: 0, height: 0)
     private var nextSlice = 0
+    private var searchedWholeFrame = false
     /// Seconds of CPU the full pass may still spend (negative: it overspent, later frames wait).
     private var credit = 0.0
     private var gray: [UInt8] = []
@@ -176,6 +180,7 @@ public final class FaceSchedule: FaceFinding {
     public func reset() {
         tracker.reset()
         nextSlice = 0
+        searchedWholeFrame = false
         credit = 0
     }
 
@@ -188,6 +193,7 @@ public final class FaceSchedule: FaceFinding {
             plan = FaceSchedule.fullPassPlan(width: w, height: h, settings: settings)
             planSize = (w, h)
             nextSlice = 0
+            searchedWholeFrame = false
         }
 
         var found: [FaceBox] = []
@@ -201,7 +207,7 @@ public final class FaceSchedule: FaceFinding {
         //    run while the credit lasts, each paying what it cost (CPU time, so other programs on
         //    the machine do not change the schedule): a slice dearer than the budget runs every few
         //    frames, and the frames between cost only their region passes.
-        if let budget = settings.fullPassBudget {
+        if let budget = settings.fullPassBudget, searchedWholeFrame {
             credit = min(credit + budget / 1000, budget / 1000)
             while credit > 0 && stats.slices < plan.count {
                 let before = threadCPUSeconds()
@@ -209,9 +215,12 @@ public final class FaceSchedule: FaceFinding {
                 credit -= threadCPUSeconds() - before
             }
         } else {
+            // Stills, and the first frame of a stream: there is nothing to follow yet, so the
+            // whole frame is searched at once (one slow frame) rather than over a second or more.
             repeat {
                 try runSlice(width: w, height: h, into: &found, stats: &stats)
             } while !stats.completedFullPass
+            searchedWholeFrame = true
         }
 
         lastStatistics = stats
@@ -286,8 +295,9 @@ public final class FaceSchedule: FaceFinding {
         // Scaled so the face is about regionFaceSide; never enlarged past 2x (a small face gains
         // little from more pixels and the pass would cost more).
         let scale = min(2, Double(settings.regionFaceSide) / side)
-        let minSide = max(Int(DetectionSettings.windowSide), Int(side * scale * 0.6))
-        let maxSide = Int(side * scale * 1.6) + 1
+        // Sizes from 0.75x to 1.35x the track's: a face does not change more between two looks.
+        let minSide = max(Int(DetectionSettings.windowSide), Int(side * scale * 0.75))
+        let maxSide = Int(side * scale * 1.35) + 1
         let slice = Slice(rect: FaceBox(x: x0, y: y0, width: x1 - x0, height: y1 - y0), scale: scale, minSide: minSide,
                           maxSide: maxSide)
         var boxes = try search(slice, width: width, height: height, minNeighbors: settings.regionMinNeighbors, with: cascade)
@@ -366,7 +376,8 @@ public final class FaceSchedule: FaceFinding {
             lo *= 2
             scale *= 0.5
         }
-        return slices
+        // Largest faces first: their bands are the cheapest, and a near face matters most.
+        return slices.enumerated().sorted { ($0.element.scale, $0.offset) < ($1.element.scale, $1.offset) }.map(\.element)
     }
 
     /// Source-pixel rectangles covering the frame: tiles of `tileSide` shrunk pixels with `overlap`.

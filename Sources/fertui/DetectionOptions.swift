@@ -14,7 +14,7 @@ enum DetectionOptions {
           --detect-width N    shrink frames to N px wide for the full-frame search (default 0: as
                               small as --min-face allows; predict: full size)
           --detect-budget MS  milliseconds per frame the full-frame search may take; it is spread
-                              over frames to fit (default 8; images: the whole search each frame)
+                              over frames to fit (default 10; images: the whole search each frame)
           --hold S            seconds a face that is not found stays boxed, marked held, at its
                               expected place (default 0.5; 0: never held)
           --equalize MODE     histogram equalisation of the gray frame: auto (low-contrast
@@ -36,7 +36,7 @@ enum DetectionOptions {
         s.regionMinNeighbors = min(s.regionMinNeighbors, s.minNeighbors)
         s.scaleFactor = try args.double("--scale-factor", default: s.scaleFactor, in: 1.001...3)
         s.detectWidth = try args.int("--detect-width", default: 0, in: 0...100_000)
-        let budget = try args.double("--detect-budget", default: s.fullPassBudget ?? 8, in: 0.1...10_000)
+        let budget = try args.double("--detect-budget", default: s.fullPassBudget ?? 10, in: 0.1...10_000)
         s.fullPassBudget = stills ? nil : budget
         s.tracker.hold = try args.double("--hold", default: stills ? 0 : s.tracker.hold, in: 0...60)
         let equalize = try args.value("--equalize") ?? s.equalize.rawValue

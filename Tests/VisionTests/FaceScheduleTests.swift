@@ -13,8 +13,9 @@ final class FaceScheduleTests: XCTestCase {
         for (w, h) in [(640, 480), (1280, 720), (333, 901)] {
             let plan = FaceSchedule.fullPassPlan(width: w, height: h, settings: s)
             XCTAssertFalse(plan.isEmpty)
-            // The largest band has no upper limit; bands shrink by half.
-            XCTAssertEqual(plan.last?.maxSide, 0, "\(w)x\(h): the last band must reach the largest faces")
+            // The largest faces' band comes first and has no upper limit; bands shrink by half.
+            XCTAssertEqual(plan.first?.maxSide, 0, "\(w)x\(h): the first band must reach the largest faces")
+            XCTAssertEqual(plan.map(\.scale), plan.map(\.scale).sorted(), "largest faces (smallest scale) first")
             let scales = Array(Set(plan.map(\.scale))).sorted(by: >)
             XCTAssertEqual(scales.first!, 28.0 / 32, accuracy: 1e-9)
             for scale in scales {
