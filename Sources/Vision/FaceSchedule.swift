@@ -263,7 +263,8 @@ public final class FaceSchedule: FaceFinding {
     }
 
     /// True when most of the frame's gray levels sit in a narrow band (the 5th to 95th percentile
-    /// less than 100 levels apart) or it is dark (median below 60): where equalisation pays.
+    /// less than 80 levels apart: dim, flat light), where equalisation pays. Dark pictures with
+    /// bright parts (most flash photos) do not count: on them it added false faces.
     static func lowContrast(_ gray: [UInt8]) -> Bool {
         var histogram = [Int](repeating: 0, count: 256)
         let step = 7  // a sample is enough for percentiles
@@ -280,7 +281,7 @@ public final class FaceSchedule: FaceFinding {
             }
             return 255
         }
-        return percentile(0.95) - percentile(0.05) < 100 || percentile(0.5) < 60
+        return percentile(0.95) - percentile(0.05) < 80
     }
 
     /// The face near `expected`, searched in a region around it; nil when neither cascade sees one.

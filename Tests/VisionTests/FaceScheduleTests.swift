@@ -135,3 +135,19 @@ final class FaceScheduleTests: XCTestCase {
         XCTAssertThrowsError(try FaceSchedule(settings: s))
     }
 }
+
+final class EqualizationRuleTests: XCTestCase {
+    func testOnlyFlatDimFramesCountAsLowContrast() {
+        // Stage-like: everything between 30 and 60.
+        let flat: [UInt8] = (0..<10_000).map { (i: Int) -> UInt8 in UInt8(30 + i % 31) }
+        XCTAssertTrue(FaceSchedule.lowContrast(flat))
+        // A dark flash photo: mostly black, bright parts.
+        let darkWithLights: [UInt8] = (0..<10_000).map { (i: Int) -> UInt8 in
+            let level: Int = i % 10 < 7 ? i % 20 : 150 + i % 100
+            return UInt8(level)
+        }
+        XCTAssertFalse(FaceSchedule.lowContrast(darkWithLights))
+        let wide: [UInt8] = (0..<10_000).map { (i: Int) -> UInt8 in UInt8(i % 256) }
+        XCTAssertFalse(FaceSchedule.lowContrast(wide))
+    }
+}
