@@ -59,9 +59,10 @@ public struct DetectionSettings: Sendable, Equatable {
 
     public init() {}
 
-    /// The cascade's search window (the default cascade's 24 px): the full pass shrinks the frame
-    /// so a `minFace` face is a little above it.
+    /// The cascade's search window (the default cascade's 24 px; alt2's is 20).
     static let windowSide = 24.0
+    /// The full pass shrinks the frame so a `minFace` face is this many pixels. 32 (no shrinking
+    /// at the default min-face) found two more dlib faces but added false boxes on the clips.
     static let smallestShrunkFace = 28.0
 
     /// Why these settings cannot be used, or nil.
@@ -346,8 +347,8 @@ public final class FaceSchedule: FaceFinding {
     }
 
     /// The full pass as slices. With a budget: octave bands of face size (minFace...2*minFace,
-    /// then double), each over the frame shrunk so its smallest face is just above the cascade's
-    /// window, in tiles that overlap by the band's largest face, so each slice is small. Without
+    /// then double), each over the frame shrunk so its smallest face is 28 px (never
+    /// enlarged), in tiles that overlap by the band's largest face, so each slice is small. Without
     /// a budget (stills): one call over the whole frame.
     static func fullPassPlan(width: Int, height: Int, settings s: DetectionSettings) -> [Slice] {
         let whole = FaceBox(x: 0, y: 0, width: width, height: height)

@@ -17,7 +17,7 @@ final class FaceScheduleTests: XCTestCase {
             XCTAssertEqual(plan.first?.maxSide, 0, "\(w)x\(h): the first band must reach the largest faces")
             XCTAssertEqual(plan.map(\.scale), plan.map(\.scale).sorted(), "largest faces (smallest scale) first")
             let scales = Array(Set(plan.map(\.scale))).sorted(by: >)
-            XCTAssertEqual(scales.first!, 28.0 / 32, accuracy: 1e-9)
+            XCTAssertEqual(scales.first!, 28.0 / 32, accuracy: 1e-9, "a 32 px face is searched at 28 px")
             for scale in scales {
                 let band = plan.filter { $0.scale == scale }
                 // Every pixel of the frame lies in a tile of every band.
