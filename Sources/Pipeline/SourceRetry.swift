@@ -18,7 +18,8 @@ struct SourceRetry {
         guard let e = error as? RecoverableSourceError, e.isRecoverable else { return nil }
         failures += 1
         let wait = min(longestWait, firstWait * pow(2, Double(min(failures - 1, 20))))
-        message = "camera lost, retrying... (\(source): \(error); try \(failures), next in \(String(format: "%.1f", wait)) s)"
+        message =
+            "camera lost, retrying... (\(source): \(error); try \(failures), next in \(String(format: "%.1f", wait)) s)"
         return wait
     }
 

@@ -55,8 +55,10 @@ public enum CameraList {
             desc.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
             guard (try? device.ioctl(fd, CV4L2_VIDIOC_ENUM_FMT, &desc)) != nil else { break }
             let name = withUnsafeBytes(of: desc.description) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            formats.append(.init(fourcc: V4L2Negotiation.fourcc(desc.pixelformat), name: name,
-                                 sizes: sizes(fd, desc.pixelformat, device)))
+            formats.append(
+                .init(
+                    fourcc: V4L2Negotiation.fourcc(desc.pixelformat), name: name,
+                    sizes: sizes(fd, desc.pixelformat, device)))
         }
         return (CameraDescription(path: path, card: card, formats: formats), nil)
     }
@@ -82,7 +84,9 @@ public enum CameraList {
 
     /// The listing `--list-cameras` prints: one block per capture device, then the nodes skipped.
     public static func text(paths: [String], device: V4L2Device = SystemV4L2()) -> String {
-        guard !paths.isEmpty else { return "no /dev/video* devices: is a camera plugged in? (use --source demo without one)" }
+        guard !paths.isEmpty else {
+            return "no /dev/video* devices: is a camera plugged in? (use --source demo without one)"
+        }
         var lines: [String] = []
         var skipped: [String] = []
         for path in paths {

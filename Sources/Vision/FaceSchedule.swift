@@ -68,7 +68,9 @@ public struct DetectionSettings: Sendable, Equatable {
     /// Why these settings cannot be used, or nil.
     public var problem: String? {
         if minFace < 1 { return "minimum face size \(minFace) px: give a side of 1 px or more (e.g. 32)" }
-        if !(scaleFactor > 1 && scaleFactor <= 3) { return "scale factor \(scaleFactor): give a number above 1 (e.g. 1.1)" }
+        if !(scaleFactor > 1 && scaleFactor <= 3) {
+            return "scale factor \(scaleFactor): give a number above 1 (e.g. 1.1)"
+        }
         if minNeighbors < 0 || regionMinNeighbors < 0 { return "min neighbours \(minNeighbors): give 0 or more" }
         if let b = fullPassBudget, !(b > 0 && b.isFinite) { return "full-pass budget \(b) ms: give more than 0 ms" }
         if detectWidth < 0 { return "detect width \(detectWidth): give 0 (automatic) or a width in pixels" }
@@ -150,7 +152,9 @@ public final class FaceSchedule: FaceFinding {
     public init(settings: DetectionSettings = DetectionSettings()) throws {
         if let problem = settings.problem { throw DetectionSettingsError(problem) }
         cascade = try FaceSchedule.loadCascade(settings.cascadePath, option: "--cascade")
-        confirm = try settings.confirmCascadePath.map { try FaceSchedule.loadCascade($0, option: "the confirming cascade") }
+        confirm = try settings.confirmCascadePath.map {
+            try FaceSchedule.loadCascade($0, option: "the confirming cascade")
+        }
         var tracking = settings.tracker
         if settings.fullPassBudget == nil {
             // Stills: each frame is a new picture; a face that happens to sit where one sat in the
@@ -165,16 +169,18 @@ public final class FaceSchedule: FaceFinding {
     static func loadCascade(_ path: String?, option: String) throws -> OpenCV.Cascade {
         let file = path ?? DetectionSettings.defaultCascadePath
         guard FileManager.default.fileExists(atPath: file) else {
-            throw SourceError(path == nil
-                ? "face cascade \(file) not found: install it (apt-get install opencv-data) or pass --cascade FILE"
-                : "face cascade \(file) not found: pass an existing haarcascade XML file to \(option)")
+            throw SourceError(
+                path == nil
+                    ? "face cascade \(file) not found: install it (apt-get install opencv-data) or pass --cascade FILE"
+                    : "face cascade \(file) not found: pass an existing haarcascade XML file to \(option)")
         }
         do {
             return try OpenCV.Cascade(path: file)
         } catch is OpenCVError {
             // OpenCV's own text is a multi-line parser trace; the point is which file and what to give.
-            throw SourceError("\(file) is not an OpenCV cascade classifier XML file: pass a haarcascade XML file such as "
-                + "\(CascadeDetector.defaultCascadePath) to \(option)")
+            throw SourceError(
+                "\(file) is not an OpenCV cascade classifier XML file: pass a haarcascade XML file such as "
+                    + "\(CascadeDetector.defaultCascadePath) to \(option)")
         }
     }
 
@@ -186,7 +192,8 @@ public final class FaceSchedule: FaceFinding {
     }
 
     public func faces(in frame: Frame) throws -> [TrackedFace] {
-        let w = frame.width, h = frame.height
+        let w = frame.width
+        let h = frame.height
         let time = frameInterval.map { Double(frame.index) * $0 } ?? frame.timestamp
         var stats = Statistics()
         try prepareGray(frame)
@@ -229,8 +236,9 @@ public final class FaceSchedule: FaceFinding {
     }
 
     private func runSlice(width: Int, height: Int, into found: inout [FaceBox], stats: inout Statistics) throws {
-        found += try search(plan[nextSlice], width: width, height: height, minNeighbors: settings.minNeighbors,
-                            with: cascade)
+        found += try search(
+            plan[nextSlice], width: width, height: height, minNeighbors: settings.minNeighbors,
+            with: cascade)
         stats.slices += 1
         nextSlice += 1
         if nextSlice == plan.count {
@@ -241,7 +249,8 @@ public final class FaceSchedule: FaceFinding {
 
     /// The gray frame, equalised when asked, in `gray`.
     private func prepareGray(_ frame: Frame) throws {
-        let w = frame.width, h = frame.height
+        let w = frame.width
+        let h = frame.height
         if gray.count != w * h { gray = [UInt8](repeating: 0, count: w * h) }
         if frame.channels == 3 {
             try OpenCV.bgrToGray(frame.pixels, width: w, height: h, into: &gray)
@@ -253,8 +262,9 @@ public final class FaceSchedule: FaceFinding {
             if work.count < w * h { work = [UInt8](repeating: 0, count: w * h) }
             try gray.withUnsafeBufferPointer { src in
                 try work.withUnsafeMutableBufferPointer { dst in
-                    try OpenCV.grayRegion(src, width: w, height: h, rect: whole, into: dst, toWidth: w, toHeight: h,
-                                          equalize: true)
+                    try OpenCV.grayRegion(
+                        src, width: w, height: h, rect: whole, into: dst, toWidth: w, toHeight: h,
+                        equalize: true)
                 }
             }
             gray.withUnsafeMutableBufferPointer { g in
@@ -286,13 +296,18 @@ public final class FaceSchedule: FaceFinding {
     }
 
     /// The face near `expected`, searched in a region around it; nil when neither cascade sees one.
-    private func searchRegion(around expected: FaceBox, width: Int, height: Int, stats: inout Statistics) throws -> FaceBox? {
+    private func searchRegion(around expected: FaceBox, width: Int, height: Int, stats: inout Statistics) throws
+        -> FaceBox?
+    {
         let side = Double(max(expected.width, expected.height))
         guard side >= 8 else { return nil }
         let grown = side * settings.regionGrowth
-        let cx = Double(expected.x) + Double(expected.width) / 2, cy = Double(expected.y) + Double(expected.height) / 2
-        let x0 = max(0, Int(cx - grown / 2)), y0 = max(0, Int(cy - grown / 2))
-        let x1 = min(width, Int(cx + grown / 2)), y1 = min(height, Int(cy + grown / 2))
+        let cx = Double(expected.x) + Double(expected.width) / 2
+        let cy = Double(expected.y) + Double(expected.height) / 2
+        let x0 = max(0, Int(cx - grown / 2))
+        let y0 = max(0, Int(cy - grown / 2))
+        let x1 = min(width, Int(cx + grown / 2))
+        let y1 = min(height, Int(cy + grown / 2))
         guard x1 - x0 >= 12, y1 - y0 >= 12 else { return nil }
         // Scaled so the face is about regionFaceSide; never enlarged past 2x (a small face gains
         // little from more pixels and the pass would cost more).
@@ -300,20 +315,25 @@ public final class FaceSchedule: FaceFinding {
         // Sizes from 0.75x to 1.35x the track's: a face does not change more between two looks.
         let minSide = max(Int(DetectionSettings.windowSide), Int(side * scale * 0.75))
         let maxSide = Int(side * scale * 1.35) + 1
-        let slice = Slice(rect: FaceBox(x: x0, y: y0, width: x1 - x0, height: y1 - y0), scale: scale, minSide: minSide,
-                          maxSide: maxSide)
-        var boxes = try search(slice, width: width, height: height, minNeighbors: settings.regionMinNeighbors, with: cascade)
+        let slice = Slice(
+            rect: FaceBox(x: x0, y: y0, width: x1 - x0, height: y1 - y0), scale: scale, minSide: minSide,
+            maxSide: maxSide)
+        var boxes = try search(
+            slice, width: width, height: height, minNeighbors: settings.regionMinNeighbors, with: cascade)
         if boxes.isEmpty, let confirm {
             stats.confirmations += 1
-            boxes = try search(slice, width: width, height: height, minNeighbors: settings.regionMinNeighbors, with: confirm,
-                               alsoMirrored: settings.confirmMirrored)
+            boxes = try search(
+                slice, width: width, height: height, minNeighbors: settings.regionMinNeighbors, with: confirm,
+                alsoMirrored: settings.confirmMirrored)
         }
         return boxes.max { $0.iou(expected) < $1.iou(expected) }
     }
 
     /// Runs one cascade call over `slice`; boxes in frame pixels.
-    private func search(_ slice: Slice, width: Int, height: Int, minNeighbors: Int, with cascade: OpenCV.Cascade,
-                        alsoMirrored: Bool = false) throws -> [FaceBox] {
+    private func search(
+        _ slice: Slice, width: Int, height: Int, minNeighbors: Int, with cascade: OpenCV.Cascade,
+        alsoMirrored: Bool = false
+    ) throws -> [FaceBox] {
         let r = slice.rect
         let sw = max(1, Int((Double(r.width) * slice.scale).rounded()))
         let sh = max(1, Int((Double(r.height) * slice.scale).rounded()))
@@ -321,13 +341,15 @@ public final class FaceSchedule: FaceFinding {
         if work.count < sw * sh { work = [UInt8](repeating: 0, count: sw * sh) }
         try gray.withUnsafeBufferPointer { src in
             try work.withUnsafeMutableBufferPointer { dst in
-                try OpenCV.grayRegion(src, width: width, height: height, rect: r, into: dst, toWidth: sw, toHeight: sh,
-                                      equalize: false)
+                try OpenCV.grayRegion(
+                    src, width: width, height: height, rect: r, into: dst, toWidth: sw, toHeight: sh,
+                    equalize: false)
             }
         }
         var boxes = try work.withUnsafeBufferPointer {
-            try cascade.detect(gray: $0, width: sw, height: sh, scaleFactor: settings.scaleFactor, minNeighbors: minNeighbors,
-                               minSize: slice.minSide, maxSize: slice.maxSide)
+            try cascade.detect(
+                gray: $0, width: sw, height: sh, scaleFactor: settings.scaleFactor, minNeighbors: minNeighbors,
+                minSize: slice.minSide, maxSize: slice.maxSide)
         }
         if alsoMirrored && boxes.isEmpty {
             if mirrored.count < sw * sh { mirrored = [UInt8](repeating: 0, count: sw * sh) }
@@ -335,14 +357,19 @@ public final class FaceSchedule: FaceFinding {
                 for x in 0..<sw { mirrored[y * sw + x] = work[y * sw + sw - 1 - x] }
             }
             boxes = try mirrored.withUnsafeBufferPointer {
-                try cascade.detect(gray: $0, width: sw, height: sh, scaleFactor: settings.scaleFactor,
-                                   minNeighbors: minNeighbors, minSize: slice.minSide, maxSize: slice.maxSide)
+                try cascade.detect(
+                    gray: $0, width: sw, height: sh, scaleFactor: settings.scaleFactor,
+                    minNeighbors: minNeighbors, minSize: slice.minSide, maxSize: slice.maxSide)
             }.map { FaceBox(x: sw - $0.x - $0.width, y: $0.y, width: $0.width, height: $0.height) }
         }
-        let sx = Double(r.width) / Double(sw), sy = Double(r.height) / Double(sh)
+        let sx = Double(r.width) / Double(sw)
+        let sy = Double(r.height) / Double(sh)
         return boxes.map { b in
-            let x = r.x + Int((Double(b.x) * sx).rounded()), y = r.y + Int((Double(b.y) * sy).rounded())
-            return FaceBox(x: x, y: y, width: Int((Double(b.width) * sx).rounded()), height: Int((Double(b.height) * sy).rounded()))
+            let x = r.x + Int((Double(b.x) * sx).rounded())
+            let y = r.y + Int((Double(b.y) * sy).rounded())
+            return FaceBox(
+                x: x, y: y, width: Int((Double(b.width) * sx).rounded()), height: Int((Double(b.height) * sy).rounded())
+            )
         }
     }
 
@@ -364,7 +391,8 @@ public final class FaceSchedule: FaceFinding {
         var scale = base
         while true {
             let minSide = max(Int(DetectionSettings.windowSide), Int((lo * scale).rounded()))
-            let shrunkW = Double(width) * scale, shrunkH = Double(height) * scale
+            let shrunkW = Double(width) * scale
+            let shrunkH = Double(height) * scale
             let last = lo * 2.2 * scale >= min(shrunkW, shrunkH) || scale * 0.5 * Double(min(width, height)) < 48
             let maxSide = last ? 0 : Int((lo * 2.2 * scale).rounded())
             // Tiles three of the band's largest faces wide, overlapping by one largest face: small
@@ -379,7 +407,8 @@ public final class FaceSchedule: FaceFinding {
             scale *= 0.5
         }
         // Largest faces first: their bands are the cheapest, and a near face matters most.
-        return slices.enumerated().sorted { ($0.element.scale, $0.offset) < ($1.element.scale, $1.offset) }.map(\.element)
+        return slices.enumerated().sorted { ($0.element.scale, $0.offset) < ($1.element.scale, $1.offset) }.map(
+            \.element)
     }
 
     /// Source-pixel rectangles covering the frame: tiles of `tileSide` shrunk pixels with `overlap`.
@@ -423,7 +452,10 @@ public final class FaceSchedule: FaceFinding {
     static func contains(_ a: FaceBox, _ b: FaceBox) -> Bool {
         let ratio = Double(a.width) / Double(max(1, b.width))
         guard ratio < 1.5 && ratio > 1 / 1.5 else { return false }
-        let bx = b.x + b.width / 2, by = b.y + b.height / 2, ax = a.x + a.width / 2, ay = a.y + a.height / 2
+        let bx = b.x + b.width / 2
+        let by = b.y + b.height / 2
+        let ax = a.x + a.width / 2
+        let ay = a.y + a.height / 2
         return (a.x..<(a.x + a.width)).contains(bx) && (a.y..<(a.y + a.height)).contains(by)
             || (b.x..<(b.x + b.width)).contains(ax) && (b.y..<(b.y + b.height)).contains(ay)
     }

@@ -102,7 +102,8 @@ public final class FaceTracker {
         // Hungarian matching gives with a handful of well-separated faces.
         var pairs: [(score: Double, det: Int, track: Int)] = []
         for (d, box) in detections.enumerated() {
-            let dcx = Double(box.x) + Double(box.width) / 2, dcy = Double(box.y) + Double(box.height) / 2
+            let dcx = Double(box.x) + Double(box.width) / 2
+            let dcy = Double(box.y) + Double(box.height) / 2
             for (t, track) in tracks.enumerated() {
                 let p = track.predicted(at: time)
                 let ratio = Double(box.width) / track.w
@@ -124,12 +125,14 @@ public final class FaceTracker {
         var kept: [Track] = []
         var out: [TrackedFace] = []
         for (d, box) in detections.enumerated() {
-            let dcx = Double(box.x) + Double(box.width) / 2, dcy = Double(box.y) + Double(box.height) / 2
+            let dcx = Double(box.x) + Double(box.width) / 2
+            let dcy = Double(box.y) + Double(box.height) / 2
             var track: Track
             if let t = trackOf[d] {
                 track = tracks[t]
                 let p = track.predicted(at: time)
-                let cx = p.cx + s.positionWeight * (dcx - p.cx), cy = p.cy + s.positionWeight * (dcy - p.cy)
+                let cx = p.cx + s.positionWeight * (dcx - p.cx)
+                let cy = p.cy + s.positionWeight * (dcy - p.cy)
                 let dt = time - track.time
                 if dt > 1e-6 {
                     // Velocity from the smoothed motion, itself averaged so one jumpy box does not fling it.
@@ -142,8 +145,9 @@ public final class FaceTracker {
                 track.h += s.sizeWeight * (Double(box.height) - track.h)
                 track.hits += 1
             } else {
-                track = Track(id: nextID, cx: dcx, cy: dcy, w: Double(box.width), h: Double(box.height), time: time,
-                              lastSeen: time)
+                track = Track(
+                    id: nextID, cx: dcx, cy: dcy, w: Double(box.width), h: Double(box.height), time: time,
+                    lastSeen: time)
                 nextID += 1
             }
             track.time = time
@@ -176,15 +180,18 @@ public final class FaceTracker {
     }
 
     static func box(cx: Double, cy: Double, w: Double, h: Double) -> FaceBox {
-        let x = Int((cx - w / 2).rounded()), y = Int((cy - h / 2).rounded())
+        let x = Int((cx - w / 2).rounded())
+        let y = Int((cy - h / 2).rounded())
         return FaceBox(x: x, y: y, width: Int(w.rounded()), height: Int(h.rounded()))
     }
 
     /// The track's box inside the frame, nil when too little of it is left to show.
     static func clipped(_ t: Track, _ width: Int, _ height: Int) -> FaceBox? {
         let b = box(cx: t.cx, cy: t.cy, w: t.w, h: t.h)
-        let x0 = max(0, b.x), y0 = max(0, b.y)
-        let x1 = min(width, b.x + b.width), y1 = min(height, b.y + b.height)
+        let x0 = max(0, b.x)
+        let y0 = max(0, b.y)
+        let x1 = min(width, b.x + b.width)
+        let y1 = min(height, b.y + b.height)
         guard x1 - x0 >= 4, y1 - y0 >= 4 else { return nil }
         return FaceBox(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
     }

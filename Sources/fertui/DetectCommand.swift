@@ -2,6 +2,7 @@
 // with the faces, their ids, held flags and the detect time: what Training/measure_detection.py reads.
 
 import Foundation
+import Pipeline
 import Vision
 
 enum DetectCommand {
@@ -13,7 +14,8 @@ enum DetectCommand {
         Options:
           --source S          a video file, an image, or a folder of images (played in name order)
           --log FILE.jsonl    one line per frame (default: standard output):
-                              {"frame":…,"ms":…,"cpu_ms":…,"slices":…,"regions":…,"faces":[{"id":…,"box":[x,y,w,h],"held":…}]}
+                              {"frame":…,"origin":…,"ms":…,"cpu_ms":…,"slices":…,"regions":…,
+                               "confirmations":…,"faces":[{"id":…,"box":[x,y,w,h],"held":…}]}
           --stills            every frame is a new picture (as predict; the default for images and folders)
           --frames N          stop after N frames
         \(DetectionOptions.help)
@@ -23,7 +25,8 @@ enum DetectCommand {
         """
 
     static func run(_ tokens: [String]) throws -> Int32 {
-        var args = Arguments(tokens, valueOptions: DetectionOptions.valueOptions.union(["--source", "--log", "--frames"]))
+        var args = Arguments(
+            tokens, valueOptions: DetectionOptions.valueOptions.union(["--source", "--log", "--frames"]))
         guard let path = try args.value("--source") else {
             throw UsageError(message: "--source is required: a video file, an image or a folder of images")
         }
@@ -41,15 +44,19 @@ enum DetectCommand {
         var out = ""
         var times: [Double] = []
         while times.count < frames, let frame = try source.nextFrame() {
-            let t0 = monotonicSeconds(), c0 = threadCPUSeconds()
+            let t0 = monotonicSeconds()
+            let c0 = threadCPUSeconds()
             let faces = try schedule.faces(in: frame)
-            let ms = (monotonicSeconds() - t0) * 1000, cpuMs = (threadCPUSeconds() - c0) * 1000
+            let ms = (monotonicSeconds() - t0) * 1000
+            let cpuMs = (threadCPUSeconds() - c0) * 1000
             times.append(ms)
             let s = schedule.lastStatistics
             let items = faces.map { f in
                 "{\"id\":\(f.id),\"box\":[\(f.box.x),\(f.box.y),\(f.box.width),\(f.box.height)],\"held\":\(f.held)}"
             }
-            out += "{\"frame\":\(frame.index),\"origin\":\"\(frame.origin)\",\"ms\":\(String(format: "%.3f", ms)),\"cpu_ms\":\(String(format: "%.3f", cpuMs)),"
+            out += "{\"frame\":\(frame.index),\"origin\":\(PredictionJSON.string(frame.origin)),"
+                + "\"ms\":\(PredictionJSON.number(ms, decimals: 3)),"
+                + "\"cpu_ms\":\(PredictionJSON.number(cpuMs, decimals: 3)),"
                 + "\"slices\":\(s.slices),\"regions\":\(s.regions),\"confirmations\":\(s.confirmations),"
                 + "\"faces\":[\(items.joined(separator: ","))]}\n"
         }
@@ -62,9 +69,11 @@ enum DetectCommand {
         }
         let sorted = times.sorted()
         if !sorted.isEmpty {
-            FileHandle.standardError.write(String(format: "fertui detect: %d frames, detect median %.2f ms, p90 %.2f ms, max %.2f ms\n",
-                                                  sorted.count, sorted[sorted.count / 2], sorted[sorted.count * 9 / 10],
-                                                  sorted.last!))
+            FileHandle.standardError.write(
+                String(
+                    format: "fertui detect: %d frames, detect median %.2f ms, p90 %.2f ms, max %.2f ms\n",
+                    sorted.count, sorted[sorted.count / 2], sorted[sorted.count * 9 / 10],
+                    sorted.last!))
         }
         return 0
     }

@@ -23,8 +23,10 @@ enum DetectionOptions {
                               (default: \(DetectionSettings.defaultConfirmCascadePath))
         """
 
-    static let valueOptions: Set<String> = ["--cascade", "--min-face", "--min-neighbors", "--scale-factor",
-                                            "--detect-width", "--detect-budget", "--hold", "--confirm", "--equalize"]
+    static let valueOptions: Set<String> = [
+        "--cascade", "--min-face", "--min-neighbors", "--scale-factor",
+        "--detect-width", "--detect-budget", "--hold", "--confirm", "--equalize",
+    ]
 
     /// Reads the shared options. `stills`: every frame is a new picture (images, `predict`): the
     /// whole search runs on each, nothing is held.
@@ -54,7 +56,9 @@ enum DetectionOptions {
     /// stretch of video as when played at its rate.
     static func schedule(_ settings: DetectionSettings, source: FrameSource?, realtime: Bool) throws -> FaceSchedule {
         let schedule = try FaceSchedule(settings: settings)
-        if !realtime, let video = source as? VideoFileSource, let fps = video.nominalFPS { schedule.frameInterval = 1 / fps }
+        if !realtime, let video = source as? VideoFileSource, let fps = video.nominalFPS {
+            schedule.frameInterval = 1 / fps
+        }
         return schedule
     }
 }

@@ -3,13 +3,17 @@
 // ends the run with a failure. The retry decisions are checked on their own too.
 
 import Foundation
-import XCTest
 import Vision
+import XCTest
+
 @testable import Pipeline
 
 /// Frames, then a scripted run of errors, then frames again.
 final class ScriptedFailingSource: FrameSource {
-    enum Step { case frame, error(Error) }
+    enum Step {
+        case frame
+        case error(Error)
+    }
     let name = "scripted"
     let nominalFPS: Double? = nil
     private var steps: [Step]
@@ -27,8 +31,9 @@ final class ScriptedFailingSource: FrameSource {
             throw e
         case .frame:
             let pixels = [UInt8](repeating: UInt8(40 + delivered), count: 64 * 48)
-            let f = Frame(width: 64, height: 48, channels: 1, pixels: pixels, timestamp: monotonicSeconds(),
-                          index: delivered, origin: name)
+            let f = Frame(
+                width: 64, height: 48, channels: 1, pixels: pixels, timestamp: monotonicSeconds(),
+                index: delivered, origin: name)
             delivered += 1
             return f
         }
@@ -45,21 +50,30 @@ final class SourceFailureTests: XCTestCase {
         var config = PipelineConfiguration()
         config.backpressure = .block
         config.smoothing = false
-        return MonitorPipeline(source: source, detector: CentredFaceDetector(), model: TestModels.resnet18,
-                               modelName: "resnet18", configuration: config, loadModel: TestModels.load)
+        return MonitorPipeline(
+            source: source, detector: CentredFaceDetector(), model: TestModels.resnet18,
+            modelName: "resnet18", configuration: config, loadModel: TestModels.load)
     }
 
     func testRecoverableErrorsAreRetriedAndFramesResume() {
         let lost = ScriptedError(isRecoverable: true)
-        let source = ScriptedFailingSource(Array(repeating: .frame, count: 3) + Array(repeating: .error(lost), count: 3)
-                                           + Array(repeating: .frame, count: 4))
+        let source = ScriptedFailingSource(
+            Array(repeating: .frame, count: 3) + Array(repeating: .error(lost), count: 3)
+                + Array(repeating: .frame, count: 4))
         let p = pipeline(source)
         var messages: [String] = []
         let lock = NSLock()
-        p.render = { snap in lock.lock(); if let m = snap.message { messages.append(m) }; lock.unlock() }
+        p.render = { snap in
+            lock.lock()
+            if let m = snap.message { messages.append(m) }
+            lock.unlock()
+        }
         let done = expectation(description: "finished")
         var reason = ""
-        p.onFinished = { reason = $0; done.fulfill() }
+        p.onFinished = {
+            reason = $0
+            done.fulfill()
+        }
         p.start()
         wait(for: [done], timeout: 60)
         p.waitUntilIdle()
@@ -69,7 +83,8 @@ final class SourceFailureTests: XCTestCase {
         XCTAssertEqual(p.statistics.processed, 7)
         XCTAssertEqual(p.snapshot().frame?.index, 6)
         lock.lock()
-        XCTAssertTrue(messages.contains { $0.contains("camera lost, retrying") && $0.contains("ENODEV") }, "\(messages)")
+        XCTAssertTrue(
+            messages.contains { $0.contains("camera lost, retrying") && $0.contains("ENODEV") }, "\(messages)")
         lock.unlock()
     }
 
@@ -78,7 +93,10 @@ final class SourceFailureTests: XCTestCase {
         let p = pipeline(source)
         let done = expectation(description: "finished")
         var reason = ""
-        p.onFinished = { reason = $0; done.fulfill() }
+        p.onFinished = {
+            reason = $0
+            done.fulfill()
+        }
         p.start()
         wait(for: [done], timeout: 60)
         XCTAssertEqual(p.failure, "source scripted failed: device cannot capture")
@@ -103,8 +121,9 @@ final class SourceFailureTests: XCTestCase {
 
 final class HeldFaceLogTests: XCTestCase {
     func testLogMarksHeldFaces() {
-        var held = FaceReading(id: 3, box: FaceBox(x: 1, y: 2, width: 30, height: 30), probabilities: [0.25, 0.75],
-                               classes: ["sad", "happy"])
+        var held = FaceReading(
+            id: 3, box: FaceBox(x: 1, y: 2, width: 30, height: 30), probabilities: [0.25, 0.75],
+            classes: ["sad", "happy"])
         let found = held
         held.held = true
         let line = PredictionJSON.faces([found, held], classes: ["sad", "happy"])

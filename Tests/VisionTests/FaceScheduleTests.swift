@@ -4,6 +4,7 @@
 
 import Foundation
 import XCTest
+
 @testable import Vision
 
 final class FaceScheduleTests: XCTestCase {
@@ -23,9 +24,12 @@ final class FaceScheduleTests: XCTestCase {
                 // Every pixel of the frame lies in a tile of every band.
                 for y in stride(from: 0, to: h, by: 7) {
                     for x in stride(from: 0, to: w, by: 7) {
-                        XCTAssertTrue(band.contains { x >= $0.rect.x && x < $0.rect.x + $0.rect.width
-                                                      && y >= $0.rect.y && y < $0.rect.y + $0.rect.height },
-                                      "\(w)x\(h) band \(scale): (\(x), \(y)) uncovered")
+                        XCTAssertTrue(
+                            band.contains {
+                                x >= $0.rect.x && x < $0.rect.x + $0.rect.width
+                                    && y >= $0.rect.y && y < $0.rect.y + $0.rect.height
+                            },
+                            "\(w)x\(h) band \(scale): (\(x), \(y)) uncovered")
                     }
                 }
                 // Tiles overlap by at least the band's largest face, so no face is cut in two everywhere.
@@ -40,20 +44,24 @@ final class FaceScheduleTests: XCTestCase {
             }
             // Each band's smallest face is at or below the next band's largest: no size falls between.
             for (a, b) in zip(scales, scales.dropFirst()) {
-                let big = plan.first { $0.scale == a }!.maxSide, small = plan.first { $0.scale == b }!.minSide
+                let big = plan.first { $0.scale == a }!.maxSide
+                let small = plan.first { $0.scale == b }!.minSide
                 if big > 0 { XCTAssertLessThanOrEqual(Double(small) / b, Double(big) / a + 1) }
             }
         }
         // Stills: one pass over the whole frame at full size, from the smallest face asked for.
         s.fullPassBudget = nil
-        XCTAssertEqual(FaceSchedule.fullPassPlan(width: 500, height: 300, settings: s),
-                       [FaceSchedule.Slice(rect: FaceBox(x: 0, y: 0, width: 500, height: 300), scale: 1, minSide: 32, maxSide: 0)])
+        XCTAssertEqual(
+            FaceSchedule.fullPassPlan(width: 500, height: 300, settings: s),
+            [FaceSchedule.Slice(rect: FaceBox(x: 0, y: 0, width: 500, height: 300), scale: 1, minSide: 32, maxSide: 0)])
     }
 
     func testMergesBoxesOfOneFace() {
-        let merged = FaceSchedule.merged([FaceBox(x: 100, y: 100, width: 60, height: 60),
-                                          FaceBox(x: 104, y: 98, width: 64, height: 64),
-                                          FaceBox(x: 300, y: 100, width: 60, height: 60)])
+        let merged = FaceSchedule.merged([
+            FaceBox(x: 100, y: 100, width: 60, height: 60),
+            FaceBox(x: 104, y: 98, width: 64, height: 64),
+            FaceBox(x: 300, y: 100, width: 60, height: 60),
+        ])
         XCTAssertEqual(merged.count, 2)
         XCTAssertEqual(merged[0], FaceBox(x: 102, y: 99, width: 62, height: 62))
     }
@@ -61,8 +69,9 @@ final class FaceScheduleTests: XCTestCase {
     /// The demo face moving over a 640x480 frame: found, one id throughout; covered for a few
     /// frames, it is held (marked) with that id; found again, the id is unchanged.
     func testDemoFaceIsFollowedAndHeldThroughACover() throws {
-        let demo = try DemoSource(assets: repositoryRoot + "/Assets/demo", width: 640, height: 480, fps: 10,
-                                  realtime: false, frames: 40)
+        let demo = try DemoSource(
+            assets: repositoryRoot + "/Assets/demo", width: 640, height: 480, fps: 10,
+            realtime: false, frames: 40)
         var settings = DetectionSettings()
         settings.fullPassBudget = 1000  // the whole full pass each frame: what is tested is the holding
         let schedule = try FaceSchedule(settings: settings)
@@ -87,7 +96,9 @@ final class FaceScheduleTests: XCTestCase {
                 }
             }
             let faces = try schedule.faces(in: frame)
-            if firstFound != nil { XCTAssertEqual(schedule.lastStatistics.regions, 1, "frame \(n): one region per live track") }
+            if firstFound != nil {
+                XCTAssertEqual(schedule.lastStatistics.regions, 1, "frame \(n): one region per live track")
+            }
             XCTAssertLessThanOrEqual(faces.count, 1, "frame \(n): \(faces)")
             guard let face = faces.first else { continue }
             if firstFound == nil { firstFound = n }
@@ -109,7 +120,9 @@ final class FaceScheduleTests: XCTestCase {
     func testBadSettingsAndCascadeFilesAreErrors() throws {
         var s = DetectionSettings()
         s.minFace = 0
-        XCTAssertThrowsError(try FaceSchedule(settings: s)) { XCTAssertTrue("\($0)".contains("minimum face size 0"), "\($0)") }
+        XCTAssertThrowsError(try FaceSchedule(settings: s)) {
+            XCTAssertTrue("\($0)".contains("minimum face size 0"), "\($0)")
+        }
         s = DetectionSettings()
         s.tracker.hold = -0.5
         XCTAssertThrowsError(try FaceSchedule(settings: s)) { XCTAssertTrue("\($0)".contains("-0.5"), "\($0)") }

@@ -2,6 +2,7 @@
 // and then end, new faces get new ids, boxes are smoothed, bad settings are refused.
 
 import XCTest
+
 @testable import Vision
 
 final class TrackerTests: XCTestCase {
@@ -14,10 +15,12 @@ final class TrackerTests: XCTestCase {
 
     func testIdsFollowMovingFaces() {
         let tracker = FaceTracker()
-        var idA = 0, idB = 0
+        var idA = 0
+        var idB = 0
         for step in 0..<30 {
             // Two faces drifting in opposite directions, listed largest first (order swaps).
-            let a = box(50 + 4 * step, 60, 120 - step), b = box(400 - 4 * step, 80, 100)
+            let a = box(50 + 4 * step, 60, 120 - step)
+            let b = box(400 - 4 * step, 80, 100)
             let out = update(tracker, a.area >= b.area ? [a, b] : [b, a], frame: step)
             XCTAssertEqual(out.count, 2)
             let ida = out.min { abs($0.box.x - a.x) < abs($1.box.x - a.x) }!.id
