@@ -165,6 +165,27 @@ extern "C" int fcv_resize(const uint8_t *src, int width, int height, int channel
     });
 }
 
+extern "C" int fcv_gray_region(const uint8_t *gray, int width, int height, int stride, int rx, int ry, int rw, int rh,
+                               uint8_t *dst, int dstWidth, int dstHeight, int equalize, char *err, size_t errlen) {
+    if (!gray || !dst || width <= 0 || height <= 0 || stride < width || dstWidth <= 0 || dstHeight <= 0)
+        return fail(err, errlen, FCV_EINVAL, "gray_region: bad sizes %dx%d (stride %d) -> %dx%d", width, height,
+                    stride, dstWidth, dstHeight);
+    if (rx < 0 || ry < 0 || rw <= 0 || rh <= 0 || rx + rw > width || ry + rh > height)
+        return fail(err, errlen, FCV_EINVAL, "gray_region: rectangle %d,%d %dx%d outside the %dx%d image", rx, ry,
+                    rw, rh, width, height);
+    return guarded(err, errlen, "preparing a detection region", [&] {
+        cv::Mat image(height, width, CV_8UC1, const_cast<uint8_t *>(gray), (size_t)stride);
+        cv::Mat region = image(cv::Rect(rx, ry, rw, rh));
+        cv::Mat d(dstHeight, dstWidth, CV_8UC1, dst);
+        if (rw == dstWidth && rh == dstHeight)
+            region.copyTo(d);
+        else
+            cv::resize(region, d, d.size(), 0, 0, dstWidth < rw ? cv::INTER_AREA : cv::INTER_LINEAR);
+        if (equalize) cv::equalizeHist(d, d);
+        return (int)FCV_OK;
+    });
+}
+
 // ---- Image files ------------------------------------------------------------------------------
 
 extern "C" int fcv_image_read(const char *path, int channels, uint8_t **pixels, int *width, int *height, char *err,

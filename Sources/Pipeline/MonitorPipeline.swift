@@ -68,7 +68,10 @@ public final class MonitorPipeline: @unchecked Sendable {
     public var onFinished: ((String) -> Void)?
 
     let detector: FaceDetecting
-    let tracker = FaceTracker()
+    /// The detector and the tracker: one call per frame gives the faces with ids.
+    let faceFinder: FaceFinding
+    /// Why the source stopped when it failed for good (an unrecoverable error).
+    let failureText = Locked<String?>(nil)
     let models: ModelSwitcher
     let state: Locked<MonitorState>
     let metrics = Locked(PipelineMetrics())
@@ -93,6 +96,7 @@ public final class MonitorPipeline: @unchecked Sendable {
     ) {
         self.source = source
         self.detector = detector
+        self.faceFinder = (detector as? FaceFinding) ?? TrackedDetections(detect: detector.detect)
         self.configuration = configuration
         models = ModelSwitcher(model: model, name: modelName, load: loadModel)
         state = Locked(
@@ -159,6 +163,9 @@ public final class MonitorPipeline: @unchecked Sendable {
     }
 
     var isRunning: Bool { run.withLock { $0.running } }
+
+    /// Why the source stopped when it failed for good (an unrecoverable error); nil otherwise.
+    public var failure: String? { failureText.withLock { $0 } }
 
     /// Stops for `reason`; only the first call reports it.
     func finish(_ reason: String) {

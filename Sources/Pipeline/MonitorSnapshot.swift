@@ -12,6 +12,8 @@ public struct FaceReading: Sendable, Equatable {
     public var confidence: Float
     /// One probability per class, in the model's class order.
     public var probabilities: [Float]
+    /// The face was not found in this frame: the tracker holds it at its expected place.
+    public var held = false
 
     public init(id: Int, box: FaceBox, label: String, confidence: Float, probabilities: [Float]) {
         self.id = id

@@ -32,6 +32,8 @@ struct MonitorState {
     var history: ExpressionHistory
     /// The history as it was when the frame was frozen: the timeline freezes with the frame.
     var frozenHistory: ExpressionHistory?
+    /// Each followed face's probabilities when it was last found (shown while it is held).
+    var lastSeenProbabilities: [Int: [Float]] = [:]
 
     init(modelName: String, smoothing: Bool, smoothingWindow: Int, timelineSeconds: Double = 30) {
         self.modelName = modelName
@@ -86,17 +88,26 @@ struct MonitorState {
 
     /// The readings for one classified frame: each face's probabilities, smoothed over its recent
     /// frames when smoothing is on; faces no longer tracked lose their history.
-    mutating func readings(faces: [(id: Int, box: FaceBox)], probabilities: [[Float]], classes: [String])
-        -> [FaceReading]
-    {
+    mutating func readings(faces: [TrackedFace], probabilities: [[Float]], classes: [String]) -> [FaceReading] {
         var readings: [FaceReading] = []
         for (face, raw) in zip(faces, probabilities) {
+            // A held face was not found in this frame: its box is a guess, so it keeps the
+            // probabilities it had when last seen instead of those of whatever is at the guess.
+            if face.held, let last = lastSeenProbabilities[face.id] {
+                var reading = FaceReading(id: face.id, box: face.box, probabilities: last, classes: classes)
+                reading.held = true
+                readings.append(reading)
+                continue
+            }
             let smoothed = smoother.add(raw, for: face.id)
-            readings.append(
-                FaceReading(
-                    id: face.id, box: face.box, probabilities: smoothing ? smoothed : raw,
-                    classes: classes))
+            var reading = FaceReading(
+                id: face.id, box: face.box, probabilities: smoothing ? smoothed : raw, classes: classes)
+            reading.held = face.held
+            lastSeenProbabilities[face.id] = reading.probabilities
+            readings.append(reading)
         }
+        let ids = Set(faces.map(\.id))
+        lastSeenProbabilities = lastSeenProbabilities.filter { ids.contains($0.key) }
         smoother.keepOnly(Set(faces.map(\.id)))
         return readings
     }

@@ -3,7 +3,7 @@
 // of queueing them; the screen never waits for inference.
 //
 //   source ──Frame──▶ capture ──Frame──▶ detect ──Frame + [(id, FaceBox)]──▶ preprocess
-//   (fertui.capture)  │         (fertui.detect: cascade + tracker)      (fertui.preprocess: crops → tensor)
+//   (fertui.capture)  │         (fertui.detect: face schedule + tracker)  (fertui.preprocess: crops → tensor)
 //                     │                                                             │
 //                     │                       Frame + faces + tensor + model ◀──────┘
 //                     │                                   ▼
@@ -17,6 +17,7 @@
 // forwards; dumps are written on fertui.dump.
 
 import Engine
+import Foundation
 import Vision
 
 /// The newest prediction and the frame it was made on (boxes belong to that frame).
@@ -29,7 +30,7 @@ struct Prediction {
 /// detect → preprocess: a frame and its tracked faces.
 struct DetectedFrame {
     var frame: Frame
-    var faces: [(id: Int, box: FaceBox)]
+    var faces: [TrackedFace]
     var detectMs: Double
 }
 
@@ -43,17 +44,27 @@ struct PreparedBatch {
 }
 
 extension MonitorPipeline {
-    /// On fertui.capture: takes frames until stopped or the source ends. A source error counts as
-    /// its end, with the error on the status line.
+    /// On fertui.capture: takes frames until stopped or the source ends. A recoverable source
+    /// error (a camera that went away) is retried with back-off, the last frame staying on
+    /// screen; any other error ends the source, with the error on the status line.
     func captureLoop() {
         var lastTaken = 0.0
+        var retry = SourceRetry()
         while isRunning {
             let before = monotonicSeconds()
             let frame: Frame?
             do {
                 frame = try source.nextFrame()
+                if let notice = retry.succeeded() { setMessage(notice) }
             } catch {
-                setMessage("source \(source.name) failed: \(error)")
+                if let wait = retry.failed(error, source: source.name) {
+                    setMessage(retry.message)
+                    sleepWhileRunning(wait)
+                    continue
+                }
+                let text = "source \(source.name) failed: \(error)"
+                failureText.withLock { $0 = text }
+                setMessage(text)
                 frame = nil
             }
             guard let frame else {
@@ -61,7 +72,7 @@ extension MonitorPipeline {
                 requestRender()
                 // Let the frames in flight be classified before saying the replay is over.
                 waitUntilIdle(timeout: 30)
-                finish("end of source \(source.name)")
+                finish(failure ?? "end of source \(source.name)")
                 return
             }
             // Stopped while the source was reading: the frame goes nowhere, so nothing new
@@ -84,12 +95,17 @@ extension MonitorPipeline {
         preprocessStage.submit(DetectedFrame(frame: frame, faces: faces, detectMs: (monotonicSeconds() - t0) * 1000))
     }
 
-    /// The faces of `frame`, each with an id that stays while the face is followed; a detector
-    /// error shows on the status line and counts as no face.
-    func findFaces(in frame: Frame) -> [(id: Int, box: FaceBox)] {
-        var boxes: [FaceBox] = []
-        do { boxes = try detector.detect(frame) } catch { setMessage("face detection failed: \(error)") }
-        return tracker.update(boxes)
+    /// The faces of `frame`, each with an id that stays while the face is followed (held through
+    /// short misses); a detector error shows on the status line and counts as no face.
+    func findFaces(in frame: Frame) -> [TrackedFace] {
+        do { return try faceFinder.faces(in: frame) } catch { setMessage("face detection failed: \(error)") }
+        return []
+    }
+
+    /// Sleeps `seconds` in short steps, returning early once the pipeline is stopped.
+    func sleepWhileRunning(_ seconds: Double) {
+        let deadline = monotonicSeconds() + seconds
+        while isRunning && monotonicSeconds() < deadline { Thread.sleep(forTimeInterval: min(0.02, seconds)) }
     }
 
     /// On fertui.preprocess: the crops as the current model's input.

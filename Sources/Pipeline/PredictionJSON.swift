@@ -48,15 +48,16 @@ public enum PredictionJSON {
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
-    /// `[{"id":…,"box":[x,y,w,h],"label":…,"confidence":…,"probs":{class: p, …}}, …]`; without
-    /// `"id"` when `ids` is false (faces of a still image, where no tracker numbers them).
+    /// `[{"id":…,"box":[x,y,w,h],"label":…,"confidence":…,"probs":{class: p, …}}, …]`, with
+    /// `"held":true` on a face the tracker holds through a miss; without `"id"` when `ids` is
+    /// false (faces of a still image, where no tracker numbers them).
     public static func faces(_ faces: [FaceReading], classes: [String], ids: Bool = true) -> String {
         "[" + faces.map { face in
             let b = face.box
             let probs = zip(classes, face.probabilities).map { "\(string($0)):\(number(Double($1), decimals: 6))" }
             return "{" + (ids ? "\"id\":\(face.id)," : "") + "\"box\":[\(b.x),\(b.y),\(b.width),\(b.height)],"
                 + "\"label\":\(string(face.label)),\"confidence\":\(number(Double(face.confidence), decimals: 6)),"
-                + "\"probs\":{\(probs.joined(separator: ","))}}"
+                + "\"probs\":{\(probs.joined(separator: ","))}" + (face.held ? ",\"held\":true}" : "}")
         }.joined(separator: ",") + "]"
     }
 

@@ -36,8 +36,9 @@ public enum FaceOverlay {
             var bottom = placement.lastRow(forFrameY: b.y + b.height - 1)
             right = max(right, left + 1)
             bottom = max(bottom, top + 1)
-            outline(left: left, top: top, right: right, bottom: bottom, color: primary ? Palette.primaryFace : Palette.face,
-                    bold: primary, into: &grid)
+            // A held face (not found in this frame, boxed where it is expected) is drawn dim.
+            let color = face.held ? Palette.dim : primary ? Palette.primaryFace : Palette.face
+            outline(left: left, top: top, right: right, bottom: bottom, color: color, bold: primary, into: &grid)
             boxes.append((face, left, top, right, bottom))
         }
         var taken: [(y: Int, x0: Int, x1: Int)] = []  // label cells already used: row, [x0, x1)
@@ -45,7 +46,8 @@ public enum FaceOverlay {
             let primary = box.face.id == primaryID
             // An uncertain reading says so: its label asks ("fear? 34%") on a dim background.
             let uncertain = box.face.isUncertain
-            let label = " \(box.face.label)\(uncertain ? "?" : "") \(Int((box.face.confidence * 100).rounded()))% "
+            let label = " \(box.face.label)\(uncertain ? "?" : "") \(Int((box.face.confidence * 100).rounded()))%"
+                + (box.face.held ? " held " : " ")
             let x = box.left + 1
             let rows = label.count <= box.right - box.left - 1
                 ? [box.top, box.top - 1, box.bottom + 1, box.bottom] : [box.top - 1, box.top, box.bottom + 1]
@@ -63,7 +65,8 @@ public enum FaceOverlay {
             }
             guard let place else { continue }
             grid.put(place.text, x: x, y: place.y, foreground: Palette.labelText,
-                     background: uncertain ? Palette.dim : primary ? Palette.primaryFace : Palette.face, bold: primary)
+                     background: uncertain || box.face.held ? Palette.dim : primary ? Palette.primaryFace : Palette.face,
+                     bold: primary)
             taken.append((place.y, x, x + place.text.count))
         }
     }

@@ -30,7 +30,9 @@ public enum SidePanel {
 
         let primary = snapshot.primaryFace
         if let face = primary {
-            if face.isUncertain {
+            if face.held {
+                line("face #\(face.id): \(face.label) \(percent(face.confidence)) (held)", Palette.dim, bold: true)
+            } else if face.isUncertain {
                 let two = face.topTwo(snapshot.classes).map { "\($0.name) \(percent($0.probability))" }
                 line("face #\(face.id): uncertain", Palette.dim, bold: true)
                 line("  " + two.joined(separator: " / "), Palette.dim)

@@ -41,8 +41,13 @@ public final class CascadeDetector {
                 ? "face cascade \(path) not found: install it (apt-get install opencv-data) or pass --cascade FILE"
                 : "face cascade \(path) not found: pass an existing haarcascade XML file to --cascade")
         }
-        precondition(settings.scaleFactor > 1, "scaleFactor must be above 1, not \(settings.scaleFactor)")
-        cascade = try OpenCV.Cascade(path: path)
+        guard settings.scaleFactor > 1 else {
+            throw DetectionSettingsError("scale factor \(settings.scaleFactor): give a number above 1 (e.g. 1.1)")
+        }
+        guard settings.minFaceSize >= 1 else {
+            throw DetectionSettingsError("minimum face size \(settings.minFaceSize) px: give a side of 1 px or more (e.g. 32)")
+        }
+        cascade = try FaceSchedule.loadCascade(path, option: "--cascade")
         self.cascadePath = path
         self.settings = settings
     }

@@ -94,6 +94,19 @@ public enum OpenCV {
         }
     }
 
+    /// Cuts `rect` out of a gray image, resizes it to `toWidth` x `toHeight` into `dst` and, with
+    /// `equalize`, spreads its histogram (`equalizeHist`): a cascade pass's input.
+    public static func grayRegion(_ gray: UnsafeBufferPointer<UInt8>, width: Int, height: Int, rect: FaceBox,
+                                  into dst: UnsafeMutableBufferPointer<UInt8>, toWidth: Int, toHeight: Int,
+                                  equalize: Bool) throws {
+        precondition(gray.count >= width * height && dst.count >= toWidth * toHeight)
+        try fcvCall {
+            fcv_gray_region(gray.baseAddress, Int32(width), Int32(height), Int32(width), Int32(rect.x), Int32(rect.y),
+                            Int32(rect.width), Int32(rect.height), dst.baseAddress, Int32(toWidth), Int32(toHeight),
+                            equalize ? 1 : 0, $0, $1)
+        }
+    }
+
     /// Decodes an image file (JPEG, PNG, BMP, PGM, ...) as gray (`channels` 1) or BGR (3).
     public static func readImage(_ path: String, channels: Int = 3) throws -> (pixels: [UInt8], width: Int, height: Int) {
         var data: UnsafeMutablePointer<UInt8>?

@@ -23,13 +23,11 @@ enum MonitorCommand {
                              from any source (default: the source's own rate)
           --no-realtime      read files as fast as the pipeline takes them (not at their rate)
           --loop             start a finite source again at its end
+          --list-cameras     list the /dev/video* capture devices, their formats and sizes, and exit
         Faces and model:
           --model M          resnet18 | resnet34 | resnet50 | ensemble (the three averaged) |
                              path.safetensors (default resnet18)
           --models-dir DIR   where resnet18/34/50.safetensors live (default: Assets/models)
-          --cascade FILE     Haar cascade XML (default: OpenCV's frontal-face cascade)
-          --detect-width N   frames are shrunk to this width for the cascade (default 320)
-          --detect-scale F   cascade pyramid step, above 1 (default 1.1; 1.2 is about twice as fast)
           --no-detect        treat the whole frame as one face (already-cropped images; the
                              default for a folder of small images, such as FER-2013's)
           --detect           run the face detector even on a folder of small images
@@ -40,6 +38,8 @@ enum MonitorCommand {
                              detector runs beside it; 2 threads there oversubscribe the CPU)
           --random-weights   developer: seeded random-weight models instead of files
           --input-size N     developer: input side for --random-weights (default 48)
+        Face detection:
+        \(DetectionOptions.help)
         Screen:
           --color MODE       auto | gray | 256 | truecolor (default auto: truecolor when
                              COLORTERM is truecolor or 24bit, else 256 colours when the
@@ -76,10 +76,9 @@ enum MonitorCommand {
         var loop = false
         var model = "resnet18"
         var modelsDir: String?
-        var cascade: String?
         var detect = true
         var forceDetect = false
-        var detector = DetectorSettings()
+        var detection = DetectionSettings()
         var smoothing = true
         var smoothWindow = 5
         var randomWeights = false
@@ -98,9 +97,9 @@ enum MonitorCommand {
     }
 
     static func parse(_ tokens: [String]) throws -> Options {
-        var args = Arguments(tokens, valueOptions: ["--source", "--size", "--fps", "--model", "--models-dir", "--cascade",
-                                                    "--smooth-window", "--threads", "--detect-width", "--detect-scale", "--input-size", "--color", "--dump-dir", "--frames",
-                                                    "--seconds", "--log", "--cycle-models", "--summary", "--timeline-seconds"])
+        var args = Arguments(tokens, valueOptions: DetectionOptions.valueOptions.union([
+            "--source", "--size", "--fps", "--model", "--models-dir", "--smooth-window", "--threads", "--input-size", "--color",
+            "--dump-dir", "--frames", "--seconds", "--log", "--cycle-models", "--summary", "--timeline-seconds"]))
         var o = Options()
         o.source = try args.value("--source")
         (o.width, o.height) = try args.size("--size", default: (o.width, o.height), height: 16...4320)
@@ -109,11 +108,9 @@ enum MonitorCommand {
         o.loop = args.flag("--loop")
         o.model = try args.value("--model") ?? o.model
         o.modelsDir = try args.value("--models-dir")
-        o.cascade = try args.value("--cascade")
         o.detect = !args.flag("--no-detect")
         o.forceDetect = args.flag("--detect")
-        o.detector.detectionWidth = try args.int("--detect-width", default: o.detector.detectionWidth, in: 64...4096)
-        o.detector.scaleFactor = try args.double("--detect-scale", default: o.detector.scaleFactor, in: 1.01...2)
+        o.detection = try DetectionOptions.parse(&args, stills: o.source.map(isStillImages) ?? false)
         o.smoothing = !args.flag("--no-smooth")
         o.smoothWindow = try args.int("--smooth-window", default: 5, in: 1...100)
         o.randomWeights = args.flag("--random-weights")
@@ -151,6 +148,7 @@ enum MonitorCommand {
     }
 
     static func run(_ tokens: [String]) throws -> Int32 {
+        if tokens.contains("--list-cameras") { print(CameraList.text(paths: CameraList.devicePaths())); return 0 }
         let o = try parse(tokens)
         // Detection runs beside the forward pass: OpenCV's own thread pool would fight the engine.
         OpenCV.setThreads(1)
@@ -165,7 +163,7 @@ enum MonitorCommand {
         }
         let detector: FaceDetecting
         if o.detect && !crops {
-            detector = try CascadeDetector(cascadePath: o.cascade, settings: o.detector)
+            detector = try DetectionOptions.schedule(o.detection, source: source, realtime: o.realtime)
         } else {
             detector = WholeFrameDetector()
         }
@@ -211,6 +209,10 @@ enum MonitorCommand {
         try monitor.run()
         pipeline.stop(waiting: 5)
         var status = report(pipeline.sessionSummary(reason: monitor.quitReasonText), summaryPath: o.summary)
+        if let failure = pipeline.failure {
+            FileHandle.standardError.write("fertui: \(failure)\n")
+            status = 1
+        }
         guard let log else { return status }
         do {
             let lines = try log.close()
@@ -241,7 +243,7 @@ enum MonitorCommand {
             FileHandle.standardError.write("fertui: \(logFailure)\n")
             status = 1
         }
-        return status
+        return pipeline.failure == nil ? status : 1
     }
 
     /// Prints the session summary (standard error, after the screen is gone) and writes it to
@@ -274,5 +276,14 @@ enum MonitorCommand {
         var options = options
         options.demoAssets = ModelCatalog.assetsDirectory().map { ($0 as NSString).appendingPathComponent("demo") }
         return (try spec.open(options), notice)
+    }
+}
+
+/// True when `--source` names images (a file or folders of them): each frame a new picture.
+func isStillImages(_ source: String) -> Bool {
+    guard let spec = try? SourceSpec.parse(source) else { return false }
+    switch spec {
+    case .image, .imageFolder, .labelledFolder: return true
+    case .camera, .videoFile, .demo: return false
     }
 }

@@ -21,11 +21,7 @@ enum PredictCommand {
                               {"image":…,"faces":[{"box":[x,y,w,h],"label":…,"confidence":…,
                               "probs":{"angry":…,…}}]}
           --no-detect         the whole image is one face (pre-cropped data such as FER-2013's 48x48)
-          --cascade FILE      Haar cascade XML (default: \(CascadeDetector.defaultCascadePath))
-          --scale-factor X    cascade pyramid step, above 1 (default 1.1)
-          --min-neighbors N   hits needed to keep a face (default 5)
-          --min-face N        smallest face side in pixels (default 40)
-          --detect-width N    shrink images wider than N before detection (default 640, 0: never)
+        \(DetectionOptions.help)
           --margin X          border added around each face box, fraction of its side (default 0)
           --flip / --no-flip  average each face with its mirror image (default: as the model was
                               validated, its tta_flip metadata)
@@ -39,18 +35,13 @@ enum PredictCommand {
         """
 
     static func run(_ tokens: [String]) throws -> Int32 {
-        var args = Arguments(tokens, valueOptions: ["--model", "--models-dir", "--cascade", "--scale-factor",
-                                                    "--min-neighbors", "--min-face", "--detect-width", "--margin"])
+        var args = Arguments(tokens, valueOptions: DetectionOptions.valueOptions.union(["--model", "--models-dir", "--margin"]))
         let modelName = try args.value("--model") ?? "resnet18"
         let modelsDir = try args.value("--models-dir")
         let json = args.flag("--json")
         let noDetect = args.flag("--no-detect")
-        let cascade = try args.value("--cascade")
-        let settings = DetectorSettings(
-            scaleFactor: try args.double("--scale-factor", default: 1.1, in: 1.001...3),
-            minNeighbors: try args.int("--min-neighbors", default: 5, in: 0...100),
-            minFaceSize: try args.int("--min-face", default: 40, in: 1...10_000),
-            detectionWidth: try args.int("--detect-width", default: 640, in: 0...100_000))
+        let settings = try DetectionOptions.parse(&args, stills: true)
+        let cascade = settings.cascadePath
         let margin = try args.double("--margin", default: 0, in: 0...1)
         let flip = args.flag("--flip"), noFlip = args.flag("--no-flip")
         if flip && noFlip { throw UsageError(message: "--flip and --no-flip contradict each other: give one") }
@@ -65,7 +56,7 @@ enum PredictCommand {
 
         let classifier = try ExpressionModels.classifier(modelName, modelsDir: modelsDir, margin: margin,
                                                          mirrorAverage: flip ? true : noFlip ? false : nil)
-        let detector = noDetect ? nil : try CascadeDetector(cascadePath: cascade, settings: settings)
+        let detector = noDetect ? nil : try FaceSchedule(settings: settings)
 
         var failed = 0
         for path in images {
@@ -80,7 +71,7 @@ enum PredictCommand {
             }
             let predictions: [FaceReading]
             if let detector {
-                let boxes = try detector.detect(frame)
+                let boxes = try detector.faces(in: frame).map(\.box)
                 predictions = try classifier.classify(frame, faces: boxes.enumerated().map { (id: $0.offset + 1, box: $0.element) })
             } else {
                 predictions = [try classifier.classifyWhole(frame)]

@@ -14,6 +14,7 @@ let usage = """
       fertui predict [options] IMAGE... classify the faces in images
       fertui eval --data DIR [options]  accuracy, F1, AUC and confusion on a class-folder dataset
       fertui bench [options]            forward-pass latency of the engine
+      fertui detect --source S [options] faces, ids and detect times per frame (measuring)
       fertui help COMMAND | --help      this text, or a command's options
       fertui --version
 
@@ -26,6 +27,7 @@ let commands: [String: (help: String, run: ([String]) throws -> Int32)] = [
     "predict": (PredictCommand.help, PredictCommand.run),
     "eval": (EvalCommand.help, EvalCommand.run),
     "bench": (BenchCommand.help, BenchCommand.run),
+    "detect": (DetectCommand.help, DetectCommand.run),
 ]
 
 func main() -> Int32 {

@@ -65,7 +65,7 @@ final class MonitorStateTests: XCTestCase {
 
     func testSmoothingTogglesAndChangesTheReadings() {
         var s = state()
-        let face = [(id: 1, box: FaceBox(x: 0, y: 0, width: 4, height: 4))]
+        let face = [TrackedFace(id: 1, box: FaceBox(x: 0, y: 0, width: 4, height: 4))]
         XCTAssertEqual(s.readings(faces: face, probabilities: [[1, 0]], classes: classes)[0].probabilities, [1, 0])
         XCTAssertEqual(
             s.readings(faces: face, probabilities: [[0, 1]], classes: classes)[0].probabilities, [0.5, 0.5])
@@ -78,6 +78,22 @@ final class MonitorStateTests: XCTestCase {
         XCTAssertEqual(s.message, "smoothing on")
         _ = s.readings(faces: [], probabilities: [], classes: classes)
         XCTAssertEqual(s.smoother.trackedIDs, [], "faces no longer tracked lose their history")
+    }
+
+    func testAHeldFaceKeepsTheProbabilitiesItHadWhenLastFound() {
+        var state = MonitorState(modelName: "resnet18", smoothing: false, smoothingWindow: 1)
+        let box = FaceBox(x: 0, y: 0, width: 10, height: 10)
+        let seen: [Float] = [0.1, 0.1, 0.1, 0.5, 0.1, 0.05, 0.05]
+        let junk: [Float] = [0.9, 0.02, 0.02, 0.02, 0.02, 0.01, 0.01]
+        _ = state.readings(faces: [TrackedFace(id: 4, box: box)], probabilities: [seen], classes: TestModels.classes)
+        let held = state.readings(faces: [TrackedFace(id: 4, box: box, held: true)], probabilities: [junk],
+                                  classes: TestModels.classes)
+        XCTAssertEqual(held[0].probabilities, seen)
+        XCTAssertTrue(held[0].held)
+        XCTAssertEqual(held[0].label, "happy")
+        // Found again: its new reading counts.
+        let again = state.readings(faces: [TrackedFace(id: 4, box: box)], probabilities: [junk], classes: TestModels.classes)
+        XCTAssertEqual(again[0].label, "angry")
     }
 
     func testAccuracyScoresTheLargestFaceAgainstTheTruth() {
@@ -100,7 +116,7 @@ final class MonitorStateTests: XCTestCase {
         XCTAssertEqual(s.message, "loading resnet34...")
         XCTAssertFalse(s.beginLoading("resnet50"), "one load at a time")
         _ = s.readings(
-            faces: [(id: 1, box: FaceBox(x: 0, y: 0, width: 4, height: 4))], probabilities: [[1, 0]],
+            faces: [TrackedFace(id: 1, box: FaceBox(x: 0, y: 0, width: 4, height: 4))], probabilities: [[1, 0]],
             classes: classes)
         s.finishLoading("resnet34", milliseconds: 120)
         XCTAssertEqual(s.modelName, "resnet34")

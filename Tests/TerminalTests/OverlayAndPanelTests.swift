@@ -62,10 +62,10 @@ final class OverlayAndPanelTests: XCTestCase {
         let place = HalfBlockRasterizer().placement(frameWidth: 40, frameHeight: 12, in: CellRect(x: 0, y: 0, width: 20, height: 3))!
         let c = FaceReading(id: 1, box: FaceBox(x: 0, y: 0, width: 30, height: 12), label: "surprise", confidence: 0.9,
                             probabilities: [])
-        let d = FaceReading(id: 2, box: FaceBox(x: 12, y: 0, width: 28, height: 12), label: "neutral", confidence: 0.4,
+        let d = FaceReading(id: 2, box: FaceBox(x: 12, y: 0, width: 28, height: 12), label: "neutral", confidence: 0.6,
                             probabilities: [])
         FaceOverlay.draw([c, d], primaryID: 2, placement: place, into: &tight)
-        XCTAssertTrue(tight.row(0).contains(" neutral 40% "), tight.debugDescription)
+        XCTAssertTrue(tight.row(0).contains(" neutral 60% "), tight.debugDescription)
         XCTAssertTrue(tight.row(0).contains("…"), tight.debugDescription)
     }
 
@@ -85,6 +85,16 @@ final class OverlayAndPanelTests: XCTestCase {
         SidePanel.draw(snap, in: panel.bounds, into: &panel)
         XCTAssertTrue(panel.rows.contains { $0.contains("face #1: uncertain") }, panel.debugDescription)
         XCTAssertTrue(panel.rows.contains { $0.contains("fear 34.0% / sad 31.0%") }, panel.debugDescription)
+    }
+
+    func testAHeldFaceIsDrawnDimAndSaysHeld() {
+        var grid = markedGrid(width: 20, height: 10)
+        var face = FaceReading(id: 1, box: FaceBox(x: 2, y: 8, width: 34, height: 24), label: "sad", confidence: 0.8,
+                               probabilities: [])
+        face.held = true
+        FaceOverlay.draw([face], primaryID: nil, placement: placement(), into: &grid)
+        XCTAssertTrue(grid.row(2).contains(" sad 80% held "), grid.debugDescription)
+        XCTAssertEqual(grid[1, 2].foreground, Palette.dim, "the held box's outline is dim")
     }
 
     func testPrimaryFaceIsHighlightedAndOthersAreNot() {

@@ -1,24 +1,33 @@
-// FaceTracker: ids stay with faces as they move, new faces get new ids, lost faces expire.
+// FaceTracker: ids stay with faces through motion and zoom, faces are held through short misses
+// and then end, new faces get new ids, boxes are smoothed, bad settings are refused.
 
 import XCTest
+
 @testable import Vision
 
 final class TrackerTests: XCTestCase {
     func box(_ x: Int, _ y: Int, _ s: Int = 100) -> FaceBox { FaceBox(x: x, y: y, width: s, height: s) }
+    let dt = 1.0 / 30
+
+    func update(_ t: FaceTracker, _ boxes: [FaceBox], frame n: Int) -> [TrackedFace] {
+        t.update(boxes, time: Double(n) * dt, frameWidth: 1280, frameHeight: 720)
+    }
 
     func testIdsFollowMovingFaces() {
         let tracker = FaceTracker()
-        var idA = 0, idB = 0
-        for step in 0..<20 {
+        var idA = 0
+        var idB = 0
+        for step in 0..<30 {
             // Two faces drifting in opposite directions, listed largest first (order swaps).
-            let a = box(50 + 4 * step, 60, 120 - step), b = box(400 - 4 * step, 80, 100)
-            let order = a.area >= b.area ? [a, b] : [b, a]
-            let out = tracker.update(order)
+            let a = box(50 + 4 * step, 60, 120 - step)
+            let b = box(400 - 4 * step, 80, 100)
+            let out = update(tracker, a.area >= b.area ? [a, b] : [b, a], frame: step)
             XCTAssertEqual(out.count, 2)
-            let ida = out.first { $0.box == a }!.id, idb = out.first { $0.box == b }!.id
+            let ida = out.min { abs($0.box.x - a.x) < abs($1.box.x - a.x) }!.id
+            let idb = out.min { abs($0.box.x - b.x) < abs($1.box.x - b.x) }!.id
+            XCTAssertFalse(out.contains { $0.held })
             if step == 0 {
-                idA = ida
-                idB = idb
+                (idA, idB) = (ida, idb)
                 XCTAssertNotEqual(idA, idB)
             } else {
                 XCTAssertEqual(ida, idA, "face A changed id at step \(step)")
@@ -27,31 +36,96 @@ final class TrackerTests: XCTestCase {
         }
     }
 
-    func testNewFaceGetsFreshIdAndLostFaceExpires() {
-        let tracker = FaceTracker(maxMissed: 2)
-        let first = tracker.update([box(0, 0)])[0].id
-        // Missing for two frames: still remembered.
-        XCTAssertTrue(tracker.update([]).isEmpty)
-        XCTAssertTrue(tracker.update([]).isEmpty)
-        XCTAssertEqual(tracker.update([box(5, 5)])[0].id, first)
-        // A face far away is someone else.
-        let other = tracker.update([box(5, 5), box(300, 300)])
-        XCTAssertEqual(other[0].id, first)
-        XCTAssertNotEqual(other[1].id, first)
-        // Gone for longer than maxMissed: the id is retired.
-        for _ in 0..<3 { _ = tracker.update([]) }
-        let back = tracker.update([box(5, 5)])[0].id
-        XCTAssertNotEqual(back, first)
-        XCTAssertNotEqual(back, other[1].id)
+    func testIdSurvivesFastMotionAndZoom() {
+        // 30 px per frame (no overlap after two frames without prediction) and growing 4% a frame.
+        let tracker = FaceTracker()
+        var id: Int?
+        for n in 0..<25 {
+            let side = Int(80 * pow(1.04, Double(n)))
+            let out = update(tracker, [box(100 + 30 * n, 200, side)], frame: n)
+            XCTAssertEqual(out.count, 1)
+            if id == nil { id = out[0].id }
+            XCTAssertEqual(out[0].id, id, "id switched at frame \(n)")
+        }
+    }
+
+    func testMissedFaceIsHeldAtItsPredictedPlaceThenEnds() throws {
+        let tracker = try FaceTracker(settings: TrackerSettings(hold: 0.5))
+        var n = 0
+        var id = 0
+        // Moving right at 6 px a frame.
+        for _ in 0..<10 {
+            id = update(tracker, [box(200 + 6 * n, 300)], frame: n)[0].id
+            n += 1
+        }
+        let lastSeenX = 200 + 6 * (n - 1)
+        // Not found for 0.4 s: held, still moving the same way, same id.
+        for k in 1...12 {
+            let out = update(tracker, [], frame: n)
+            XCTAssertEqual(out.count, 1, "held face gone after \(k) missed frames")
+            XCTAssertEqual(out[0].id, id)
+            XCTAssertTrue(out[0].held)
+            XCTAssertGreaterThan(out[0].box.x, lastSeenX - 2, "held box should go on along the motion")
+            n += 1
+        }
+        // Found again: same id, not held.
+        let back = update(tracker, [box(200 + 6 * n, 300)], frame: n)
+        XCTAssertEqual(back.map(\.id), [id])
+        XCTAssertEqual(back.map(\.held), [false])
+        n += 1
+        // Gone for longer than the hold: ends; a face later gets a new id.
+        var shownFor = 0
+        for _ in 0..<30 {
+            if !update(tracker, [], frame: n).isEmpty { shownFor += 1 }
+            n += 1
+        }
+        XCTAssertTrue((14...15).contains(shownFor), "held for 0.5 s at 30 fps, then ended, not \(shownFor) frames")
+        let later = update(tracker, [box(200 + 6 * n, 300)], frame: n)
+        XCTAssertNotEqual(later[0].id, id)
+    }
+
+    func testZeroHoldAndOneFrameHitsAreNotHeld() throws {
+        let none = try FaceTracker(settings: TrackerSettings(hold: 0))
+        _ = update(none, [box(10, 10)], frame: 0)
+        _ = update(none, [box(10, 10)], frame: 1)
+        XCTAssertTrue(update(none, [], frame: 2).isEmpty)
+        // A detection seen once (a likely false hit) is not held.
+        let tracker = FaceTracker()
+        _ = update(tracker, [box(10, 10)], frame: 0)
+        XCTAssertTrue(update(tracker, [], frame: 1).isEmpty)
+    }
+
+    func testFaceLeavingTheFrameEnds() {
+        let tracker = FaceTracker()
+        // Moving left fast, out of the frame.
+        for n in 0..<6 { _ = update(tracker, [box(300 - 60 * n, 300)], frame: n) }
+        var n = 6
+        var shown = 0
+        while n < 20 {
+            shown += update(tracker, [], frame: n).count
+            n += 1
+        }
+        XCTAssertLessThan(shown, 6, "a face that left the frame must end before its hold runs out")
     }
 
     func testSmoothingDampsJitter() {
-        let tracker = FaceTracker(smoothing: 0.5)
-        _ = tracker.update([box(100, 100)])
-        let out = tracker.update([box(110, 100)])[0].box
-        XCTAssertEqual(out.x, 105, "half of the 10-pixel jump")
-        let raw = FaceTracker(smoothing: 0)
-        _ = raw.update([box(100, 100)])
-        XCTAssertEqual(raw.update([box(110, 100)])[0].box.x, 110)
+        let tracker = FaceTracker()
+        _ = update(tracker, [box(100, 100)], frame: 0)
+        let out = update(tracker, [box(110, 100)], frame: 1)[0].box
+        XCTAssertGreaterThan(out.x, 100)
+        XCTAssertLessThan(out.x, 110, "a jump of 10 px is followed part of the way")
+        let sized = update(tracker, [box(106, 100, 140)], frame: 2)[0].box
+        XCTAssertGreaterThan(sized.width, 100)
+        XCTAssertLessThan(sized.width, 130, "size follows more slowly than position")
+    }
+
+    func testBadSettingsAreErrorsNotCrashes() {
+        XCTAssertThrowsError(try FaceTracker(settings: TrackerSettings(hold: -1))) { error in
+            XCTAssertTrue("\(error)".contains("-1"), "\(error)")
+        }
+        var s = TrackerSettings()
+        s.positionWeight = 0
+        XCTAssertThrowsError(try FaceTracker(settings: s))
+        XCTAssertThrowsError(try FaceTracker(settings: TrackerSettings(hold: .nan)))
     }
 }

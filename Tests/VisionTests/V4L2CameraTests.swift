@@ -19,6 +19,15 @@ final class FakeV4L2Device: V4L2Device {
     var rowPadding = 16
     /// DQBUF fails with ENODEV from this frame on (the camera was unplugged).
     var unplugAfter: Int?
+    /// DQBUF fails with this errno from `unplugAfter` on (ENODEV unplugged, EIO a USB hiccup).
+    var unplugErrno = ENODEV
+    /// The device node stays away for this many more looks, then is back.
+    var absentForChecks = 0
+    /// waitReadable reports no frame (a select/poll timeout) this many more times.
+    var timeouts = 0
+    /// Formats ENUM_FMT lists: (code, description).
+    var formats: [(UInt32, String)] = [(CV4L2_PIX_FMT_YUYV, "YUYV 4:2:2"), (CV4L2_PIX_FMT_MJPEG, "Motion-JPEG"),
+                                       (CV4L2_PIX_FMT_BGR24, "BGR3 (emulated)")]
 
     var opens = 0, closes = 0, mapped = 0
     var width = 0, height = 0, timePerFrame = (num: UInt32(1), den: UInt32(30))
@@ -37,7 +46,13 @@ final class FakeV4L2Device: V4L2Device {
 
     func close(_ fd: Int32) { closes += 1 }
 
-    func isCharacterDevice(_ path: String) -> Bool { present }
+    func isCharacterDevice(_ path: String) -> Bool {
+        if absentForChecks > 0 {
+            absentForChecks -= 1
+            return false
+        }
+        return present
+    }
 
     func fail(_ e: Int32) -> V4L2CallError { V4L2CallError(call: "ioctl", path: "fake", errno: e) }
 
@@ -51,10 +66,20 @@ final class FakeV4L2Device: V4L2Device {
             }
         case CV4L2_VIDIOC_ENUM_FRAMESIZES:
             let fs = arg.assumingMemoryBound(to: v4l2_frmsizeenum.self)
-            guard fs.pointee.pixel_format == CV4L2_PIX_FMT_BGR24, Int(fs.pointee.index) < sizes.count else { throw fail(EINVAL) }
+            guard formats.contains(where: { $0.0 == fs.pointee.pixel_format }), Int(fs.pointee.index) < sizes.count else {
+                throw fail(EINVAL)
+            }
             fs.pointee.type = V4L2_FRMSIZE_TYPE_DISCRETE.rawValue
             fs.pointee.discrete.width = UInt32(sizes[Int(fs.pointee.index)].0)
             fs.pointee.discrete.height = UInt32(sizes[Int(fs.pointee.index)].1)
+        case CV4L2_VIDIOC_ENUM_FMT:
+            let d = arg.assumingMemoryBound(to: v4l2_fmtdesc.self)
+            guard Int(d.pointee.index) < formats.count else { throw fail(EINVAL) }
+            let (code, text) = formats[Int(d.pointee.index)]
+            d.pointee.pixelformat = code
+            withUnsafeMutableBytes(of: &d.pointee.description) { b in
+                for (i, c) in text.utf8.prefix(31).enumerated() { b[i] = c }
+            }
         case CV4L2_VIDIOC_S_FMT:
             if let e = setFormatErrno { throw fail(e) }
             let f = arg.assumingMemoryBound(to: v4l2_format.self)
@@ -89,7 +114,7 @@ final class FakeV4L2Device: V4L2Device {
         case CV4L2_VIDIOC_QBUF:
             queue.append(arg.assumingMemoryBound(to: v4l2_buffer.self).pointee.index)
         case CV4L2_VIDIOC_DQBUF:
-            if let n = unplugAfter, dequeued >= n { throw fail(ENODEV) }
+            if let n = unplugAfter, dequeued >= n { throw fail(unplugErrno) }
             guard !queue.isEmpty else { throw fail(EAGAIN) }
             let b = arg.assumingMemoryBound(to: v4l2_buffer.self)
             let index = queue.removeFirst()
@@ -126,6 +151,10 @@ final class FakeV4L2Device: V4L2Device {
     }
 
     func waitReadable(_ fd: Int32, timeout: Double) throws -> Bool {
+        if timeouts > 0 {
+            timeouts -= 1
+            return false
+        }
         if let n = unplugAfter, dequeued >= n { return true }  // poll wakes with the error
         return !queue.isEmpty
     }
@@ -221,6 +250,94 @@ final class V4L2CameraTests: XCTestCase {
         XCTAssertEqual(f.width, 320)
         XCTAssertEqual(fake.opens, 2)
         XCTAssertTrue(camera.isStreaming)
+    }
+
+    /// Unplugged after 4 frames (ENODEV; EIO the second time), away for 3 looks: every call in
+    /// between is a recoverable error; then frames resume from a reopened device.
+    func testVanishesAndReturnsWithFramesResuming() throws {
+        for errno in [ENODEV, EIO] {
+            let fake = FakeV4L2Device()
+            fake.unplugAfter = 4
+            fake.unplugErrno = errno
+            let camera = try V4L2Camera(path: "/dev/video-fake", width: 320, height: 240, device: fake)
+            camera.reopenInterval = 0
+            for _ in 0..<4 { XCTAssertNotNil(try camera.nextFrame()) }
+            XCTAssertThrowsError(try camera.nextFrame()) { error in
+                XCTAssertTrue((error as? CameraError)?.isRecoverable ?? false, "\(error)")
+            }
+            fake.unplugAfter = nil
+            fake.absentForChecks = 3
+            var errors = 0
+            var frame: Frame?
+            for _ in 0..<10 {
+                do {
+                    frame = try camera.nextFrame()
+                    break
+                } catch let e as CameraError {
+                    XCTAssertTrue(e.isRecoverable, "\(e)")
+                    errors += 1
+                }
+            }
+            XCTAssertEqual(errors, 3, "one error for each look while the device is away")
+            XCTAssertEqual(frame?.width, 320, "frames resume")
+            XCTAssertEqual(fake.opens, 2)
+        }
+    }
+
+    func testTimeoutIsRecoverableAndFramesResume() throws {
+        let fake = FakeV4L2Device()
+        let camera = try V4L2Camera(path: "/dev/video-fake", width: 320, height: 240, device: fake)
+        XCTAssertNotNil(try camera.nextFrame())
+        fake.timeouts = 2
+        for _ in 0..<2 {
+            XCTAssertThrowsError(try camera.nextFrame()) { error in
+                XCTAssertEqual((error as? CameraError)?.kind, .timeout)
+                XCTAssertTrue((error as? CameraError)?.isRecoverable ?? false)
+            }
+        }
+        XCTAssertNotNil(try camera.nextFrame())
+        XCTAssertEqual(fake.opens, 1, "a timeout keeps the device open")
+    }
+
+    func testBusyOnReopenIsRetriedUntilFree() throws {
+        let fake = FakeV4L2Device()
+        fake.unplugAfter = 1
+        let camera = try V4L2Camera(path: "/dev/video-fake", width: 320, height: 240, device: fake)
+        camera.reopenInterval = 0
+        XCTAssertNotNil(try camera.nextFrame())
+        XCTAssertThrowsError(try camera.nextFrame())  // lost
+        fake.unplugAfter = nil
+        fake.openErrno = EBUSY  // another program grabbed it meanwhile
+        for _ in 0..<2 {
+            XCTAssertThrowsError(try camera.nextFrame()) { error in
+                XCTAssertTrue((error as? CameraError)?.isRecoverable ?? false, "\(error)")
+                XCTAssertTrue("\(error)".contains("another program"), "\(error)")
+            }
+        }
+        fake.openErrno = nil
+        XCTAssertNotNil(try camera.nextFrame())
+    }
+
+    func testListsCaptureDevicesThroughTheSeam() throws {
+        let fake = FakeV4L2Device()
+        let text = CameraList.text(paths: ["/dev/video0"], device: fake)
+        XCTAssertEqual(text, """
+            /dev/video0: Fake Cam
+              YUYV (YUYV 4:2:2): 320x240 640x480 1280x720
+              MJPG (Motion-JPEG): 320x240 640x480 1280x720
+              BGR3 (BGR3 (emulated)): 320x240 640x480 1280x720
+            """)
+        fake.capabilities = UInt32(V4L2_CAP_META_CAPTURE)
+        XCTAssertTrue(CameraList.text(paths: ["/dev/video1"], device: fake).contains("not a capture node"))
+        fake.openErrno = EACCES
+        XCTAssertTrue(CameraList.text(paths: ["/dev/video1"], device: fake).contains("cannot open"))
+        XCTAssertTrue(CameraList.text(paths: [], device: fake).contains("no /dev/video"))
+        // Node names in number order; other files ignored.
+        let dir = try scratchFolder(self)
+        for name in ["video10", "video2", "video0", "videox", "vbi0"] {
+            FileManager.default.createFile(atPath: dir + "/" + name, contents: nil)
+        }
+        XCTAssertEqual(CameraList.devicePaths(in: dir), [dir + "/video0", dir + "/video2", dir + "/video10"])
     }
 
     func testNegotiationRules() {

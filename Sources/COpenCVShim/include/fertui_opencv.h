@@ -54,6 +54,11 @@ int fcv_bgr_to_gray(const uint8_t *bgr, int width, int height, uint8_t *gray, ch
 /// Resizes a packed 1- or 3-channel 8-bit image into `dst` (dstWidth*dstHeight*channels bytes).
 int fcv_resize(const uint8_t *src, int width, int height, int channels, uint8_t *dst, int dstWidth,
                int dstHeight, int interpolation, char *err, size_t errlen);
+/// Cuts the rectangle (rx, ry, rw, rh) out of an 8-bit gray image (`stride` bytes per row), resizes
+/// it to dstWidth x dstHeight (area when shrinking, bilinear when enlarging) into packed `dst`, and
+/// equalises its histogram when `equalize` is non-zero: the input a cascade pass over a region wants.
+int fcv_gray_region(const uint8_t *gray, int width, int height, int stride, int rx, int ry, int rw, int rh,
+                    uint8_t *dst, int dstWidth, int dstHeight, int equalize, char *err, size_t errlen);
 
 // ---- Image files -----------------------------------------------------------------------------
 /// Reads any image OpenCV decodes (JPEG, PNG, BMP, PGM, ...) as `channels` 1 (gray) or 3 (BGR).

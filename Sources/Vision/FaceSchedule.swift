@@ -1,0 +1,469 @@
+// Where and when the Haar cascade looks, and how faces are kept between looks. Each frame:
+//   1. a pass over a region around every live track (its box grown `regionGrowth` times, scaled
+//      so the face is about `regionFaceSide` px): cheap, and it keeps faces the full pass misses;
+//      where the main cascade misses there, a second cascade may confirm the face;
+//   2. slices of the full-frame pass (largest faces first), paid from a credit of `fullPassBudget`
+//      CPU ms a frame, so the whole frame is searched every frame when that is cheap and over
+//      several frames when not, without a slow frame now and then (the first frame of a stream
+//      is searched whole). The pass keeps a `minFace` face findable;
+//   3. the boxes go to FaceTracker, which keeps ids and holds faces through short misses.
+// Histogram equalisation of the gray frame comes first (it helps most on stage-lit footage).
+
+import Foundation
+
+/// How the schedule searches; the defaults are the measured ones (docs/detection.md).
+public struct DetectionSettings: Sendable, Equatable {
+    /// opencv-data's alt2 frontal cascade: on the dlib photos it finds more faces with fewer false
+    /// ones than the default cascade (docs/detection.md).
+    public static let defaultCascadePath = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml"
+    /// The second cascade tried around a tracked face the first one misses.
+    /// (opencv-data's profile cascade, run on the region and its mirror: it keeps turned heads
+    /// with fewer false boxes than the default frontal cascade).
+    public static let defaultConfirmCascadePath = "/usr/share/opencv4/haarcascades/haarcascade_profileface.xml"
+
+    /// Haar cascade XML (nil: `defaultCascadePath`).
+    public var cascadePath: String?
+    /// Smallest face side to find, source pixels.
+    public var minFace = 32
+    /// OpenCV's minNeighbors for the full pass; higher = fewer false faces.
+    public var minNeighbors = 3
+    /// OpenCV's minNeighbors inside a track's region, where a face is expected.
+    public var regionMinNeighbors = 3
+    /// Pyramid step of the cascade, above 1.
+    public var scaleFactor = 1.1
+    /// When to equalise the gray frame's histogram before the cascade.
+    public var equalize = Equalization.auto
+
+    /// Histogram equalisation: it finds faces in dim, flat light (stage footage) and adds false
+    /// faces in well-lit pictures, so `auto` applies it only to low-contrast frames.
+    public enum Equalization: String, Sendable, CaseIterable {
+        case auto, on, off
+    }
+    /// Milliseconds of CPU each frame may spend on the full pass, on average (a slice dearer than
+    /// that runs every few frames); nil runs all of it on every frame
+    /// (still images, where every frame is a new picture: no region passes, no box smoothing).
+    public var fullPassBudget: Double? = 10
+    /// Width the full pass shrinks the frame to (0: as small as `minFace` allows; a still at
+    /// full size when `fullPassBudget` is nil).
+    public var detectWidth = 0
+    /// A track's region: its box grown this many times about its centre.
+    public var regionGrowth = 1.6
+    /// Face side the region is scaled to before the cascade runs on it, pixels.
+    public var regionFaceSide = 48
+    /// A second cascade tried in a track's region when the main one finds nothing there (nil: none).
+    public var confirmCascadePath: String? = DetectionSettings.defaultConfirmCascadePath
+    /// Also run the confirming cascade on the mirrored region (profile cascades see one side only).
+    public var confirmMirrored = true
+    /// How faces are held and smoothed.
+    public var tracker = TrackerSettings()
+
+    public init() {}
+
+    /// The cascade's search window (the default cascade's 24 px; alt2's is 20).
+    static let windowSide = 24.0
+    /// The full pass shrinks the frame so a `minFace` face is this many pixels. 32 (no shrinking
+    /// at the default min-face) found two more dlib faces but added false boxes on the clips.
+    static let smallestShrunkFace = 28.0
+
+    /// Why these settings cannot be used, or nil.
+    public var problem: String? {
+        if minFace < 1 { return "minimum face size \(minFace) px: give a side of 1 px or more (e.g. 32)" }
+        if !(scaleFactor > 1 && scaleFactor <= 3) {
+            return "scale factor \(scaleFactor): give a number above 1 (e.g. 1.1)"
+        }
+        if minNeighbors < 0 || regionMinNeighbors < 0 { return "min neighbours \(minNeighbors): give 0 or more" }
+        if let b = fullPassBudget, !(b > 0 && b.isFinite) { return "full-pass budget \(b) ms: give more than 0 ms" }
+        if detectWidth < 0 { return "detect width \(detectWidth): give 0 (automatic) or a width in pixels" }
+        if !(regionGrowth >= 1 && regionGrowth <= 4) { return "region growth \(regionGrowth): give 1...4" }
+        if regionFaceSide < 24 { return "region face side \(regionFaceSide): give at least 24 px" }
+        return tracker.problem
+    }
+}
+
+/// Faces in each frame of a stream, with ids: the detect stage's one call.
+public protocol FaceFinding: AnyObject {
+    /// The faces in `frame` (largest first), found or held.
+    func faces(in frame: Frame) throws -> [TrackedFace]
+    /// Forgets the faces it follows (a new source).
+    func reset()
+}
+
+/// Any box detector followed by the tracker: for detectors that are not scheduled (a whole-frame
+/// "detector" for pre-cropped faces, the tests' scripted ones).
+public final class TrackedDetections: FaceFinding {
+    private let detect: (Frame) throws -> [FaceBox]
+    private let tracker: FaceTracker
+
+    public init(tracker: FaceTracker = FaceTracker(), detect: @escaping (Frame) throws -> [FaceBox]) {
+        self.detect = detect
+        self.tracker = tracker
+    }
+
+    public func faces(in frame: Frame) throws -> [TrackedFace] {
+        tracker.update(try detect(frame), time: frame.timestamp, frameWidth: frame.width, frameHeight: frame.height)
+    }
+
+    public func reset() { tracker.reset() }
+}
+
+/// The cascade, scheduled: full-frame passes in slices, region passes around tracks, tracking.
+/// Keeps scratch buffers and state: one per stream, used from one thread at a time.
+public final class FaceSchedule: FaceFinding {
+    public let settings: DetectionSettings
+    /// When set, a frame's time is `index * frameInterval` (a file replayed faster or slower than
+    /// its rate holds faces for the same stretch of video); otherwise its timestamp.
+    public var frameInterval: Double?
+    private let cascade: OpenCV.Cascade
+    private let confirm: OpenCV.Cascade?
+    private let tracker: FaceTracker
+
+    /// One cascade call of the full pass: a rectangle of the frame, shrunk by `scale`, searched
+    /// for faces between `minSide` and `maxSide` shrunk pixels (0: no upper limit).
+    struct Slice: Equatable {
+        var rect: FaceBox
+        var scale: Double
+        var minSide: Int
+        var maxSide: Int
+    }
+
+    private var plan: [Slice] = []
+    private var planSize = (width: 0, height: 0)
+    private var nextSlice = 0
+    private var searchedWholeFrame = false
+    /// Seconds of CPU the full pass may still spend (negative: it overspent, later frames wait).
+    private var credit = 0.0
+    private var gray: [UInt8] = []
+    private var work: [UInt8] = []
+    private var mirrored: [UInt8] = []
+
+    /// What the last `faces(in:)` did, for measurement.
+    public private(set) var lastStatistics = Statistics()
+
+    public struct Statistics: Sendable, Equatable {
+        public var slices = 0
+        public var regions = 0
+        public var confirmations = 0
+        /// True when the frame finished a whole full-frame pass.
+        public var completedFullPass = false
+    }
+
+    /// Loads the cascades; a missing or broken file, or settings that cannot work, throw errors
+    /// that name the value and what to give instead.
+    public init(settings: DetectionSettings = DetectionSettings()) throws {
+        if let problem = settings.problem { throw DetectionSettingsError(problem) }
+        cascade = try FaceSchedule.loadCascade(settings.cascadePath, option: "--cascade")
+        confirm = try settings.confirmCascadePath.map {
+            try FaceSchedule.loadCascade($0, option: "the confirming cascade")
+        }
+        var tracking = settings.tracker
+        if settings.fullPassBudget == nil {
+            // Stills: each frame is a new picture; a face that happens to sit where one sat in the
+            // last picture keeps its id, but its box is this picture's, not a blend of the two.
+            tracking.positionWeight = 1
+            tracking.sizeWeight = 1
+        }
+        tracker = try FaceTracker(settings: tracking)
+        self.settings = settings
+    }
+
+    static func loadCascade(_ path: String?, option: String) throws -> OpenCV.Cascade {
+        let file = path ?? DetectionSettings.defaultCascadePath
+        guard FileManager.default.fileExists(atPath: file) else {
+            throw SourceError(
+                path == nil
+                    ? "face cascade \(file) not found: install it (apt-get install opencv-data) or pass --cascade FILE"
+                    : "face cascade \(file) not found: pass an existing haarcascade XML file to \(option)")
+        }
+        do {
+            return try OpenCV.Cascade(path: file)
+        } catch is OpenCVError {
+            // OpenCV's own text is a multi-line parser trace; the point is which file and what to give.
+            throw SourceError(
+                "\(file) is not an OpenCV cascade classifier XML file: pass a haarcascade XML file such as "
+                    + "\(CascadeDetector.defaultCascadePath) to \(option)")
+        }
+    }
+
+    public func reset() {
+        tracker.reset()
+        nextSlice = 0
+        searchedWholeFrame = false
+        credit = 0
+    }
+
+    public func faces(in frame: Frame) throws -> [TrackedFace] {
+        let w = frame.width
+        let h = frame.height
+        let time = frameInterval.map { Double(frame.index) * $0 } ?? frame.timestamp
+        var stats = Statistics()
+        try prepareGray(frame)
+        if planSize != (w, h) {
+            plan = FaceSchedule.fullPassPlan(width: w, height: h, settings: settings)
+            planSize = (w, h)
+            nextSlice = 0
+            searchedWholeFrame = false
+        }
+
+        var found: [FaceBox] = []
+        // 1. Around each live track, where the face should be now (stills: each frame is a new
+        //    picture, so there is nothing to follow).
+        for face in settings.fullPassBudget == nil ? [] : tracker.predictedFaces(at: time) {
+            stats.regions += 1
+            if let box = try searchRegion(around: face.box, width: w, height: h, stats: &stats) { found.append(box) }
+        }
+        // 2. The full pass, a slice at a time. Each frame adds its budget to a credit and slices
+        //    run while the credit lasts, each paying what it cost (CPU time, so other programs on
+        //    the machine do not change the schedule): a slice dearer than the budget runs every few
+        //    frames, and the frames between cost only their region passes.
+        if let budget = settings.fullPassBudget, searchedWholeFrame {
+            credit = min(credit + budget / 1000, budget / 1000)
+            while credit > 0 && stats.slices < plan.count {
+                let before = threadCPUSeconds()
+                try runSlice(width: w, height: h, into: &found, stats: &stats)
+                credit -= threadCPUSeconds() - before
+            }
+        } else {
+            // Stills, and the first frame of a stream: there is nothing to follow yet, so the
+            // whole frame is searched at once (one slow frame) rather than over a second or more.
+            repeat {
+                try runSlice(width: w, height: h, into: &found, stats: &stats)
+            } while !stats.completedFullPass
+            searchedWholeFrame = true
+        }
+
+        lastStatistics = stats
+        return tracker.update(FaceSchedule.merged(found), time: time, frameWidth: w, frameHeight: h)
+    }
+
+    private func runSlice(width: Int, height: Int, into found: inout [FaceBox], stats: inout Statistics) throws {
+        found += try search(
+            plan[nextSlice], width: width, height: height, minNeighbors: settings.minNeighbors,
+            with: cascade)
+        stats.slices += 1
+        nextSlice += 1
+        if nextSlice == plan.count {
+            nextSlice = 0
+            stats.completedFullPass = true
+        }
+    }
+
+    /// The gray frame, equalised when asked, in `gray`.
+    private func prepareGray(_ frame: Frame) throws {
+        let w = frame.width
+        let h = frame.height
+        if gray.count != w * h { gray = [UInt8](repeating: 0, count: w * h) }
+        if frame.channels == 3 {
+            try OpenCV.bgrToGray(frame.pixels, width: w, height: h, into: &gray)
+        } else {
+            gray = frame.pixels
+        }
+        if settings.equalize == .on || settings.equalize == .auto && FaceSchedule.lowContrast(gray) {
+            let whole = FaceBox(x: 0, y: 0, width: w, height: h)
+            if work.count < w * h { work = [UInt8](repeating: 0, count: w * h) }
+            try gray.withUnsafeBufferPointer { src in
+                try work.withUnsafeMutableBufferPointer { dst in
+                    try OpenCV.grayRegion(
+                        src, width: w, height: h, rect: whole, into: dst, toWidth: w, toHeight: h,
+                        equalize: true)
+                }
+            }
+            gray.withUnsafeMutableBufferPointer { g in
+                work.withUnsafeBufferPointer { src in g.baseAddress!.update(from: src.baseAddress!, count: w * h) }
+            }
+        }
+    }
+
+    /// True when most of the frame's gray levels sit in a narrow band (the 5th to 95th percentile
+    /// less than 80 levels apart: dim, flat light), where equalisation pays. Dark pictures with
+    /// bright parts (most flash photos) do not count: on them it added false faces.
+    static func lowContrast(_ gray: [UInt8]) -> Bool {
+        var histogram = [Int](repeating: 0, count: 256)
+        let step = 7  // a sample is enough for percentiles
+        var n = 0
+        for i in stride(from: 0, to: gray.count, by: step) {
+            histogram[Int(gray[i])] += 1
+            n += 1
+        }
+        func percentile(_ p: Double) -> Int {
+            var sum = 0
+            for (level, count) in histogram.enumerated() {
+                sum += count
+                if Double(sum) >= p * Double(n) { return level }
+            }
+            return 255
+        }
+        return percentile(0.95) - percentile(0.05) < 80
+    }
+
+    /// The face near `expected`, searched in a region around it; nil when neither cascade sees one.
+    private func searchRegion(around expected: FaceBox, width: Int, height: Int, stats: inout Statistics) throws
+        -> FaceBox?
+    {
+        let side = Double(max(expected.width, expected.height))
+        guard side >= 8 else { return nil }
+        let grown = side * settings.regionGrowth
+        let cx = Double(expected.x) + Double(expected.width) / 2
+        let cy = Double(expected.y) + Double(expected.height) / 2
+        let x0 = max(0, Int(cx - grown / 2))
+        let y0 = max(0, Int(cy - grown / 2))
+        let x1 = min(width, Int(cx + grown / 2))
+        let y1 = min(height, Int(cy + grown / 2))
+        guard x1 - x0 >= 12, y1 - y0 >= 12 else { return nil }
+        // Scaled so the face is about regionFaceSide; never enlarged past 2x (a small face gains
+        // little from more pixels and the pass would cost more).
+        let scale = min(2, Double(settings.regionFaceSide) / side)
+        // Sizes from 0.75x to 1.35x the track's: a face does not change more between two looks.
+        let minSide = max(Int(DetectionSettings.windowSide), Int(side * scale * 0.75))
+        let maxSide = Int(side * scale * 1.35) + 1
+        let slice = Slice(
+            rect: FaceBox(x: x0, y: y0, width: x1 - x0, height: y1 - y0), scale: scale, minSide: minSide,
+            maxSide: maxSide)
+        var boxes = try search(
+            slice, width: width, height: height, minNeighbors: settings.regionMinNeighbors, with: cascade)
+        if boxes.isEmpty, let confirm {
+            stats.confirmations += 1
+            boxes = try search(
+                slice, width: width, height: height, minNeighbors: settings.regionMinNeighbors, with: confirm,
+                alsoMirrored: settings.confirmMirrored)
+        }
+        return boxes.max { $0.iou(expected) < $1.iou(expected) }
+    }
+
+    /// Runs one cascade call over `slice`; boxes in frame pixels.
+    private func search(
+        _ slice: Slice, width: Int, height: Int, minNeighbors: Int, with cascade: OpenCV.Cascade,
+        alsoMirrored: Bool = false
+    ) throws -> [FaceBox] {
+        let r = slice.rect
+        let sw = max(1, Int((Double(r.width) * slice.scale).rounded()))
+        let sh = max(1, Int((Double(r.height) * slice.scale).rounded()))
+        guard sw >= slice.minSide, sh >= slice.minSide else { return [] }
+        if work.count < sw * sh { work = [UInt8](repeating: 0, count: sw * sh) }
+        try gray.withUnsafeBufferPointer { src in
+            try work.withUnsafeMutableBufferPointer { dst in
+                try OpenCV.grayRegion(
+                    src, width: width, height: height, rect: r, into: dst, toWidth: sw, toHeight: sh,
+                    equalize: false)
+            }
+        }
+        var boxes = try work.withUnsafeBufferPointer {
+            try cascade.detect(
+                gray: $0, width: sw, height: sh, scaleFactor: settings.scaleFactor, minNeighbors: minNeighbors,
+                minSize: slice.minSide, maxSize: slice.maxSide)
+        }
+        if alsoMirrored && boxes.isEmpty {
+            if mirrored.count < sw * sh { mirrored = [UInt8](repeating: 0, count: sw * sh) }
+            for y in 0..<sh {
+                for x in 0..<sw { mirrored[y * sw + x] = work[y * sw + sw - 1 - x] }
+            }
+            boxes = try mirrored.withUnsafeBufferPointer {
+                try cascade.detect(
+                    gray: $0, width: sw, height: sh, scaleFactor: settings.scaleFactor,
+                    minNeighbors: minNeighbors, minSize: slice.minSide, maxSize: slice.maxSide)
+            }.map { FaceBox(x: sw - $0.x - $0.width, y: $0.y, width: $0.width, height: $0.height) }
+        }
+        let sx = Double(r.width) / Double(sw)
+        let sy = Double(r.height) / Double(sh)
+        return boxes.map { b in
+            let x = r.x + Int((Double(b.x) * sx).rounded())
+            let y = r.y + Int((Double(b.y) * sy).rounded())
+            return FaceBox(
+                x: x, y: y, width: Int((Double(b.width) * sx).rounded()), height: Int((Double(b.height) * sy).rounded())
+            )
+        }
+    }
+
+    /// The full pass as slices. With a budget: octave bands of face size (minFace...2*minFace,
+    /// then double), each over the frame shrunk so its smallest face is 28 px (never
+    /// enlarged), in tiles that overlap by the band's largest face, so each slice is small. Without
+    /// a budget (stills): one call over the whole frame.
+    static func fullPassPlan(width: Int, height: Int, settings s: DetectionSettings) -> [Slice] {
+        let whole = FaceBox(x: 0, y: 0, width: width, height: height)
+        var base = min(1, DetectionSettings.smallestShrunkFace / Double(s.minFace))
+        if s.detectWidth > 0 { base = min(1, Double(s.detectWidth) / Double(width)) }
+        guard s.fullPassBudget != nil else {
+            let scale = s.detectWidth > 0 ? base : 1
+            let minSide = max(1, Int((Double(s.minFace) * scale).rounded()))
+            return [Slice(rect: whole, scale: scale, minSide: minSide, maxSide: 0)]
+        }
+        var slices: [Slice] = []
+        var lo = Double(s.minFace) / 1.1  // bands overlap a little so no size falls between them
+        var scale = base
+        while true {
+            let minSide = max(Int(DetectionSettings.windowSide), Int((lo * scale).rounded()))
+            let shrunkW = Double(width) * scale
+            let shrunkH = Double(height) * scale
+            let last = lo * 2.2 * scale >= min(shrunkW, shrunkH) || scale * 0.5 * Double(min(width, height)) < 48
+            let maxSide = last ? 0 : Int((lo * 2.2 * scale).rounded())
+            // Tiles three of the band's largest faces wide, overlapping by one largest face: small
+            // enough that one fits a frame's budget.
+            let tileSide = last ? Int.max : 3 * maxSide
+            let overlap = last ? 0 : maxSide
+            for rect in tiles(width: width, height: height, scale: scale, tileSide: tileSide, overlap: overlap) {
+                slices.append(Slice(rect: rect, scale: scale, minSide: minSide, maxSide: maxSide))
+            }
+            if last { break }
+            lo *= 2
+            scale *= 0.5
+        }
+        // Largest faces first: their bands are the cheapest, and a near face matters most.
+        return slices.enumerated().sorted { ($0.element.scale, $0.offset) < ($1.element.scale, $1.offset) }.map(
+            \.element)
+    }
+
+    /// Source-pixel rectangles covering the frame: tiles of `tileSide` shrunk pixels with `overlap`.
+    static func tiles(width: Int, height: Int, scale: Double, tileSide: Int, overlap: Int) -> [FaceBox] {
+        let side = tileSide == Int.max ? max(width, height) : Int(Double(tileSide) / scale)
+        let step = max(1, side - Int(Double(overlap) / scale))
+        func starts(_ length: Int) -> [Int] {
+            if length <= side { return [0] }
+            var s = Array(stride(from: 0, to: length - side, by: step))
+            s.append(length - side)
+            return s
+        }
+        var rects: [FaceBox] = []
+        for y in starts(height) {
+            for x in starts(width) {
+                rects.append(FaceBox(x: x, y: y, width: min(side, width - x), height: min(side, height - y)))
+            }
+        }
+        return rects
+    }
+
+    /// One box per face: boxes that overlap much (neighbouring tiles, a region and a full-pass
+    /// slice finding the same face) are averaged.
+    static func merged(_ boxes: [FaceBox]) -> [FaceBox] {
+        var groups: [[FaceBox]] = []
+        for b in boxes {
+            if let g = groups.firstIndex(where: { $0[0].iou(b) >= 0.4 || contains($0[0], b) }) {
+                groups[g].append(b)
+            } else {
+                groups.append([b])
+            }
+        }
+        return groups.map { g in
+            let n = Double(g.count)
+            func mean(_ f: (FaceBox) -> Int) -> Int { Int((Double(g.map(f).reduce(0, +)) / n).rounded()) }
+            return FaceBox(x: mean(\.x), y: mean(\.y), width: mean(\.width), height: mean(\.height))
+        }
+    }
+
+    /// True when one box's centre lies in the other and their sizes are within 1.5x.
+    static func contains(_ a: FaceBox, _ b: FaceBox) -> Bool {
+        let ratio = Double(a.width) / Double(max(1, b.width))
+        guard ratio < 1.5 && ratio > 1 / 1.5 else { return false }
+        let bx = b.x + b.width / 2
+        let by = b.y + b.height / 2
+        let ax = a.x + a.width / 2
+        let ay = a.y + a.height / 2
+        return (a.x..<(a.x + a.width)).contains(bx) && (a.y..<(a.y + a.height)).contains(by)
+            || (b.x..<(b.x + b.width)).contains(ax) && (b.y..<(b.y + b.height)).contains(ay)
+    }
+}
+
+/// CPU time of the calling thread, seconds: what detection costs whatever else the machine runs.
+public func threadCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
