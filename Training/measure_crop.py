@@ -86,6 +86,9 @@ def fertui_today(box, margin):
     return (x - d, y - d, side + 2 * d)
 
 
+SIDE_SWEEP = (0.9, 1.1, 1.2)
+
+
 def accuracy(model, meta, faces, labels):
     z = [views.forward(model, faces, meta, v) for v in views.MIRROR]
     return float(np.mean(cal.view_average(z).argmax(1) == labels))
@@ -146,8 +149,15 @@ def main(argv=None):
             "exact_region_from_canvas": accuracy(model, meta, exact, y),
             "cascade_derived_geometry": accuracy(model, meta, via_derived, y),
             f"cascade_fertui_margin_{args.fertui_margin:g}": accuracy(model, meta, via_today, y),
-            "all_faces_direct_48": accuracy(model, meta, direct, labels),
         }
+        # The derived centre with a wider or tighter side: does a looser crop absorb the box's jitter?
+        side_factor, dx, dy = crop.as_centre_form(derived)
+        sweep = {}
+        for f in SIDE_SWEEP:
+            g = crop.from_centre_form(f * side_factor, dx, dy)
+            faces = torch.stack([cut(canvases[i][0], crop.crop_from_box(boxes[i], g)) for i in idx])
+            sweep[f"{f * side_factor:.3f}"] = accuracy(model, meta, faces, y)
+        result[variant]["accuracy_by_side_factor"] = sweep
         print(variant, json.dumps(result[variant]), flush=True)
     print("derived", json.dumps(result["derived"]))
     if args.json:

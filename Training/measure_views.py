@@ -22,12 +22,12 @@ from fertrain import calibration as cal  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS = ("resnet18", "resnet34", "resnet50")
-VIEW_SETS = {
-    "mirror (fertui today)": list(views.MIRROR),
-    "mirror + 4 shifts": list(views.MIRROR) + [v + s for v in views.SHIFTS for s in ("", "+flip")],
-    "mirror + zoom": list(views.MIRROR) + [v + s for v in views.ZOOM for s in ("", "+flip")],
-    "mirror + 4 shifts + zoom": list(views.MIRROR) + [v + s for v in views.SHIFTS + views.ZOOM
-                                                      for s in ("", "+flip")],
+VIEW_SETS = {  # name: (description, views); every extra view is also taken mirrored
+    "mirror": ("mirror (fertui today)", list(views.MIRROR)),
+    "shifts": ("mirror + 4 shifts", list(views.MIRROR) + [v + s for v in views.SHIFTS for s in ("", "+flip")]),
+    "zoom": ("mirror + zoom", list(views.MIRROR) + [v + s for v in views.ZOOM for s in ("", "+flip")]),
+    "all": ("mirror + 4 shifts + zoom", list(views.MIRROR) + [v + s for v in views.SHIFTS + views.ZOOM
+                                                              for s in ("", "+flip")]),
 }
 
 
@@ -64,6 +64,8 @@ def main(argv=None):
     ap.add_argument("--data", required=True)
     ap.add_argument("--views-for", nargs="*", default=list(MODELS),
                     help="models whose extra views to measure (each costs 10 passes over the data)")
+    ap.add_argument("--view-sets", nargs="+", choices=list(VIEW_SETS), default=list(VIEW_SETS),
+                    help="which view sets to measure (shifts and all cost 8 and 10 extra passes)")
     ap.add_argument("--json", help="also write the results to this JSON file")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
@@ -108,10 +110,11 @@ def main(argv=None):
     out["views"] = {}
     for m in args.views_for:
         p = paths[m]
-        allv = sorted({v for vs in VIEW_SETS.values() for v in vs})
+        chosen = [VIEW_SETS[k] for k in args.view_sets]
+        allv = sorted({v for _, vs in chosen for v in vs})
         z = views.cached_logits(p, images, export.read_metadata(p), allv)
         row = {}
-        for name, vs in VIEW_SETS.items():
+        for name, vs in chosen:
             pr = cal.view_average([z[v] for v in vs], temps[m])
             row[name] = {"forwards_per_face": len(vs), "accuracy": float(np.mean(pr.argmax(1) == labels)),
                          "ece": cal.ece(pr, labels)}

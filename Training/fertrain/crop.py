@@ -40,6 +40,12 @@ def as_centre_form(geometry):
     return side_factor, dx, dy
 
 
+def from_centre_form(side_factor, dx, dy):
+    """(x_off, y_off, scale) from the centre form: the inverse of as_centre_form."""
+    scale = 1 / side_factor
+    return (0.5 - scale / 2 - dx * scale, 0.5 - scale / 2 - dy * scale, scale)
+
+
 def integer_crop(crop, width, height):
     """The float crop rounded to whole pixels (square, side >= 1), clipped to the image:
     (x0, y0, x1, y1)."""

@@ -86,6 +86,7 @@ def test_crop_geometry_round_trip():
     bx, by, bs = box
     cx, cy = bx + bs / 2 + dx * bs, by + bs / 2 + dy * bs
     assert (cx - bs * side_factor / 2, cy - bs * side_factor / 2, bs * side_factor) == pytest.approx(face)
+    assert crop.from_centre_form(side_factor, dx, dy) == pytest.approx(g)
 
 
 def test_shift_view_moves_content_and_zoom_keeps_centre():
