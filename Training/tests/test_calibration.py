@@ -114,3 +114,21 @@ def test_update_metadata_keeps_every_tensor_byte(tmp_path):
     assert export.read_metadata(path) == {"arch": "resnet18", "temperature": "1.2345"}
     with safe_open(str(path), framework="pt") as f:
         assert torch.equal(f.get_tensor("a"), torch.arange(10, dtype=torch.float16))
+
+
+def test_ensemble_of_one_model_twice_is_that_model_calibrated(tmp_path, monkeypatch):
+    import evaluate
+    from fertrain import models
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    torch.manual_seed(0)
+    path = tmp_path / "m.safetensors"
+    export.export(models.build("resnet18", 7), path,
+                  export.metadata("resnet18", 48, [str(i) for i in range(7)], [0.5] * 3, [0.25] * 3,
+                                  tta_flip="true", temperature="2.0"))
+    images = np.random.default_rng(0).integers(0, 256, (6, 48, 48), dtype=np.uint8)
+    model, meta = export.load(path)
+    z = [views.logits(model, torch.from_numpy(images), meta, v) for v in views.MIRROR]
+    both = evaluate.ensemble_probs([path, path], images)
+    np.testing.assert_allclose(both, cal.view_average(z, 2.0), atol=1e-6)
+    logit = evaluate.ensemble_probs([path, path], images, temperatures=[0.5, 0.5], combine="logit")
+    np.testing.assert_allclose(logit, cal.softmax((z[0] + z[1]) / 2 / 0.5), atol=1e-6)
