@@ -8,6 +8,14 @@ AUC and the confusion matrix; `--json` prints the same object as `fertui eval --
 taken as pre-cropped faces (FER-2013), grayscale, resized to 48x48 then to the model's input size,
 exactly as fertui's preprocessing. The mirror average is used when the model's metadata says
 `tta_flip: true`, as fertui does, unless --no-tta.
+
+    python Training/evaluate.py --data ../shared/fer2013/val --ensemble resnet18 resnet34 resnet50
+    python Training/evaluate.py --data ../shared/fer2013/val --model ensemble
+
+An ensemble averages its members' calibrated probabilities: each member's softmax(logits / T)
+of the face and its mirror, averaged, with T from the member's `temperature` metadata (1 when
+absent; --temperatures overrides), then the members averaged (--weights) or, with
+--combine logit, the members' and views' logits / T averaged before one softmax.
 """
 import argparse
 import json
@@ -18,8 +26,12 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fertrain import data, export, metrics  # noqa: E402
+from fertrain import data, export, metrics, views  # noqa: E402
+from fertrain import calibration as cal  # noqa: E402
 from train import predict  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED = ("resnet18", "resnet34", "resnet50")
 
 
 def format_report(rep, classes):
@@ -37,15 +49,74 @@ def format_report(rep, classes):
     return "\n".join(lines)
 
 
+def model_path(name):
+    """A shipped model's name (resnet18) or a .safetensors path -> an existing path."""
+    p = Path(name)
+    if p.suffix != ".safetensors":
+        p = REPO / "Assets" / "models" / f"{name}.safetensors"
+    if not p.exists():
+        raise SystemExit(f"model {name} not found as {p}: train one (make train) or pass a .safetensors path")
+    return p
+
+
+def ensemble_probs(paths, images, temperatures=None, weights=None, combine="prob", tta=True):
+    """Averaged calibrated probabilities of several models (see the module's docstring)."""
+    metas = [export.read_metadata(p) for p in paths]
+    if temperatures is None:
+        temperatures = [float(m.get("temperature", 1.0)) for m in metas]
+    weights = [1.0] * len(paths) if weights is None else weights
+    if not (len(temperatures) == len(weights) == len(paths)):
+        raise SystemExit(f"{len(paths)} models need as many temperatures and weights, "
+                         f"got {len(temperatures)} and {len(weights)}")
+    w = [x / sum(weights) for x in weights]
+    member_views = []
+    for p, meta, t in zip(paths, metas, temperatures):
+        names = list(views.MIRROR) if tta and meta.get("tta_flip") == "true" else ["id"]
+        z = views.cached_logits(p, images, meta, names)
+        member_views.append([z[v] / t for v in names])
+    if combine == "logit":
+        return cal.softmax(sum(wi * sum(zs) / len(zs) for wi, zs in zip(w, member_views)))
+    if combine != "prob":
+        raise SystemExit(f"--combine {combine!r}: use prob or logit")
+    return sum(wi * cal.view_average(zs) for wi, zs in zip(w, member_views))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True, help="class-folder dataset (one folder per class)")
-    ap.add_argument("--model", required=True, help="exported .safetensors file")
+    who = ap.add_mutually_exclusive_group(required=True)
+    who.add_argument("--model", help="exported .safetensors file, or `ensemble` (the three shipped models)")
+    who.add_argument("--ensemble", nargs="+", metavar="MODEL", help="models (names or files) to average")
+    ap.add_argument("--temperatures", nargs="+", type=float, help="ensemble: one T per model (default: metadata)")
+    ap.add_argument("--weights", nargs="+", type=float, help="ensemble: one weight per model (default: equal)")
+    ap.add_argument("--combine", choices=("prob", "logit"), default="prob",
+                    help="ensemble: average probabilities (as fertui) or logits")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--no-tta", action="store_true", help="ignore the model's tta_flip metadata")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.model == "ensemble":
+        args.ensemble = list(SHIPPED)
+    if args.ensemble:
+        paths = [model_path(m) for m in args.ensemble]
+        classes = export.read_metadata(paths[0])["classes"].split(",")
+        for p in paths[1:]:
+            if export.read_metadata(p)["classes"].split(",") != classes:
+                raise SystemExit(f"{p} has other classes than {paths[0]}: an ensemble needs the same classes")
+        t0 = time.time()
+        images, labels = data.load_folder(args.data, classes)
+        probs = ensemble_probs(paths, images, args.temperatures, args.weights, args.combine, not args.no_tta)
+        rep = {"model": "ensemble:" + "+".join(p.stem for p in paths), **metrics.report(labels, probs, classes)}
+        if args.json:
+            print(json.dumps(rep))
+        else:
+            temps = args.temperatures or [export.read_metadata(p).get("temperature", "1 (none in metadata)")
+                                          for p in paths]
+            print(f"ensemble {', '.join(map(str, paths))} on {args.data} in {time.time() - t0:.1f}s\n"
+                  f"combine {args.combine}, temperatures {temps}, weights {args.weights or 'equal'}")
+            print(format_report(rep, classes))
+        return 0
     if not Path(args.model).exists():
         raise SystemExit(f"model {args.model} not found: train one (make train) or pass a .safetensors path")
     model, meta = export.load(args.model)

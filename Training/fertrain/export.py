@@ -53,3 +53,26 @@ def load(path):
     model.load_state_dict(state)
     model.eval()
     return model, meta
+
+
+def update_metadata(path, updates):
+    """Set `updates` (str -> str) in a safetensors file's `__metadata__`, leaving every tensor
+    byte as it is: only the JSON header is rewritten (offsets are relative to the data, which
+    follows the header unchanged). Written to a temporary file, then renamed over `path`."""
+    import struct
+    path = Path(path)
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        body = f.read()
+    meta = dict(header.get("__metadata__") or {})
+    meta.update({k: str(v) for k, v in updates.items()})
+    header["__metadata__"] = meta
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)  # the format pads the header to 8 bytes with spaces
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(raw)))
+        f.write(raw)
+        f.write(body)
+    os.replace(tmp, path)

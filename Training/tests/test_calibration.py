@@ -1,0 +1,134 @@
+"""Calibration, views, crop geometry and metadata writing on synthetic data with known answers."""
+import numpy as np
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from fertrain import calibration as cal
+from fertrain import crop, export, views
+
+
+def synthetic(n, k, seed):
+    """Logits whose softmax is the true label distribution (labels drawn from it)."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0, 2.0, (n, k))
+    p = cal.softmax(z)
+    labels = (rng.random((n, 1)) > np.cumsum(p, 1)).sum(1)
+    return z, np.minimum(labels, k - 1)
+
+
+@pytest.mark.parametrize("true_t", [0.6, 1.0, 2.5])
+def test_fit_temperature_recovers_known_t(true_t):
+    z, y = synthetic(20000, 7, seed=1)
+    fitted = cal.fit_temperature([z * true_t], y)  # logits scaled by T: softmax(./T) is calibrated
+    assert fitted == pytest.approx(true_t, rel=0.05)
+
+
+def test_view_average_of_two_identical_views_is_one_softmax():
+    z, _ = synthetic(100, 7, seed=2)
+    np.testing.assert_allclose(cal.view_average([z, z], 1.7), cal.softmax(z / 1.7), atol=1e-12)
+
+
+def test_ece_near_zero_when_calibrated_and_large_when_overconfident():
+    z, y = synthetic(50000, 7, seed=3)
+    assert cal.ece(cal.softmax(z), y) < 0.01
+    assert cal.ece(cal.softmax(3 * z), y) > 0.1
+
+
+def test_temperature_lowers_ece_of_overconfident_logits():
+    z, y = synthetic(20000, 7, seed=4)
+    t = cal.fit_temperature([z * 2.0, z * 2.0 + 0.1], y)
+    assert cal.ece(cal.view_average([z * 2.0, z * 2.0 + 0.1], t), y) < 0.01
+
+
+def test_reliability_bins_count_every_sample_once():
+    z, y = synthetic(1000, 7, seed=5)
+    count, conf, acc = cal.reliability(cal.softmax(z), y, 15)
+    assert count.sum() == 1000
+    keep = count > 0
+    assert np.all((conf[keep] >= 0) & (conf[keep] <= 1)) and np.all((acc[keep] >= 0) & (acc[keep] <= 1))
+
+
+def test_uncertain_threshold_sits_where_accuracy_crosses_half():
+    # Two classes, confidence c correct with probability c: accuracy reaches 0.5 at c = 0.5,
+    # so with top probabilities spread over [0.4, 1] the threshold is near 0.5.
+    rng = np.random.default_rng(6)
+    c = rng.uniform(0.4, 1.0, 40000)
+    correct = rng.random(40000) < c
+    probs = np.stack([c, 1 - c], 1)
+    labels = np.where(correct, 0, 1)
+    assert cal.uncertain_threshold(probs, labels) == pytest.approx(0.5, abs=0.03)
+
+
+def test_class_bias_raises_a_starved_class_recall():
+    rng = np.random.default_rng(7)
+    n, k = 3000, 3
+    y = rng.integers(0, k, n)
+    logp = np.log(np.full((n, k), 0.2))
+    logp[np.arange(n), y] += rng.normal(0.5, 0.6, n)
+    logp[:, 2] -= 0.6  # class 2 is under-predicted
+    before = cal.recalls(logp.argmax(1), y, k)[2]
+    b = cal.fit_class_bias(logp, y, floors={2: before + 0.2})
+    after = cal.recalls((logp + b).argmax(1), y, k)[2]
+    assert after >= before + 0.2
+    assert np.mean((logp + b).argmax(1) == y) >= np.mean(logp.argmax(1) == y)
+
+
+def test_crop_geometry_round_trip():
+    g = (0.08, 0.12, 0.8)
+    face = (100.0, 50.0, 192.0)
+    box = crop.box_from_crop(face, g)
+    assert crop.crop_from_box(box, g) == pytest.approx(face)
+    assert crop.relative_box(box, face[0], face[1], face[2]) == pytest.approx(g)
+    # The centre form describes the same crop.
+    side_factor, dx, dy = crop.as_centre_form(g)
+    bx, by, bs = box
+    cx, cy = bx + bs / 2 + dx * bs, by + bs / 2 + dy * bs
+    assert (cx - bs * side_factor / 2, cy - bs * side_factor / 2, bs * side_factor) == pytest.approx(face)
+    assert crop.from_centre_form(side_factor, dx, dy) == pytest.approx(g)
+
+
+def test_shift_view_moves_content_and_zoom_keeps_centre():
+    x = torch.zeros(1, 1, 8, 8)
+    x[0, 0, 3, 4] = 1
+    s = views.apply_view(x, "shift:2,-1")
+    assert s[0, 0, 2, 6] == 1 and s.sum() == 1
+    assert torch.equal(views.apply_view(x, "flip"), x.flip(-1))
+    flat = torch.full((1, 1, 8, 8), 0.3)
+    assert torch.allclose(views.apply_view(flat, "zoom:2+flip"), flat)
+    with pytest.raises(ValueError):
+        views.apply_view(x, "rotate:3")
+
+
+def test_update_metadata_keeps_every_tensor_byte(tmp_path):
+    path = tmp_path / "m.safetensors"
+    save_file({"a": torch.arange(10, dtype=torch.float16), "b": torch.ones(3, 2)}, str(path),
+              metadata={"arch": "resnet18"})
+    raw = path.read_bytes()
+    body = raw[8 + int.from_bytes(raw[:8], "little"):]
+    export.update_metadata(path, {"temperature": "1.2345"})
+    new = path.read_bytes()
+    n = int.from_bytes(new[:8], "little")
+    assert n % 8 == 0 and new[8 + n:] == body
+    assert export.read_metadata(path) == {"arch": "resnet18", "temperature": "1.2345"}
+    with safe_open(str(path), framework="pt") as f:
+        assert torch.equal(f.get_tensor("a"), torch.arange(10, dtype=torch.float16))
+
+
+def test_ensemble_of_one_model_twice_is_that_model_calibrated(tmp_path, monkeypatch):
+    import evaluate
+    from fertrain import models
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    torch.manual_seed(0)
+    path = tmp_path / "m.safetensors"
+    export.export(models.build("resnet18", 7), path,
+                  export.metadata("resnet18", 48, [str(i) for i in range(7)], [0.5] * 3, [0.25] * 3,
+                                  tta_flip="true", temperature="2.0"))
+    images = np.random.default_rng(0).integers(0, 256, (6, 48, 48), dtype=np.uint8)
+    model, meta = export.load(path)
+    z = [views.logits(model, torch.from_numpy(images), meta, v) for v in views.MIRROR]
+    both = evaluate.ensemble_probs([path, path], images)
+    np.testing.assert_allclose(both, cal.view_average(z, 2.0), atol=1e-6)
+    logit = evaluate.ensemble_probs([path, path], images, temperatures=[0.5, 0.5], combine="logit")
+    np.testing.assert_allclose(logit, cal.softmax((z[0] + z[1]) / 2 / 0.5), atol=1e-6)
