@@ -127,7 +127,8 @@ def main(argv=None):
     t0 = time.time()
     images, labels = data.load_folder(args.data, classes)
     probs = predict(model, torch.from_numpy(images), size, mean, std,
-                    tta_flip=meta.get("tta_flip") == "true" and not args.no_tta)
+                    tta_flip=meta.get("tta_flip") == "true" and not args.no_tta,
+                    temperature=float(meta.get("temperature", 1.0)))
     rep = {"model": meta["arch"], **metrics.report(labels, probs, classes)}
     if args.json:
         print(json.dumps(rep))

@@ -63,15 +63,16 @@ def normalise(x, mean, std):
 
 
 @torch.no_grad()
-def predict(model, images, size, mean, std, batch=256, tta_flip=False):
-    """Softmax probabilities for uint8 images; with tta_flip, averaged with the mirror image."""
+def predict(model, images, size, mean, std, batch=256, tta_flip=False, temperature=1.0):
+    """Softmax probabilities for uint8 images, of the logits over `temperature` (the calibration
+    fertui applies); with tta_flip, averaged with the mirror image's, as the engine does."""
     model.eval()
     out = []
     for i in range(0, len(images), batch):
         x = prepare(images[i:i + batch], size)
-        p = F.softmax(model(normalise(x, mean, std)), dim=1)
+        p = F.softmax(model(normalise(x, mean, std)) / temperature, dim=1)
         if tta_flip:
-            p = (p + F.softmax(model(normalise(x.flip(-1), mean, std)), dim=1)) / 2
+            p = (p + F.softmax(model(normalise(x.flip(-1), mean, std)) / temperature, dim=1)) / 2
         out.append(p.cpu())
     return torch.cat(out).numpy()
 
