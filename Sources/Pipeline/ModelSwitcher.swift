@@ -14,6 +14,7 @@ final class ModelSwitcher: @unchecked Sendable {
 
     /// `load` builds a model from its name; it runs on the loader queue.
     init(model: ExpressionModel, name: String, load: @escaping (String) throws -> ExpressionModel) {
+        _ = ModelSwitcher.largeBlocksReturned
         self.load = load
         current = Locked((model, name))
     }
@@ -41,6 +42,10 @@ final class ModelSwitcher: @unchecked Sendable {
             self.queue.asyncAfter(deadline: .now() + 0.5) { _ = cmalloc_trim() }
         }
     }
+
+    /// Set once per process: blocks of 256 KiB and up (every weight tensor of note) are mapped
+    /// on their own and unmapped when freed, so a replaced model's memory leaves the process.
+    static let largeBlocksReturned = cmalloc_return_large_blocks(256 << 10, 4) == 1
 
     /// Blocks until a switch in progress has finished.
     func waitUntilDone() {

@@ -42,7 +42,9 @@ final class MonitorInTmuxTests: XCTestCase {
         XCTAssertGreaterThan(first.filter { $0 == "▀" }.count, 1000, "half-block art\n\(first)")
         XCTAssertTrue(first.contains("┐") && first.contains("└") && first.contains("┘"), "face box corners\n\(first)")
         let classes = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
-        XCTAssertTrue(classes.contains { first.contains("┌ \($0) ") }, "a label on the box\n\(first)")
+        // Random weights are unsure of everything: the label asks ("┌ neutral? 17%").
+        XCTAssertTrue(classes.contains { first.contains("┌ \($0) ") || first.contains("┌ \($0)? ") },
+                      "a label on the box\n\(first)")
         for name in classes {
             XCTAssertTrue(lines.contains { $0.range(of: "│ \(name) +[█▉▊▋▌▍▎▏ ]*[0-9.]+%$", options: .regularExpression) != nil },
                           "a bar for \(name)\n\(first)")

@@ -221,8 +221,9 @@ final class MonitorPipelineTests: XCTestCase {
     }
 
     func testASourceErrorMidRunEndsTheSourceAndSaysWhy() {
-        // Any error from the source is taken as its end for now: what came before is classified,
-        // the error shows on the status line, and the source is not asked again.
+        // An error that is not recoverable ends the source: what came before is classified, the
+        // error shows on the status line and is the reason the run ended, and the source is not
+        // asked again. (Recoverable ones, a camera that went away, are retried: SourceFailureTests.)
         let source = ScriptedSource([.frame, .frame, .error("camera unplugged"), .frame])
         var config = PipelineConfiguration()
         config.backpressure = .block
@@ -231,7 +232,8 @@ final class MonitorPipelineTests: XCTestCase {
         var classified: [Int] = []
         pipeline.onProcessed = { classified.append($0.frameIndex) }
         let reason = run(pipeline)
-        XCTAssertEqual(reason, "end of source scripted")
+        XCTAssertEqual(reason, "source scripted failed: camera unplugged")
+        XCTAssertEqual(pipeline.failure, "source scripted failed: camera unplugged")
         XCTAssertEqual(classified, [0, 1], "the frames before the error are classified")
         XCTAssertEqual(source.calls, 3, "the source is not asked again after its error")
         let snap = pipeline.snapshot()
