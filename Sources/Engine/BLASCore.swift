@@ -32,16 +32,19 @@ public enum BLASCore {
     }
 
     /// The CPU's feature flags from /proc/cpuinfo's first `flags` line (empty where it cannot be read).
-    public static func cpuFlags(cpuinfo: String? = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) -> Set<String> {
+    public static func cpuFlags(cpuinfo: String? = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))
+        -> Set<String>
+    {
         guard let text = cpuinfo,
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-              let colon = line.firstIndex(of: ":")
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+            let colon = line.firstIndex(of: ":")
         else { return [] }
         return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
     }
 
     /// The better kernel set for this process: its CPU, OpenBLAS's choice and the environment.
     public static func betterForThisProcess() -> String? {
-        better(current: current, cpuFlags: cpuFlags(), override: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"])
+        better(
+            current: current, cpuFlags: cpuFlags(), override: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"])
     }
 }

@@ -34,9 +34,15 @@ struct FoldedConv {
 
     /// `w`: torch layout (outC, inC, kh, kw); BN parameters each (outC). `skipZeros`: keep only the
     /// live block where it pays (`LiveBlock`).
-    init(torchWeight w: [Float], outC: Int, inC: Int, kernel: Int, stride: Int, pad: Int,
-         gamma: [Float], beta: [Float], mean: [Float], variance: [Float], skipZeros: Bool = true) {
-        self.inC = inC; self.outC = outC; self.kernel = kernel; self.stride = stride; self.pad = pad
+    init(
+        torchWeight w: [Float], outC: Int, inC: Int, kernel: Int, stride: Int, pad: Int,
+        gamma: [Float], beta: [Float], mean: [Float], variance: [Float], skipZeros: Bool = true
+    ) {
+        self.inC = inC
+        self.outC = outC
+        self.kernel = kernel
+        self.stride = stride
+        self.pad = pad
         var scale = [Float](repeating: 0, count: outC)
         var bias = [Float](repeating: 0, count: outC)
         for oc in 0..<outC {
@@ -51,7 +57,8 @@ struct FoldedConv {
             for ic in 0..<inC {
                 for ky in 0..<k {
                     for kx in 0..<k {
-                        packed[((ky * k + kx) * inC + ic) * outC + oc] = w[((oc * inC + ic) * k + ky) * k + kx] * scale[oc]
+                        packed[((ky * k + kx) * inC + ic) * outC + oc] =
+                            w[((oc * inC + ic) * k + ky) * k + kx] * scale[oc]
                     }
                 }
             }
@@ -59,7 +66,8 @@ struct FoldedConv {
         self.bias = bias
         if skipZeros, let block = LiveBlock(weights: packed, rows: k * k * inC, cols: outC) {
             live = block
-            weights = ConvWeights(rowMajor: block.compact(packed, cols: outC), rows: block.rows.count, cols: block.paddedCols)
+            weights = ConvWeights(
+                rowMajor: block.compact(packed, cols: outC), rows: block.rows.count, cols: block.paddedCols)
         } else {
             live = nil
             weights = ConvWeights(rowMajor: packed, rows: k * k * inC, cols: outC)
@@ -86,17 +94,22 @@ struct FoldedConv {
     /// the bias, then `residual` (same shape as output) when given, then applies ReLU when asked.
     /// `columns` is scratch of at least `columnFloats(n:side:options:)`. Returns the output side.
     @discardableResult
-    func forward(_ input: UnsafePointer<Float>, n: Int, side: Int, output: UnsafeMutablePointer<Float>,
-                 columns: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>? = nil, relu: Bool,
-                 options: EngineOptions) -> Int {
-        let h = side, w = side
-        let oh = outputSide(h), ow = outputSide(w)
+    func forward(
+        _ input: UnsafePointer<Float>, n: Int, side: Int, output: UnsafeMutablePointer<Float>,
+        columns: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>? = nil, relu: Bool,
+        options: EngineOptions
+    ) -> Int {
+        let h = side
+        let w = side
+        let oh = outputSide(h)
+        let ow = outputSide(w)
         if usesWinograd(n: n, side: side, options: options) {
-            winogradForward(input, n: n, side: side, output: output, scratch: columns, residual: residual, relu: relu,
-                            options: options)
+            winogradForward(
+                input, n: n, side: side, output: output, scratch: columns, residual: residual, relu: relu,
+                options: options)
             return oh
         }
-        let m = n * oh * ow          // GEMM rows: one per output pixel
+        let m = n * oh * ow  // GEMM rows: one per output pixel
         let kdim = kernel * kernel * inC  // GEMM inner dimension
         if let live = live {
             // Only the live block: gather its rows' inputs, multiply, then put its columns in place
@@ -124,41 +137,50 @@ struct FoldedConv {
             multiply(a, rows: m, inner: kdim, output: output, options: options)
         }
         bias.withUnsafeBufferPointer { bp in
-            addBiasResidualReLU(output, rows: m, cols: outC, bias: bp.baseAddress!, residual: residual, relu: relu,
-                                options: options)
+            addBiasResidualReLU(
+                output, rows: m, cols: outC, bias: bp.baseAddress!, residual: residual, relu: relu,
+                options: options)
         }
         return oh
     }
 
     /// output (rows, weights.cols) = a (rows, inner) x weights (inner, weights.cols).
-    private func multiply(_ a: UnsafePointer<Float>, rows m: Int, inner: Int, output: UnsafeMutablePointer<Float>,
-                          options: EngineOptions) {
+    private func multiply(
+        _ a: UnsafePointer<Float>, rows m: Int, inner: Int, output: UnsafeMutablePointer<Float>,
+        options: EngineOptions
+    ) {
         let cols = weights.cols
         if cols % 8 == 0 && (m <= Self.smallRowLimit || (weights.inPanels && m <= Self.panelRowLimit)) {
             weights.panels().withUnsafeBufferPointer { pp in
-                smallRowGEMM(a, rows: m, inner: inner, panels: pp.baseAddress!, cols: cols, output: output,
-                             options: options)
+                smallRowGEMM(
+                    a, rows: m, inner: inner, panels: pp.baseAddress!, cols: cols, output: output,
+                    options: options)
             }
         } else {
             weights.rowMajor().withUnsafeBufferPointer { wp in
-                sgemm(m: m, n: cols, k: inner, a: a, lda: inner, b: wp.baseAddress!, ldb: cols, c: output, ldc: cols,
-                      options: options)
+                sgemm(
+                    m: m, n: cols, k: inner, a: a, lda: inner, b: wp.baseAddress!, ldb: cols, c: output, ldc: cols,
+                    options: options)
             }
         }
     }
 
     /// columns (n*oh*ow, kernel*kernel*inC): each row the receptive field of one output pixel,
     /// taps (ky, kx) in order, `inC` channels each; taps in the zero padding are zeros.
-    func im2col(_ input: UnsafePointer<Float>, n: Int, h: Int, w: Int, oh: Int, ow: Int,
-                into columns: UnsafeMutablePointer<Float>, options: EngineOptions) {
-        let k = kernel, c = inC
+    func im2col(
+        _ input: UnsafePointer<Float>, n: Int, h: Int, w: Int, oh: Int, ow: Int,
+        into columns: UnsafeMutablePointer<Float>, options: EngineOptions
+    ) {
+        let k = kernel
+        let c = inC
         let rowLength = k * k * c
         let tapBytes = c * MemoryLayout<Float>.stride
         // Output rows (image, oy) are split across the engine's threads.
         let linesPerThread = options.itemsWorthAThread(floatsEach: ow * rowLength)
         options.forEachChunk(of: n * oh, minimumPerThread: linesPerThread) { lines in
             for line in lines {
-                let b = line / oh, oy = line % oh
+                let b = line / oh
+                let oy = line % oh
                 let image = input + b * h * w * c
                 var row = columns + line * ow * rowLength
                 let y0 = oy * stride - pad
@@ -174,7 +196,8 @@ struct FoldedConv {
                         }
                         let src = image + (iy * w) * c
                         // Copy the run of taps that lies inside the image in one go (contiguous in NHWC).
-                        let kxStart = max(0, -x0), kxEnd = min(k, w - x0)
+                        let kxStart = max(0, -x0)
+                        let kxEnd = min(k, w - x0)
                         if kxStart > 0 { dst.update(repeating: 0, count: kxStart * c) }
                         if kxEnd > kxStart {
                             memcpy(dst + kxStart * c, src + (x0 + kxStart) * c, (kxEnd - kxStart) * tapBytes)
@@ -191,8 +214,10 @@ struct FoldedConv {
 
 /// x (rows, cols) = relu?(x + bias[col] + residual?) in one pass over the GEMM output, the rows
 /// split across the engine's threads.
-func addBiasResidualReLU(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, bias: UnsafePointer<Float>,
-                         residual: UnsafePointer<Float>?, relu: Bool, options: EngineOptions) {
+func addBiasResidualReLU(
+    _ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, bias: UnsafePointer<Float>,
+    residual: UnsafePointer<Float>?, relu: Bool, options: EngineOptions
+) {
     options.forEachChunk(of: rows, minimumPerThread: options.itemsWorthAThread(floatsEach: cols)) { range in
         var p = x + range.lowerBound * cols
         if let residual = residual {
@@ -203,7 +228,8 @@ func addBiasResidualReLU(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
                 } else {
                     for j in 0..<cols { p[j] = p[j] + bias[j] + r[j] }
                 }
-                p += cols; r += cols
+                p += cols
+                r += cols
             }
         } else {
             for _ in range {
@@ -221,9 +247,12 @@ func addBiasResidualReLU(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
 /// The reference the optimised path is checked against: a direct NCHW convolution on torch's
 /// weight layout, one output at a time, no packing, no GEMM.
 /// input (n, inC, h, w), weight (outC, inC, k, k), bias (outC) -> output (n, outC, oh, ow).
-func naiveConv2d(_ input: [Float], n: Int, inC: Int, h: Int, w: Int, weight: [Float], bias: [Float]?,
-                 outC: Int, kernel k: Int, stride: Int, pad: Int) -> [Float] {
-    let oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1
+func naiveConv2d(
+    _ input: [Float], n: Int, inC: Int, h: Int, w: Int, weight: [Float], bias: [Float]?,
+    outC: Int, kernel k: Int, stride: Int, pad: Int
+) -> [Float] {
+    let oh = (h + 2 * pad - k) / stride + 1
+    let ow = (w + 2 * pad - k) / stride + 1
     var out = [Float](repeating: 0, count: n * outC * oh * ow)
     for b in 0..<n {
         for oc in 0..<outC {
@@ -237,7 +266,9 @@ func naiveConv2d(_ input: [Float], n: Int, inC: Int, h: Int, w: Int, weight: [Fl
                             for kx in 0..<k {
                                 let ix = ox * stride - pad + kx
                                 if ix < 0 || ix >= w { continue }
-                                sum += input[((b * inC + ic) * h + iy) * w + ix] * weight[((oc * inC + ic) * k + ky) * k + kx]
+                                sum +=
+                                    input[((b * inC + ic) * h + iy) * w + ix]
+                                    * weight[((oc * inC + ic) * k + ky) * k + kx]
                             }
                         }
                     }

@@ -1,7 +1,6 @@
 // The engine's kernel choices as one value given to `ResNet`: zero-skipping, Winograd, and how work
 // is split across threads. The defaults are what fertui ships with; `fertui bench` flags set the rest.
 
-
 /// How a model runs its kernels. Every choice gives the same outputs up to float rounding; they
 /// trade memory, arithmetic and thread wake-ups.
 public struct EngineOptions: Sendable, Equatable {
@@ -20,8 +19,10 @@ public struct EngineOptions: Sendable, Equatable {
     /// Threads for the kernels and GEMM splits, the caller's included (at least 1).
     public var threads: Int
 
-    public init(skipZeros: Bool = true, winogradMinTiles: Int = 16, splitMACs: Int = 1 << 22,
-                splitFloats: Int = 32_768, threads: Int? = nil) {
+    public init(
+        skipZeros: Bool = true, winogradMinTiles: Int = 16, splitMACs: Int = 1 << 22,
+        splitFloats: Int = 32_768, threads: Int? = nil
+    ) {
         self.skipZeros = skipZeros
         self.winogradMinTiles = max(1, winogradMinTiles)
         self.splitMACs = max(1, splitMACs)

@@ -16,29 +16,37 @@ let openBLASStartupThreads: Int = {
 
 /// c (m, n) = a (m, k) x b (k, n), row-major with leading dimensions lda, ldb, ldc, on one thread.
 @inline(__always)
-func sgemmSerial(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                 c: UnsafeMutablePointer<Float>, ldc: Int) {
+func sgemmSerial(
+    m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int
+) {
     _ = openBLASStartupThreads
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
-                1, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
+    cblas_sgemm(
+        CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
+        1, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
 }
 
 /// c (m, n) = a (m, k) x b (k, n), split across the threads `options` allows: by rows where there
 /// are many (each thread packs all of b; splitting columns instead is slower even where b is the
 /// larger), else by 16-column slices of b and c, else in one call.
-func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-           c: UnsafeMutablePointer<Float>, ldc: Int, options: EngineOptions) {
+func sgemm(
+    m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, options: EngineOptions
+) {
     let threads = options.threadsWorthIt(macs: m * n * k)
     if threads > 1 && m >= 64 * threads {
         options.parallel(threads) { i in
-            let first = i * m / threads, last = (i + 1) * m / threads
-            sgemmSerial(m: last - first, n: n, k: k, a: a + first * lda, lda: lda, b: b, ldb: ldb,
-                        c: c + first * ldc, ldc: ldc)
+            let first = i * m / threads
+            let last = (i + 1) * m / threads
+            sgemmSerial(
+                m: last - first, n: n, k: k, a: a + first * lda, lda: lda, b: b, ldb: ldb,
+                c: c + first * ldc, ldc: ldc)
         }
     } else if threads > 1 && n >= 32 * threads {
         let slices = n / 16
         options.parallel(threads) { i in
-            let first = i * slices / threads * 16, last = i == threads - 1 ? n : (i + 1) * slices / threads * 16
+            let first = i * slices / threads * 16
+            let last = i == threads - 1 ? n : (i + 1) * slices / threads * 16
             sgemmSerial(m: m, n: last - first, k: k, a: a, lda: lda, b: b + first, ldb: ldb, c: c + first, ldc: ldc)
         }
     } else {

@@ -17,14 +17,16 @@ struct LiveBlock {
 
     /// nil where the block would not pay (more than `maxFraction` of the matrix).
     init?(weights w: [Float], rows: Int, cols: Int) {
-        var rowLive = [Bool](repeating: false, count: rows), colLive = [Bool](repeating: false, count: cols)
+        var rowLive = [Bool](repeating: false, count: rows)
+        var colLive = [Bool](repeating: false, count: cols)
         for r in 0..<rows {
             for c in 0..<cols where w[r * cols + c] != 0 {
                 rowLive[r] = true
                 colLive[c] = true
             }
         }
-        let liveRows = (0..<rows).filter { rowLive[$0] }, liveCols = (0..<cols).filter { colLive[$0] }
+        let liveRows = (0..<rows).filter { rowLive[$0] }
+        let liveCols = (0..<cols).filter { colLive[$0] }
         guard Double(liveRows.count * liveCols.count) <= Self.maxFraction * Double(rows * cols) else { return nil }
         self.rows = liveRows
         self.cols = liveCols
@@ -46,20 +48,24 @@ struct LiveBlock {
         let k = rows.count
         rows.withUnsafeBufferPointer { idx in
             for r in 0..<count {
-                let s = src + r * width, d = dst + r * k
+                let s = src + r * width
+                let d = dst + r * k
                 for j in 0..<k { d[j] = s[idx[j]] }
             }
         }
     }
 
     /// dst (count, cols) = the block product (count, paddedCols) in the live columns, zero elsewhere.
-    func scatterColumns(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutablePointer<Float>, cols full: Int,
-                        options: EngineOptions) {
+    func scatterColumns(
+        _ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutablePointer<Float>, cols full: Int,
+        options: EngineOptions
+    ) {
         cols.withUnsafeBufferPointer { idx in
             options.forEachChunk(of: count, minimumPerThread: options.itemsWorthAThread(floatsEach: full)) { range in
                 (dst + range.lowerBound * full).update(repeating: 0, count: range.count * full)
                 for r in range {
-                    let s = src + r * paddedCols, d = dst + r * full
+                    let s = src + r * paddedCols
+                    let d = dst + r * full
                     for j in 0..<idx.count { d[idx[j]] = s[j] }
                 }
             }

@@ -14,28 +14,39 @@ public enum ModelCatalog {
         let fm = FileManager.default
         if nameOrPath.hasSuffix(".safetensors") || nameOrPath.contains("/") {
             guard fm.fileExists(atPath: nameOrPath) else {
-                throw EngineError("model file \(nameOrPath) does not exist; give a path to a .safetensors file or one of \(names.joined(separator: ", "))")
+                throw EngineError(
+                    "model file \(nameOrPath) does not exist; give a path to a .safetensors file or one of \(names.joined(separator: ", "))"
+                )
             }
             return nameOrPath
         }
         guard names.contains(nameOrPath) else {
-            throw EngineError("unknown model '\(nameOrPath)': expected \(names.joined(separator: ", ")) or a path to a .safetensors file")
+            throw EngineError(
+                "unknown model '\(nameOrPath)': expected \(names.joined(separator: ", ")) or a path to a .safetensors file"
+            )
         }
         let env = ProcessInfo.processInfo.environment["FERTUI_MODELS"].flatMap { $0.isEmpty ? nil : $0 }
         let dir: String
         let how: String
         if let modelsDir = modelsDir {
-            dir = modelsDir; how = "--models-dir"
+            dir = modelsDir
+            how = "--models-dir"
         } else if let env = env {
-            dir = env; how = "FERTUI_MODELS"
+            dir = env
+            how = "FERTUI_MODELS"
         } else if let assets = assetsDirectory() {
-            dir = (assets as NSString).appendingPathComponent("models"); how = "the checkout's Assets/models"
+            dir = (assets as NSString).appendingPathComponent("models")
+            how = "the checkout's Assets/models"
         } else {
-            throw EngineError("model \(nameOrPath): no models folder: no --models-dir, FERTUI_MODELS is unset, and no checkout with Assets/ was found above \(executableDirectory() ?? "the executable") or \(fm.currentDirectoryPath); pass --models-dir DIR or a .safetensors path")
+            throw EngineError(
+                "model \(nameOrPath): no models folder: no --models-dir, FERTUI_MODELS is unset, and no checkout with Assets/ was found above \(executableDirectory() ?? "the executable") or \(fm.currentDirectoryPath); pass --models-dir DIR or a .safetensors path"
+            )
         }
         let path = (dir as NSString).appendingPathComponent("\(nameOrPath).safetensors")
         guard fm.fileExists(atPath: path) else {
-            throw EngineError("model \(nameOrPath): \(path) does not exist (looked in \(how)); train and export it (make train) or pass --models-dir DIR or a .safetensors path")
+            throw EngineError(
+                "model \(nameOrPath): \(path) does not exist (looked in \(how)); train and export it (make train) or pass --models-dir DIR or a .safetensors path"
+            )
         }
         return path
     }
@@ -53,7 +64,8 @@ public enum ModelCatalog {
                 let assets = dir.appendingPathComponent("Assets")
                 var isDir: ObjCBool = false
                 if fm.fileExists(atPath: dir.appendingPathComponent("Package.swift").path),
-                   fm.fileExists(atPath: assets.path, isDirectory: &isDir), isDir.boolValue {
+                    fm.fileExists(atPath: assets.path, isDirectory: &isDir), isDir.boolValue
+                {
                     return assets.path
                 }
                 let parent = dir.deletingLastPathComponent()

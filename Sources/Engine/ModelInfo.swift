@@ -19,8 +19,10 @@ public struct ModelInfo: Sendable, Equatable {
     /// Every `__metadata__` entry as written (recipe, epochs, val_accuracy, ...).
     public var metadata: [String: String]
 
-    public init(arch: String, inputSize: Int, classes: [String], mean: [Float], std: [Float],
-                grayscale: Bool = true, temperature: Float = 1, metadata: [String: String] = [:]) {
+    public init(
+        arch: String, inputSize: Int, classes: [String], mean: [Float], std: [Float],
+        grayscale: Bool = true, temperature: Float = 1, metadata: [String: String] = [:]
+    ) {
         self.arch = arch
         self.inputSize = inputSize
         self.classes = classes
@@ -49,8 +51,9 @@ extension ModelInfo {
     public init(metadata: [String: String], arch: String, classCount: Int) throws {
         /// The error for `key`'s value `s`: what was expected, and what to do.
         func bad(_ key: String, _ s: String, _ expected: String) -> EngineError {
-            EngineError("__metadata__ \(key) '\(s)': expected \(expected); the file's metadata is wrong: "
-                        + "fix it or re-export the model (make train)")
+            EngineError(
+                "__metadata__ \(key) '\(s)': expected \(expected); the file's metadata is wrong: "
+                    + "fix it or re-export the model (make train)")
         }
         /// Three per-channel numbers (the models take three channels), each passing `valid`.
         func channels(_ key: String, default def: [Float], expected: String, valid: (Float) -> Bool) throws -> [Float] {
@@ -82,15 +85,19 @@ extension ModelInfo {
         }
         var classes: [String]
         if let s = metadata["classes"] {
-            classes = s.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            classes = s.split(separator: ",", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
             guard classes.count == classCount else {
-                throw EngineError("__metadata__ classes lists \(classes.count) names but fc.weight has \(classCount) rows")
+                throw EngineError(
+                    "__metadata__ classes lists \(classes.count) names but fc.weight has \(classCount) rows")
             }
             guard classes.allSatisfy({ !$0.isEmpty }), Set(classes).count == classes.count else {
                 throw bad("classes", s, "\(classCount) distinct, non-empty comma-separated names")
             }
         } else {
-            classes = classCount == ModelInfo.ferClasses.count ? ModelInfo.ferClasses : (0..<classCount).map { "class\($0)" }
+            classes =
+                classCount == ModelInfo.ferClasses.count ? ModelInfo.ferClasses : (0..<classCount).map { "class\($0)" }
         }
         let grayscale = try flag("grayscale", default: true)
         // Read by the pipeline as the exact word "true".
@@ -103,11 +110,14 @@ extension ModelInfo {
             }
             temperature = v
         }
-        self.init(arch: arch, inputSize: inputSize, classes: classes,
-                  mean: try channels("mean", default: [0.485, 0.456, 0.406], expected: "finite numbers",
-                                     valid: { $0.isFinite }),
-                  std: try channels("std", default: [0.229, 0.224, 0.225], expected: "finite numbers above 0",
-                                    valid: { $0.isFinite && $0 > 0 }),
-                  grayscale: grayscale, temperature: temperature, metadata: metadata)
+        self.init(
+            arch: arch, inputSize: inputSize, classes: classes,
+            mean: try channels(
+                "mean", default: [0.485, 0.456, 0.406], expected: "finite numbers",
+                valid: { $0.isFinite }),
+            std: try channels(
+                "std", default: [0.229, 0.224, 0.225], expected: "finite numbers above 0",
+                valid: { $0.isFinite && $0 > 0 }),
+            grayscale: grayscale, temperature: temperature, metadata: metadata)
     }
 }

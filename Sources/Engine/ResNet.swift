@@ -42,7 +42,9 @@ public final class ResNet: @unchecked Sendable {
     public var keptWeightFraction: Double {
         let convs = [stem] + blocks.flatMap { $0.convs + ($0.downsample.map { [$0] } ?? []) }
         let full = convs.reduce(0) { $0 + $1.kernel * $1.kernel * $1.inC * $1.outC }
-        let kept = convs.reduce(0) { $0 + ($1.live.map { $0.rows.count * $0.cols.count } ?? $1.kernel * $1.kernel * $1.inC * $1.outC) }
+        let kept = convs.reduce(0) {
+            $0 + ($1.live.map { $0.rows.count * $0.cols.count } ?? $1.kernel * $1.kernel * $1.inC * $1.outC)
+        }
         return Double(kept) / Double(full)
     }
 
@@ -71,8 +73,10 @@ public final class ResNet: @unchecked Sendable {
     /// A model from an already parsed safetensors file, checked (`check`) before anything is built.
     convenience init(file: SafetensorsFile, options: EngineOptions = EngineOptions()) throws {
         let checked = try Self.check(file)
-        try self.init(architecture: checked.architecture, info: checked.info, classes: checked.classes,
-                      options: options) { name in try Self.floats(name, in: file) }
+        try self.init(
+            architecture: checked.architecture, info: checked.info, classes: checked.classes,
+            options: options
+        ) { name in try Self.floats(name, in: file) }
     }
 
     /// What a weights file holds once checked: its architecture, model facts and class count.
@@ -125,12 +129,14 @@ public final class ResNet: @unchecked Sendable {
     /// model would answer NaN for every face.
     static func checkValues(_ values: [Float], of name: String) throws {
         if let i = values.firstIndex(where: { !$0.isFinite }) {
-            throw EngineError("tensor \(name) holds \(values[i]) at index \(i) (weights must be finite numbers); "
-                              + "the file is corrupt or its training diverged: re-export it or use another model")
+            throw EngineError(
+                "tensor \(name) holds \(values[i]) at index \(i) (weights must be finite numbers); "
+                    + "the file is corrupt or its training diverged: re-export it or use another model")
         }
         if name.hasSuffix(".running_var"), let i = values.firstIndex(where: { $0 < 0 }) {
-            throw EngineError("tensor \(name) holds \(values[i]) at index \(i) (a variance cannot be negative); "
-                              + "the file is corrupt: re-export it or use another model")
+            throw EngineError(
+                "tensor \(name) holds \(values[i]) at index \(i) (a variance cannot be negative); "
+                    + "the file is corrupt: re-export it or use another model")
         }
     }
 
@@ -138,10 +144,12 @@ public final class ResNet: @unchecked Sendable {
     /// `info.classes.count` sets the number of outputs. Traps on an unknown `arch`.
     public convenience init(arch: String, info: ModelInfo, seed: UInt64, options: EngineOptions = EngineOptions()) {
         guard let architecture = try? ResNetArchitecture.named(arch) else {
-            preconditionFailure("ResNet(arch:): unknown architecture '\(arch)'; expected one of \(ResNetArchitecture.known)")
+            preconditionFailure(
+                "ResNet(arch:): unknown architecture '\(arch)'; expected one of \(ResNetArchitecture.known)")
         }
         let classes = max(1, info.classes.count)
-        let shapes = Dictionary(uniqueKeysWithValues: architecture.expectedTensors(classes: classes).map { ($0.name, $0.shape) })
+        let shapes = Dictionary(
+            uniqueKeysWithValues: architecture.expectedTensors(classes: classes).map { ($0.name, $0.shape) })
         var info = info
         info.arch = arch
         try! self.init(architecture: architecture, info: info, classes: classes, options: options) { name in
@@ -153,15 +161,18 @@ public final class ResNet: @unchecked Sendable {
 
     /// Builds the network from `tensor(name)`, which returns a state_dict entry's fp32 values
     /// (shapes already checked).
-    init(architecture: ResNetArchitecture, info: ModelInfo, classes: Int, options: EngineOptions,
-         tensor: (String) throws -> [Float]) throws {
+    init(
+        architecture: ResNetArchitecture, info: ModelInfo, classes: Int, options: EngineOptions,
+        tensor: (String) throws -> [Float]
+    ) throws {
         /// `c` with its batch-norm folded in; `weight` replaces the file's conv weight (same layout).
         func fold(_ c: ResNetArchitecture.ConvSpec, weight: [Float]? = nil) throws -> FoldedConv {
-            FoldedConv(torchWeight: try weight ?? tensor("\(c.conv).weight"), outC: c.outC, inC: c.inC, kernel: c.kernel,
-                       stride: c.stride, pad: c.pad,
-                       gamma: try tensor("\(c.bn).weight"), beta: try tensor("\(c.bn).bias"),
-                       mean: try tensor("\(c.bn).running_mean"), variance: try tensor("\(c.bn).running_var"),
-                       skipZeros: options.skipZeros)
+            FoldedConv(
+                torchWeight: try weight ?? tensor("\(c.conv).weight"), outC: c.outC, inC: c.inC, kernel: c.kernel,
+                stride: c.stride, pad: c.pad,
+                gamma: try tensor("\(c.bn).weight"), beta: try tensor("\(c.bn).bias"),
+                mean: try tensor("\(c.bn).running_mean"), variance: try tensor("\(c.bn).running_var"),
+                skipZeros: options.skipZeros)
         }
         self.architecture = architecture
         self.info = info
@@ -169,17 +180,21 @@ public final class ResNet: @unchecked Sendable {
         let stemSpec = architecture.stem
         stem = try fold(stemSpec)
         // conv1 summed over its input channels: (outC, 1, k, k)
-        let rgb = try tensor("\(stemSpec.conv).weight"), taps = stemSpec.kernel * stemSpec.kernel
+        let rgb = try tensor("\(stemSpec.conv).weight")
+        let taps = stemSpec.kernel * stemSpec.kernel
         var gray = [Float](repeating: 0, count: stemSpec.outC * taps)
         for oc in 0..<stemSpec.outC {
             for c in 0..<stemSpec.inC {
                 for t in 0..<taps { gray[oc * taps + t] += rgb[(oc * stemSpec.inC + c) * taps + t] }
             }
         }
-        grayStem = try fold(ResNetArchitecture.ConvSpec(conv: stemSpec.conv, bn: stemSpec.bn, inC: 1, outC: stemSpec.outC, kernel: stemSpec.kernel,
-                                                        stride: stemSpec.stride, pad: stemSpec.pad), weight: gray)
+        grayStem = try fold(
+            ResNetArchitecture.ConvSpec(
+                conv: stemSpec.conv, bn: stemSpec.bn, inC: 1, outC: stemSpec.outC, kernel: stemSpec.kernel,
+                stride: stemSpec.stride, pad: stemSpec.pad), weight: gray)
         blocks = try architecture.blocks.map { spec in
-            ResidualBlock(convs: try spec.convs.map { try fold($0) }, downsample: try spec.downsample.map { try fold($0) })
+            ResidualBlock(
+                convs: try spec.convs.map { try fold($0) }, downsample: try spec.downsample.map { try fold($0) })
         }
         let features = architecture.featureWidth
         let w = try tensor("fc.weight")  // (classes, features)
@@ -196,7 +211,9 @@ public final class ResNet: @unchecked Sendable {
         if file["layer1.0.conv3.weight"] != nil { return "resnet50" }
         if file["layer3.5.conv1.weight"] != nil { return "resnet34" }
         if file["layer1.0.conv1.weight"] != nil { return "resnet18" }
-        throw EngineError("no `arch` in __metadata__ and the tensors are not a torchvision ResNet state_dict (missing layer1.0.conv1.weight)")
+        throw EngineError(
+            "no `arch` in __metadata__ and the tensors are not a torchvision ResNet state_dict (missing layer1.0.conv1.weight)"
+        )
     }
 
     /// Logits for a batch. `input`: batch * 3 * S * S floats, NCHW, already normalised, S >= 32;
@@ -210,7 +227,8 @@ public final class ResNet: @unchecked Sendable {
         let plane = input.count / (3 * batch)
         let side = Int(Double(plane).squareRoot().rounded())
         guard side * side == plane else {
-            throw EngineError("input of \(input.count) floats is not batch \(batch) x 3 x S x S (S*S = \(plane) is not a square)")
+            throw EngineError(
+                "input of \(input.count) floats is not batch \(batch) x 3 x S x S (S*S = \(plane) is not a square)")
         }
         guard side >= 32 else {
             throw EngineError("input side \(side) is too small: the engine needs S >= 32")
@@ -245,16 +263,18 @@ public final class ResNet: @unchecked Sendable {
     /// Throws naming the first value of `values` (rows of `classes`) that is NaN or infinite.
     static func checkFinite(_ values: [Float], classes: Int, what: String) throws {
         guard let i = values.firstIndex(where: { !$0.isFinite }) else { return }
-        throw EngineError("the model gave \(what) \(values[i]) for image \(i / classes), class \(i % classes): not a "
-                          + "finite number, so no prediction; check that the input holds finite values and the "
-                          + "weights file is sound")
+        throw EngineError(
+            "the model gave \(what) \(values[i]) for image \(i / classes), class \(i % classes): not a "
+                + "finite number, so no prediction; check that the input holds finite values and the "
+                + "weights file is sound")
     }
 
     /// Floats each activation buffer and the im2col scratch need for `n` images of side `side`.
     func scratchFloats(n: Int, side: Int) -> (activation: Int, columns: Int) {
         var act = n * side * side * 3
-        var cols = max(stem.columnFloats(n: n, side: side, options: options),
-                       grayStem.columnFloats(n: n, side: side, options: options))
+        var cols = max(
+            stem.columnFloats(n: n, side: side, options: options),
+            grayStem.columnFloats(n: n, side: side, options: options))
         var s = stem.outputSide(side)
         act = max(act, n * s * s * stem.outC)
         s = (s + 2 - 3) / 2 + 1
@@ -277,15 +297,21 @@ public final class ResNet: @unchecked Sendable {
     private func forward(_ input: UnsafePointer<Float>, n: Int, side: Int, logits: UnsafeMutablePointer<Float>) {
         let need = scratchFloats(n: n, side: side)
         workspace.reserve(activation: need.activation, columns: need.columns, pooled: n * architecture.featureWidth)
-        var x = workspace.x, y = workspace.y
-        let t1 = workspace.t1, t2 = workspace.t2, d = workspace.d, col = workspace.columns
+        var x = workspace.x
+        var y = workspace.y
+        let t1 = workspace.t1
+        let t2 = workspace.t2
+        let d = workspace.d
+        let col = workspace.columns
 
         let hw = side * side
         let bytes = hw * MemoryLayout<Float>.stride
-        let gray = foldsGrayInput && (0..<n).allSatisfy { b in
-            let r = input + b * 3 * hw
-            return memcmp(r, r + hw, bytes) == 0 && memcmp(r, r + 2 * hw, bytes) == 0
-        }
+        let gray =
+            foldsGrayInput
+            && (0..<n).allSatisfy { b in
+                let r = input + b * 3 * hw
+                return memcmp(r, r + hw, bytes) == 0 && memcmp(r, r + 2 * hw, bytes) == 0
+            }
         // t1 (n, S/2, S/2, 64) = relu(bn1(conv1(t2))); x (n, S/4, S/4, 64) = maxpool(t1)
         var s: Int
         tookGrayStem = gray
@@ -319,8 +345,9 @@ public final class ResNet: @unchecked Sendable {
                 let last = i == block.convs.count - 1
                 // Intermediate results alternate t1, t2; the last conv adds the shortcut and applies ReLU into y.
                 let dst = last ? y : (i % 2 == 0 ? t1 : t2)
-                inner = conv.forward(src, n: n, side: inner, output: dst, columns: col,
-                                     residual: last ? shortcut : nil, relu: true, options: options)
+                inner = conv.forward(
+                    src, n: n, side: inner, output: dst, columns: col,
+                    residual: last ? shortcut : nil, relu: true, options: options)
                 src = UnsafePointer(dst)
             }
             s = inner
@@ -328,11 +355,13 @@ public final class ResNet: @unchecked Sendable {
         }
 
         // pooled (n, features) = mean over pixels of x; logits (n, classes) = pooled x fcWeight + fcBias
-        let features = architecture.featureWidth, classes = classCount
+        let features = architecture.featureWidth
+        let classes = classCount
         globalAveragePool(x, n: n, pixels: s * s, c: features, output: workspace.pooled)
         fcWeight.withUnsafeBufferPointer { w in
-            sgemmSerial(m: n, n: classes, k: features, a: workspace.pooled, lda: features, b: w.baseAddress!,
-                        ldb: classes, c: logits, ldc: classes)
+            sgemmSerial(
+                m: n, n: classes, k: features, a: workspace.pooled, lda: features, b: w.baseAddress!,
+                ldb: classes, c: logits, ldc: classes)
         }
         for b in 0..<n {
             for k in 0..<classes { logits[b * classes + k] += fcBias[k] }

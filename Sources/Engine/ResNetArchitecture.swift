@@ -24,7 +24,7 @@ struct ResNetArchitecture {
     /// One convolution of the network with the batch-norm that follows it, by state_dict prefix.
     struct ConvSpec {
         let conv: String  // e.g. "layer2.0.conv1"
-        let bn: String    // e.g. "layer2.0.bn1"
+        let bn: String  // e.g. "layer2.0.bn1"
         let inC: Int, outC: Int, kernel: Int, stride: Int, pad: Int
     }
 
@@ -49,18 +49,28 @@ struct ResNetArchitecture {
                 if bottleneck {
                     // torchvision v1.5: the stride sits on the 3x3 convolution.
                     convs = [
-                        ConvSpec(conv: "\(p).conv1", bn: "\(p).bn1", inC: inC, outC: width, kernel: 1, stride: 1, pad: 0),
-                        ConvSpec(conv: "\(p).conv2", bn: "\(p).bn2", inC: width, outC: width, kernel: 3, stride: stride, pad: 1),
-                        ConvSpec(conv: "\(p).conv3", bn: "\(p).bn3", inC: width, outC: outC, kernel: 1, stride: 1, pad: 0),
+                        ConvSpec(
+                            conv: "\(p).conv1", bn: "\(p).bn1", inC: inC, outC: width, kernel: 1, stride: 1, pad: 0),
+                        ConvSpec(
+                            conv: "\(p).conv2", bn: "\(p).bn2", inC: width, outC: width, kernel: 3, stride: stride,
+                            pad: 1),
+                        ConvSpec(
+                            conv: "\(p).conv3", bn: "\(p).bn3", inC: width, outC: outC, kernel: 1, stride: 1, pad: 0),
                     ]
                 } else {
                     convs = [
-                        ConvSpec(conv: "\(p).conv1", bn: "\(p).bn1", inC: inC, outC: width, kernel: 3, stride: stride, pad: 1),
-                        ConvSpec(conv: "\(p).conv2", bn: "\(p).bn2", inC: width, outC: width, kernel: 3, stride: 1, pad: 1),
+                        ConvSpec(
+                            conv: "\(p).conv1", bn: "\(p).bn1", inC: inC, outC: width, kernel: 3, stride: stride, pad: 1
+                        ),
+                        ConvSpec(
+                            conv: "\(p).conv2", bn: "\(p).bn2", inC: width, outC: width, kernel: 3, stride: 1, pad: 1),
                     ]
                 }
-                let downsample = (stride != 1 || inC != outC)
-                    ? ConvSpec(conv: "\(p).downsample.0", bn: "\(p).downsample.1", inC: inC, outC: outC, kernel: 1, stride: stride, pad: 0)
+                let downsample =
+                    (stride != 1 || inC != outC)
+                    ? ConvSpec(
+                        conv: "\(p).downsample.0", bn: "\(p).downsample.1", inC: inC, outC: outC, kernel: 1,
+                        stride: stride, pad: 0)
                     : nil
                 result.append(BlockSpec(convs: convs, downsample: downsample))
                 inC = outC

@@ -12,8 +12,19 @@ public struct SafetensorsError: Error, CustomStringConvertible, Equatable {
 
 /// Element types a safetensors header may name, with their sizes in bytes.
 public enum TensorDType: String, Sendable, CaseIterable {
-    case bool = "BOOL", u8 = "U8", i8 = "I8", i16 = "I16", u16 = "U16", f16 = "F16", bf16 = "BF16"
-    case i32 = "I32", u32 = "U32", f32 = "F32", f64 = "F64", i64 = "I64", u64 = "U64"
+    case bool = "BOOL"
+    case u8 = "U8"
+    case i8 = "I8"
+    case i16 = "I16"
+    case u16 = "U16"
+    case f16 = "F16"
+    case bf16 = "BF16"
+    case i32 = "I32"
+    case u32 = "U32"
+    case f32 = "F32"
+    case f64 = "F64"
+    case i64 = "I64"
+    case u64 = "U64"
 
     public var byteSize: Int {
         switch self {
@@ -71,7 +82,9 @@ public final class SafetensorsFile: @unchecked Sendable {
         self.source = source
         let total = data.count
         guard total >= 8 else {
-            throw SafetensorsError("\(source): \(total) bytes is too short for a safetensors file (needs an 8-byte header length); the file is truncated or not safetensors")
+            throw SafetensorsError(
+                "\(source): \(total) bytes is too short for a safetensors file (needs an 8-byte header length); the file is truncated or not safetensors"
+            )
         }
         let headerLength: UInt64 = data.withUnsafeBytes { raw in
             var v: UInt64 = 0
@@ -79,10 +92,14 @@ public final class SafetensorsFile: @unchecked Sendable {
             return v
         }
         guard headerLength <= UInt64(Self.maxHeaderBytes) else {
-            throw SafetensorsError("\(source): header length \(headerLength) bytes is absurd (limit \(Self.maxHeaderBytes)); the file is corrupt or not safetensors")
+            throw SafetensorsError(
+                "\(source): header length \(headerLength) bytes is absurd (limit \(Self.maxHeaderBytes)); the file is corrupt or not safetensors"
+            )
         }
         guard headerLength >= 2, Int(headerLength) <= total - 8 else {
-            throw SafetensorsError("\(source): header length \(headerLength) does not fit in a \(total)-byte file; the file is truncated or not safetensors")
+            throw SafetensorsError(
+                "\(source): header length \(headerLength) does not fit in a \(total)-byte file; the file is truncated or not safetensors"
+            )
         }
         let headerData = data.subdata(in: 8..<(8 + Int(headerLength)))
         dataStart = 8 + Int(headerLength)
@@ -92,7 +109,9 @@ public final class SafetensorsFile: @unchecked Sendable {
         do {
             header = try JSONDecoder().decode([String: HeaderValue].self, from: headerData)
         } catch {
-            throw SafetensorsError("\(source): header is not valid safetensors JSON (\(Self.reason(error))); the file is corrupt or not safetensors")
+            throw SafetensorsError(
+                "\(source): header is not valid safetensors JSON (\(Self.reason(error))); the file is corrupt or not safetensors"
+            )
         }
         var metadata: [String: String] = [:]
         var entries: [TensorEntry] = []
@@ -100,7 +119,8 @@ public final class SafetensorsFile: @unchecked Sendable {
             switch value {
             case .metadata(let m):
                 guard name == "__metadata__" else {
-                    throw SafetensorsError("\(source): header entry '\(name)' is not a tensor (no dtype, shape, data_offsets)")
+                    throw SafetensorsError(
+                        "\(source): header entry '\(name)' is not a tensor (no dtype, shape, data_offsets)")
                 }
                 metadata = m
             case .tensor(let dtypeName, let shape, let offsets):
@@ -108,24 +128,34 @@ public final class SafetensorsFile: @unchecked Sendable {
                     throw SafetensorsError("\(source): __metadata__ must map strings to strings")
                 }
                 guard let dtype = TensorDType(rawValue: dtypeName) else {
-                    throw SafetensorsError("\(source): tensor \(name) has unknown dtype '\(dtypeName)' (known: \(TensorDType.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    throw SafetensorsError(
+                        "\(source): tensor \(name) has unknown dtype '\(dtypeName)' (known: \(TensorDType.allCases.map(\.rawValue).joined(separator: ", ")))"
+                    )
                 }
                 guard shape.allSatisfy({ $0 >= 0 }), offsets.count == 2 else {
-                    throw SafetensorsError("\(source): tensor \(name) has a bad shape \(shape) or data_offsets \(offsets)")
+                    throw SafetensorsError(
+                        "\(source): tensor \(name) has a bad shape \(shape) or data_offsets \(offsets)")
                 }
                 var count = 1
                 for d in shape {
                     let (p, overflow) = count.multipliedReportingOverflow(by: d)
-                    guard !overflow else { throw SafetensorsError("\(source): tensor \(name) shape \(shape) overflows") }
+                    guard !overflow else {
+                        throw SafetensorsError("\(source): tensor \(name) shape \(shape) overflows")
+                    }
                     count = p
                 }
-                let begin = offsets[0], end = offsets[1]
+                let begin = offsets[0]
+                let end = offsets[1]
                 guard begin >= 0, end >= begin, end <= dataSize else {
-                    throw SafetensorsError("\(source): tensor \(name) data_offsets [\(begin), \(end)] lie outside the \(dataSize)-byte data section; the file is truncated or corrupt")
+                    throw SafetensorsError(
+                        "\(source): tensor \(name) data_offsets [\(begin), \(end)] lie outside the \(dataSize)-byte data section; the file is truncated or corrupt"
+                    )
                 }
                 let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
                 guard !overflow, end - begin == bytes else {
-                    throw SafetensorsError("\(source): tensor \(name) holds \(end - begin) bytes but \(dtype.rawValue) \(shape) needs \(count) x \(dtype.byteSize) bytes; the file is corrupt")
+                    throw SafetensorsError(
+                        "\(source): tensor \(name) holds \(end - begin) bytes but \(dtype.rawValue) \(shape) needs \(count) x \(dtype.byteSize) bytes; the file is corrupt"
+                    )
                 }
                 entries.append(TensorEntry(name: name, dtype: dtype, shape: shape, byteRange: begin..<end))
             }
@@ -135,10 +165,12 @@ public final class SafetensorsFile: @unchecked Sendable {
         var previous: TensorEntry? = nil
         for e in entries where !e.byteRange.isEmpty {
             if let p = previous, p.byteRange.upperBound > e.byteRange.lowerBound {
-                let a = p.byteRange, b = e.byteRange
-                throw SafetensorsError("\(source): tensors \(p.name) [\(a.lowerBound), \(a.upperBound)] and \(e.name) "
-                                       + "[\(b.lowerBound), \(b.upperBound)] overlap in the data section; "
-                                       + "the file is corrupt")
+                let a = p.byteRange
+                let b = e.byteRange
+                throw SafetensorsError(
+                    "\(source): tensors \(p.name) [\(a.lowerBound), \(a.upperBound)] and \(e.name) "
+                        + "[\(b.lowerBound), \(b.upperBound)] overlap in the data section; "
+                        + "the file is corrupt")
             }
             previous = e
         }
@@ -163,7 +195,8 @@ public final class SafetensorsFile: @unchecked Sendable {
 
     public func floats(_ entry: TensorEntry) throws -> [Float] {
         guard entry.dtype.isFloat else {
-            throw SafetensorsError("\(source): tensor \(entry.name) is \(entry.dtype.rawValue), not a float type (F16, BF16, F32, F64)")
+            throw SafetensorsError(
+                "\(source): tensor \(entry.name) is \(entry.dtype.rawValue), not a float type (F16, BF16, F32, F64)")
         }
         let n = entry.count
         let start = dataStart + entry.byteRange.lowerBound
@@ -176,13 +209,15 @@ public final class SafetensorsFile: @unchecked Sendable {
                     memcpy(out.baseAddress!, base, n * 4)
                 case .f16:
                     for i in 0..<n {
-                        let bits = UInt16(base.load(fromByteOffset: 2 * i, as: UInt8.self))
+                        let bits =
+                            UInt16(base.load(fromByteOffset: 2 * i, as: UInt8.self))
                             | UInt16(base.load(fromByteOffset: 2 * i + 1, as: UInt8.self)) << 8
                         out[i] = halfToFloat(bits)
                     }
                 case .bf16:
                     for i in 0..<n {
-                        let bits = UInt32(base.load(fromByteOffset: 2 * i, as: UInt8.self)) << 16
+                        let bits =
+                            UInt32(base.load(fromByteOffset: 2 * i, as: UInt8.self)) << 16
                             | UInt32(base.load(fromByteOffset: 2 * i + 1, as: UInt8.self)) << 24
                         out[i] = Float(bitPattern: bits)
                     }
@@ -246,7 +281,8 @@ func floatToHalf(_ f: Float) -> UInt16 {
         mant |= 0x80_0000
         let shift = UInt32(14 - e)
         var half = mant >> shift
-        let rem = mant & ((1 << shift) - 1), halfway = UInt32(1) << (shift - 1)
+        let rem = mant & ((1 << shift) - 1)
+        let halfway = UInt32(1) << (shift - 1)
         if rem > halfway || (rem == halfway && half & 1 == 1) { half += 1 }
         return sign | UInt16(half)
     }
@@ -254,7 +290,10 @@ func floatToHalf(_ f: Float) -> UInt16 {
     let rem = mant & 0x1fff
     if rem > 0x1000 || (rem == 0x1000 && half & 1 == 1) {
         half += 1
-        if half == 0x400 { half = 0; e += 1 }
+        if half == 0x400 {
+            half = 0
+            e += 1
+        }
         if e >= 31 { return sign | 0x7c00 }
     }
     return sign | UInt16(e << 10) | UInt16(half)
@@ -270,9 +309,10 @@ private enum HeaderValue: Decodable {
     init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
         if c.contains(.dtype) {
-            self = .tensor(dtype: try c.decode(String.self, forKey: .dtype),
-                           shape: try c.decode([Int].self, forKey: .shape),
-                           offsets: try c.decode([Int].self, forKey: .data_offsets))
+            self = .tensor(
+                dtype: try c.decode(String.self, forKey: .dtype),
+                shape: try c.decode([Int].self, forKey: .shape),
+                offsets: try c.decode([Int].self, forKey: .data_offsets))
         } else {
             self = .metadata(try decoder.singleValueContainer().decode([String: String].self))
         }
@@ -289,10 +329,18 @@ public enum SafetensorsWriter {
         public var floats: [Float]
         public var ints: [Int64]
         public init(name: String, shape: [Int], floats: [Float], dtype: TensorDType = .f32) {
-            self.name = name; self.shape = shape; self.floats = floats; self.ints = []; self.dtype = dtype
+            self.name = name
+            self.shape = shape
+            self.floats = floats
+            self.ints = []
+            self.dtype = dtype
         }
         public init(name: String, shape: [Int], ints: [Int64]) {
-            self.name = name; self.shape = shape; self.floats = []; self.ints = ints; self.dtype = .i64
+            self.name = name
+            self.shape = shape
+            self.floats = []
+            self.ints = ints
+            self.dtype = .i64
         }
     }
 
@@ -326,8 +374,11 @@ public enum SafetensorsWriter {
             default:
                 throw SafetensorsError("SafetensorsWriter: dtype \(t.dtype.rawValue) is not supported for writing")
             }
-            let nameJSON = String(decoding: try JSONSerialization.data(withJSONObject: [t.name]), as: UTF8.self).dropFirst().dropLast()
-            headerParts.append("\(nameJSON):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(begin),\(body.count)]}")
+            let nameJSON = String(decoding: try JSONSerialization.data(withJSONObject: [t.name]), as: UTF8.self)
+                .dropFirst().dropLast()
+            headerParts.append(
+                "\(nameJSON):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(begin),\(body.count)]}"
+            )
         }
         var header = Data(("{" + headerParts.joined(separator: ",") + "}").utf8)
         // Pad the header with spaces so the data section starts 8-byte aligned, as safetensors does.

@@ -79,7 +79,8 @@ final class SpinningWorkers: @unchecked Sendable {
     private func take(epoch: UInt64) {
         while true {
             let s = state.load(ordering: .acquiring)
-            let next = Int(s & 0xFFFF), items = Int((s >> 16) & 0xFFFF)
+            let next = Int(s & 0xFFFF)
+            let items = Int((s >> 16) & 0xFFFF)
             guard s >> 32 == epoch, next < items else { return }
             if state.compareExchange(expected: s, desired: s + 1, ordering: .acquiringAndReleasing).exchanged {
                 body!(next)

@@ -19,8 +19,10 @@ final class Workspace {
     func reserve(activation: Int, columns cols: Int, pooled p: Int) {
         if activation > activationCapacity {
             for buffer in [x, y, t1, t2, d] { buffer.deallocate() }
-            x = .allocate(capacity: activation); y = .allocate(capacity: activation)
-            t1 = .allocate(capacity: activation); t2 = .allocate(capacity: activation)
+            x = .allocate(capacity: activation)
+            y = .allocate(capacity: activation)
+            t1 = .allocate(capacity: activation)
+            t2 = .allocate(capacity: activation)
             d = .allocate(capacity: activation)
             activationCapacity = activation
         }

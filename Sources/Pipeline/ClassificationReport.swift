@@ -106,19 +106,23 @@ public struct ClassificationReport: Sendable {
     /// A human-readable table like Training/evaluate.py prints.
     public func table() -> String {
         var lines = [
-            String(format: "images %d  accuracy %.4f  weighted precision %.4f recall %.4f F1 %.4f  mean AUC %.4f",
-                   images, accuracy, weightedPrecision, weightedRecall, weightedF1, meanAUC),
+            String(
+                format: "images %d  accuracy %.4f  weighted precision %.4f recall %.4f F1 %.4f  mean AUC %.4f",
+                images, accuracy, weightedPrecision, weightedRecall, weightedF1, meanAUC),
             "class".padding(toLength: 10, withPad: " ", startingAt: 0)
                 + ["precision", "recall", "f1", "auc", "support"].map { $0.leftPadded(10) }.joined(),
         ]
         for (name, f) in zip(classes, perClass) {
-            lines.append(name.padding(toLength: 10, withPad: " ", startingAt: 0)
-                + [f.precision, f.recall, f.f1, f.auc].map { String(format: "%.4f", $0).leftPadded(10) }.joined()
-                + String(f.support).leftPadded(10))
+            lines.append(
+                name.padding(toLength: 10, withPad: " ", startingAt: 0)
+                    + [f.precision, f.recall, f.f1, f.auc].map { String(format: "%.4f", $0).leftPadded(10) }.joined()
+                    + String(f.support).leftPadded(10))
         }
-        lines.append("confusion (rows true, columns predicted): " + classes.map { String($0.prefix(3)) }.joined(separator: " "))
+        lines.append(
+            "confusion (rows true, columns predicted): " + classes.map { String($0.prefix(3)) }.joined(separator: " "))
         for (name, row) in zip(classes, confusion) {
-            lines.append(name.padding(toLength: 10, withPad: " ", startingAt: 0) + row.map { String($0).leftPadded(6) }.joined())
+            lines.append(
+                name.padding(toLength: 10, withPad: " ", startingAt: 0) + row.map { String($0).leftPadded(6) }.joined())
         }
         return lines.joined(separator: "\n")
     }

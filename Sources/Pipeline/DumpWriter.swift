@@ -8,15 +8,19 @@ import Vision
 
 public enum DumpWriter {
     /// Writes the dump into a new folder of `directory` (created if missing); returns its path.
-    public static func write(frame: Frame, faces: [FaceReading], classes: [String], model: String, source: String,
-                             timings: StageTimings, elapsed: Double, to directory: String,
-                             extraFiles: [(name: String, contents: Data)] = [],
-                             now: Date = Date()) throws -> String {
+    public static func write(
+        frame: Frame, faces: [FaceReading], classes: [String], model: String, source: String,
+        timings: StageTimings, elapsed: Double, to directory: String,
+        extraFiles: [(name: String, contents: Data)] = [],
+        now: Date = Date()
+    ) throws -> String {
         let fm = FileManager.default
         do {
             try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw PipelineError("cannot create the dump folder \(directory): \(error.localizedDescription); pass --dump-dir to a writable folder")
+            throw PipelineError(
+                "cannot create the dump folder \(directory): \(error.localizedDescription); pass --dump-dir to a writable folder"
+            )
         }
         let stamp = timestamp(now)
         var name = "dump-\(stamp.file)-frame\(frame.index)"
@@ -30,18 +34,21 @@ public enum DumpWriter {
         try? fm.removeItem(atPath: temporary)
         do {
             try fm.createDirectory(atPath: temporary, withIntermediateDirectories: false)
-            try OpenCV.writeImage((temporary as NSString).appendingPathComponent("frame.png"), pixels: frame.pixels,
-                                  width: frame.width, height: frame.height, channels: frame.channels)
+            try OpenCV.writeImage(
+                (temporary as NSString).appendingPathComponent("frame.png"), pixels: frame.pixels,
+                width: frame.width, height: frame.height, channels: frame.channels)
             try writeAnnotated(frame, faces: faces, to: (temporary as NSString).appendingPathComponent("annotated.png"))
             for extra in extraFiles {
-                try extra.contents.write(to: URL(fileURLWithPath: (temporary as NSString).appendingPathComponent(extra.name)))
+                try extra.contents.write(
+                    to: URL(fileURLWithPath: (temporary as NSString).appendingPathComponent(extra.name)))
             }
             var crops: [String] = []
             for face in faces {
                 guard let crop = crop(frame, face.box) else { continue }
                 let file = "face-\(face.id).png"
-                try OpenCV.writeImage((temporary as NSString).appendingPathComponent(file), pixels: crop.pixels,
-                                      width: crop.width, height: crop.height, channels: frame.channels)
+                try OpenCV.writeImage(
+                    (temporary as NSString).appendingPathComponent(file), pixels: crop.pixels,
+                    width: crop.width, height: crop.height, channels: frame.channels)
                 crops.append(file)
             }
             let json = """
@@ -55,7 +62,9 @@ public enum DumpWriter {
                 \(frame.truth.map { ",\"truth\":" + PredictionJSON.string($0) } ?? "")}
 
                 """
-            try json.write(toFile: (temporary as NSString).appendingPathComponent("prediction.json"), atomically: false, encoding: .utf8)
+            try json.write(
+                toFile: (temporary as NSString).appendingPathComponent("prediction.json"), atomically: false,
+                encoding: .utf8)
             try fm.moveItem(atPath: temporary, toPath: final)
         } catch {
             try? fm.removeItem(atPath: temporary)
@@ -69,14 +78,17 @@ public enum DumpWriter {
     /// any older than `staleAfter` seconds (a dump takes milliseconds; the PID may have been
     /// reused). Returns the paths removed; a folder that cannot be read removes nothing.
     @discardableResult
-    public static func removeAbandonedPartials(in directory: String, staleAfter: Double = 60,
-                                               now: Date = Date()) -> [String] {
+    public static func removeAbandonedPartials(
+        in directory: String, staleAfter: Double = 60,
+        now: Date = Date()
+    ) -> [String] {
         let fm = FileManager.default
         guard let names = try? fm.contentsOfDirectory(atPath: directory) else { return [] }
         var removed: [String] = []
         for name in names where name.hasPrefix(".dump-") {
             guard let marker = name.range(of: ".partial-", options: .backwards),
-                  let pid = Int32(name[marker.upperBound...]), pid > 0, pid != getpid() else { continue }
+                let pid = Int32(name[marker.upperBound...]), pid > 0, pid != getpid()
+            else { continue }
             let path = (directory as NSString).appendingPathComponent(name)
             let modified = (try? fm.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? now
             let ownerGone = kill(pid, 0) != 0 && errno == ESRCH
@@ -93,27 +105,36 @@ public enum DumpWriter {
             bgr = frame.pixels
         } else {
             bgr = [UInt8](repeating: 0, count: frame.width * frame.height * 3)
-            for (i, v) in frame.pixels.enumerated() { bgr[3 * i] = v; bgr[3 * i + 1] = v; bgr[3 * i + 2] = v }
+            for (i, v) in frame.pixels.enumerated() {
+                bgr[3 * i] = v
+                bgr[3 * i + 1] = v
+                bgr[3 * i + 2] = v
+            }
         }
         let thickness = max(1, min(frame.width, frame.height) / 240)
         let textHeight = max(8, min(frame.width, frame.height) / 40)
         for face in faces {
-            try OpenCV.drawRectangle(&bgr, width: frame.width, height: frame.height, box: face.box,
-                                     color: (0, 255, 0), thickness: thickness)
+            try OpenCV.drawRectangle(
+                &bgr, width: frame.width, height: frame.height, box: face.box,
+                color: (0, 255, 0), thickness: thickness)
             let label = "#\(face.id) \(face.label) \(Int((face.confidence * 100).rounded()))%"
-            try OpenCV.drawLabel(&bgr, width: frame.width, height: frame.height, text: label, x: face.box.x,
-                                 y: max(0, face.box.y - textHeight - 6), textHeight: textHeight, color: (0, 0, 0),
-                                 background: (0, 255, 0))
+            try OpenCV.drawLabel(
+                &bgr, width: frame.width, height: frame.height, text: label, x: face.box.x,
+                y: max(0, face.box.y - textHeight - 6), textHeight: textHeight, color: (0, 0, 0),
+                background: (0, 255, 0))
         }
         try OpenCV.writeImage(path, pixels: bgr, width: frame.width, height: frame.height, channels: 3)
     }
 
     /// The part of the frame inside `box`, clipped to the frame; nil when nothing is left.
     public static func crop(_ frame: Frame, _ box: FaceBox) -> (pixels: [UInt8], width: Int, height: Int)? {
-        let x0 = max(0, box.x), y0 = max(0, box.y)
-        let x1 = min(frame.width, box.x + box.width), y1 = min(frame.height, box.y + box.height)
+        let x0 = max(0, box.x)
+        let y0 = max(0, box.y)
+        let x1 = min(frame.width, box.x + box.width)
+        let y1 = min(frame.height, box.y + box.height)
         guard x1 > x0, y1 > y0 else { return nil }
-        let c = frame.channels, w = x1 - x0
+        let c = frame.channels
+        let w = x1 - x0
         var out = [UInt8]()
         out.reserveCapacity(w * (y1 - y0) * c)
         for y in y0..<y1 {

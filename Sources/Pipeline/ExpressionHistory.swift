@@ -53,9 +53,12 @@ public struct ExpressionHistory: Sendable, Equatable {
         for reading in readings {
             let k = reading.probabilities.count
             classCount = max(classCount, k)
-            var face = faces[reading.id] ?? FaceHistory(
-                id: reading.id, firstSeen: time, lastSeen: time,
-                dominantSeconds: [Double](repeating: 0, count: k), probabilitySums: [Double](repeating: 0, count: k))
+            var face =
+                faces[reading.id]
+                ?? FaceHistory(
+                    id: reading.id, firstSeen: time, lastSeen: time,
+                    dominantSeconds: [Double](repeating: 0, count: k), probabilitySums: [Double](repeating: 0, count: k)
+                )
             guard face.probabilitySums.count == k else { continue }  // a model with other classes: not mixed in
             let step = min(max(0, time - face.lastSeen), Self.maxStep)
             var top = 0

@@ -32,13 +32,17 @@ public final class FaceClassifier {
     /// `faces.count * floatsPerFace` floats in `output`, mirrors (every row reversed) after the
     /// originals when mirror-averaging.
     public func write(_ frame: Frame, boxes: [FaceBox], into output: UnsafeMutableBufferPointer<Float>) {
-        let per = preprocessor.floatsPerFace, side = preprocessor.inputSize, n = boxes.count
-        precondition(output.count >= n * floatsPerFace, "input buffer holds \(output.count) floats, need \(n * floatsPerFace)")
+        let per = preprocessor.floatsPerFace
+        let side = preprocessor.inputSize
+        let n = boxes.count
+        precondition(
+            output.count >= n * floatsPerFace, "input buffer holds \(output.count) floats, need \(n * floatsPerFace)")
         for (i, box) in boxes.enumerated() {
             preprocessor.write(frame, box: box, into: output, batchIndex: i)
             guard mirrorAverage else { continue }
             for row in 0..<(3 * side) {
-                let src = i * per + row * side, dst = (n + i) * per + row * side
+                let src = i * per + row * side
+                let dst = (n + i) * per + row * side
                 for x in 0..<side { output[dst + x] = output[src + side - 1 - x] }
             }
         }
@@ -48,9 +52,11 @@ public final class FaceClassifier {
     /// model's class order, from what `write` produced for `faces` faces.
     public func probabilities(_ input: UnsafeBufferPointer<Float>, faces n: Int) throws -> [[Float]] {
         guard n > 0 else { return [] }
-        let batch = mirrorAverage ? 2 * n : n, k = model.classCount
-        var logits = try model.logits(UnsafeBufferPointer(rebasing: input[0..<(batch * preprocessor.floatsPerFace)]),
-                                      batch: batch)
+        let batch = mirrorAverage ? 2 * n : n
+        let k = model.classCount
+        var logits = try model.logits(
+            UnsafeBufferPointer(rebasing: input[0..<(batch * preprocessor.floatsPerFace)]),
+            batch: batch)
         // Calibrated: each view's logits over the model's temperature, then the views' average.
         let t = model.info.temperature
         if t != 1 { for i in logits.indices { logits[i] /= t } }

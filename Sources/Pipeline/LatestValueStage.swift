@@ -24,17 +24,27 @@ public final class LatestValueStage<Input>: @unchecked Sendable {
     private var droppedCount = 0
     private var processedCount = 0
 
-    public init(label: String, policy: BackpressurePolicy = .dropOldest, qos: DispatchQoS = .userInitiated,
-                work: @escaping (Input) -> Void) {
+    public init(
+        label: String, policy: BackpressurePolicy = .dropOldest, qos: DispatchQoS = .userInitiated,
+        work: @escaping (Input) -> Void
+    ) {
         self.queue = DispatchQueue(label: label, qos: qos)
         self.policy = policy
         self.work = work
     }
 
     /// Items replaced before they were processed.
-    public var dropped: Int { condition.lock(); defer { condition.unlock() }; return droppedCount }
+    public var dropped: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return droppedCount
+    }
     /// Items processed.
-    public var processed: Int { condition.lock(); defer { condition.unlock() }; return processedCount }
+    public var processed: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return processedCount
+    }
 
     /// Hands an item to the stage; returns at once (dropOldest) or when the slot is free (block).
     public func submit(_ item: Input) {

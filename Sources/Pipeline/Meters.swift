@@ -48,7 +48,12 @@ public struct MovingAverage: Sendable {
     }
 
     public mutating func add(_ sample: Double) {
-        if started { value += alpha * (sample - value) } else { value = sample; started = true }
+        if started {
+            value += alpha * (sample - value)
+        } else {
+            value = sample
+            started = true
+        }
     }
 }
 

@@ -30,9 +30,10 @@ extension ResNet {
 
     /// `name` (resnet18, resnet34, resnet50, or a .safetensors path; looked up in `modelsDir`
     /// as ModelCatalog does) with weights as `choice` says, run with `options`.
-    public static func load(_ name: String, modelsDir: String?, weights choice: WeightsChoice = .file,
-                            options: EngineOptions = EngineOptions()) throws -> (network: ResNet, origin: WeightsOrigin)
-    {
+    public static func load(
+        _ name: String, modelsDir: String?, weights choice: WeightsChoice = .file,
+        options: EngineOptions = EngineOptions()
+    ) throws -> (network: ResNet, origin: WeightsOrigin) {
         let inCatalog = ModelCatalog.names.contains(name)
         var randomSize: Int?
         switch choice {
@@ -64,10 +65,13 @@ public enum ExpressionModels {
     public static var names: [String] { ModelCatalog.names + [ensembleName] }
 
     /// `name` for the pipeline: a ResNet (see `ResNet.load`) or the ensemble of the catalog's three.
-    public static func load(_ name: String, modelsDir: String?, weights: WeightsChoice = .file,
-                            options: EngineOptions = EngineOptions()) throws -> ExpressionModel {
+    public static func load(
+        _ name: String, modelsDir: String?, weights: WeightsChoice = .file,
+        options: EngineOptions = EngineOptions()
+    ) throws -> ExpressionModel {
         guard name == ensembleName else {
-            return ResNetExpressionModel(try ResNet.load(name, modelsDir: modelsDir, weights: weights, options: options).network)
+            return ResNetExpressionModel(
+                try ResNet.load(name, modelsDir: modelsDir, weights: weights, options: options).network)
         }
         let members = try ModelCatalog.names.map {
             ResNetExpressionModel(try ResNet.load($0, modelsDir: modelsDir, weights: weights, options: options).network)
@@ -76,12 +80,15 @@ public enum ExpressionModels {
     }
 
     /// `name` for still images (predict, eval): a FaceClassifier, or an EnsembleClassifier of the three.
-    public static func classifier(_ name: String, modelsDir: String?, margin: Double = Preprocessor.ferMargin,
-                                  mirrorAverage: Bool? = nil) throws -> FaceClassifying {
+    public static func classifier(
+        _ name: String, modelsDir: String?, margin: Double = Preprocessor.ferMargin,
+        mirrorAverage: Bool? = nil
+    ) throws -> FaceClassifying {
         let names = name == ensembleName ? ModelCatalog.names : [name]
         let members = try names.map {
-            FaceClassifier(model: try ResNet.load($0, modelsDir: modelsDir).network, margin: margin,
-                           mirrorAverage: mirrorAverage)
+            FaceClassifier(
+                model: try ResNet.load($0, modelsDir: modelsDir).network, margin: margin,
+                mirrorAverage: mirrorAverage)
         }
         return name == ensembleName ? try EnsembleClassifier(members) : members[0]
     }

@@ -3,8 +3,8 @@
 // the model switch (ModelSwitcher), and turns keys into state changes.
 
 import Dispatch
-import Foundation
 import Engine
+import Foundation
 import Vision
 
 /// How the pipeline runs.
@@ -42,8 +42,10 @@ public struct ProcessedFrame: Sendable {
     /// The file the frame came from in a folder replay (empty for cameras, videos, the demo).
     public var file: String = ""
 
-    public init(frameIndex: Int, time: Double, model: String, classes: [String], faces: [FaceReading], truth: String?,
-                timings: StageTimings, file: String = "") {
+    public init(
+        frameIndex: Int, time: Double, model: String, classes: [String], faces: [FaceReading], truth: String?,
+        timings: StageTimings, file: String = ""
+    ) {
         self.frameIndex = frameIndex
         self.time = time
         self.model = model

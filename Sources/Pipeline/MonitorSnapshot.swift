@@ -41,8 +41,9 @@ public struct FaceReading: Sendable, Equatable {
     public init(id: Int, box: FaceBox, probabilities: [Float], classes: [String]) {
         var best = 0
         for (i, p) in probabilities.enumerated() where p > probabilities[best] { best = i }
-        self.init(id: id, box: box, label: best < classes.count ? classes[best] : "class \(best)",
-                  confidence: probabilities.isEmpty ? 0 : probabilities[best], probabilities: probabilities)
+        self.init(
+            id: id, box: box, label: best < classes.count ? classes[best] : "class \(best)",
+            confidence: probabilities.isEmpty ? 0 : probabilities[best], probabilities: probabilities)
     }
 }
 
@@ -54,7 +55,9 @@ public struct StageTimings: Sendable, Equatable {
     public var forward = 0.0
     public var render = 0.0
 
-    public init(capture: Double = 0, detect: Double = 0, preprocess: Double = 0, forward: Double = 0, render: Double = 0) {
+    public init(
+        capture: Double = 0, detect: Double = 0, preprocess: Double = 0, forward: Double = 0, render: Double = 0
+    ) {
         self.capture = capture
         self.detect = detect
         self.preprocess = preprocess
@@ -64,7 +67,10 @@ public struct StageTimings: Sendable, Equatable {
 
     /// Name and value of each stage, in pipeline order.
     public var stages: [(name: String, milliseconds: Double)] {
-        [("capture", capture), ("detect", detect), ("preprocess", preprocess), ("forward", forward), ("render", render)]
+        [
+            ("capture", capture), ("detect", detect), ("preprocess", preprocess), ("forward", forward),
+            ("render", render),
+        ]
     }
 }
 

@@ -9,10 +9,12 @@ public enum PredictionJSON {
     /// `{"frame":…,"t":…,"model":…,"faces":[…],"ms":{"detect":…,"preprocess":…,"forward":…},
     /// "file":…,"truth":…}` (file in folder replays, truth in labelled ones).
     public static func logLine(_ p: ProcessedFrame) -> String {
-        var s = "{\"frame\":\(p.frameIndex),\"t\":\(number(p.time, decimals: 3)),\"model\":\(string(p.model)),\"faces\":"
+        var s =
+            "{\"frame\":\(p.frameIndex),\"t\":\(number(p.time, decimals: 3)),\"model\":\(string(p.model)),\"faces\":"
         s += faces(p.faces, classes: p.classes)
         let t = p.timings
-        s += ",\"ms\":{\"detect\":\(number(t.detect, decimals: 2)),\"preprocess\":\(number(t.preprocess, decimals: 2)),"
+        s +=
+            ",\"ms\":{\"detect\":\(number(t.detect, decimals: 2)),\"preprocess\":\(number(t.preprocess, decimals: 2)),"
             + "\"forward\":\(number(t.forward, decimals: 2))}"
         if !p.file.isEmpty { s += ",\"file\":" + string(p.file) }
         if let truth = p.truth { s += ",\"truth\":" + string(truth) }
@@ -29,16 +31,21 @@ public enum PredictionJSON {
     /// The CSV rows of one classified frame, each ending in a newline.
     public static func csvRows(_ p: ProcessedFrame) -> String {
         let head = ["\(p.frameIndex)", number(p.time, decimals: 3), csvField(p.model), csvField(p.file)]
-        let tail = [csvField(p.truth ?? ""), number(p.timings.detect, decimals: 2),
-                    number(p.timings.preprocess, decimals: 2), number(p.timings.forward, decimals: 2)]
+        let tail = [
+            csvField(p.truth ?? ""), number(p.timings.detect, decimals: 2),
+            number(p.timings.preprocess, decimals: 2), number(p.timings.forward, decimals: 2),
+        ]
         guard !p.faces.isEmpty else {
             return (head + [String](repeating: "", count: 7 + p.classes.count) + tail).joined(separator: ",") + "\n"
         }
         return p.faces.map { face in
             let b = face.box
             let probs = face.probabilities.map { number(Double($0), decimals: 6) }
-            return (head + ["\(face.id)", "\(b.x)", "\(b.y)", "\(b.width)", "\(b.height)", csvField(face.label),
-                            number(Double(face.confidence), decimals: 6)] + probs + tail).joined(separator: ",") + "\n"
+            return
+                (head + [
+                    "\(face.id)", "\(b.x)", "\(b.y)", "\(b.width)", "\(b.height)", csvField(face.label),
+                    number(Double(face.confidence), decimals: 6),
+                ] + probs + tail).joined(separator: ",") + "\n"
         }.joined()
     }
 
@@ -52,13 +59,14 @@ public enum PredictionJSON {
     /// `"held":true` on a face the tracker holds through a miss; without `"id"` when `ids` is
     /// false (faces of a still image, where no tracker numbers them).
     public static func faces(_ faces: [FaceReading], classes: [String], ids: Bool = true) -> String {
-        "[" + faces.map { face in
-            let b = face.box
-            let probs = zip(classes, face.probabilities).map { "\(string($0)):\(number(Double($1), decimals: 6))" }
-            return "{" + (ids ? "\"id\":\(face.id)," : "") + "\"box\":[\(b.x),\(b.y),\(b.width),\(b.height)],"
-                + "\"label\":\(string(face.label)),\"confidence\":\(number(Double(face.confidence), decimals: 6)),"
-                + "\"probs\":{\(probs.joined(separator: ","))}" + (face.held ? ",\"held\":true}" : "}")
-        }.joined(separator: ",") + "]"
+        "["
+            + faces.map { face in
+                let b = face.box
+                let probs = zip(classes, face.probabilities).map { "\(string($0)):\(number(Double($1), decimals: 6))" }
+                return "{" + (ids ? "\"id\":\(face.id)," : "") + "\"box\":[\(b.x),\(b.y),\(b.width),\(b.height)],"
+                    + "\"label\":\(string(face.label)),\"confidence\":\(number(Double(face.confidence), decimals: 6)),"
+                    + "\"probs\":{\(probs.joined(separator: ","))}" + (face.held ? ",\"held\":true}" : "}")
+            }.joined(separator: ",") + "]"
     }
 
     /// `fertui predict --json`'s line for one image: `{"image":…,"faces":[…]}` (faces without ids).
@@ -100,7 +108,8 @@ public enum PredictionJSON {
         for _ in 0..<decimals { scale *= 10 }
         let scaled = (abs(value) * scale).rounded()
         guard scaled < 9e15 else { return String(value) }
-        let n = Int(scaled), unit = Int(scale)
+        let n = Int(scaled)
+        let unit = Int(scale)
         var text = String(n / unit)
         var frac = String(n % unit)
         if decimals > 0 {

@@ -75,10 +75,13 @@ public final class PredictionLog: @unchecked Sendable {
             if n < 0 {
                 if errno == EINTR { continue }
                 let code = errno
-                let hint = code == ENOSPC ? "the disk is full" : code == EPIPE ? "the reader closed the pipe" : "a write failed"
+                let hint =
+                    code == ENOSPC
+                    ? "the disk is full" : code == EPIPE ? "the reader closed the pipe" : "a write failed"
                 let target = path == "-" ? "standard output" : path
                 let error = PipelineError(
-                    "logging stopped after \(lines) line\(lines == 1 ? "" : "s"): \(hint) writing \(target) (\(String(cString: strerror(code))))")
+                    "logging stopped after \(lines) line\(lines == 1 ? "" : "s"): \(hint) writing \(target) (\(String(cString: strerror(code))))"
+                )
                 failure = error
                 onFailure?(error)
                 return

@@ -21,9 +21,11 @@ public struct SessionSummary: Sendable {
     /// Why the run ended ("key", "end of source ...").
     public var reason: String
 
-    public init(source: String, model: String, classes: [String], seconds: Double, framesClassified: Int,
-                history: ExpressionHistory, accuracy: RunningAccuracy?, skippedFiles: Int, firstSkipped: String? = nil,
-                droppedFrames: Int = 0, reason: String) {
+    public init(
+        source: String, model: String, classes: [String], seconds: Double, framesClassified: Int,
+        history: ExpressionHistory, accuracy: RunningAccuracy?, skippedFiles: Int, firstSkipped: String? = nil,
+        droppedFrames: Int = 0, reason: String
+    ) {
         self.source = source
         self.model = model
         self.classes = classes
@@ -49,7 +51,8 @@ public struct SessionSummary: Sendable {
     /// `maxFaces`) with its three largest shares of dominant expression.
     public func text(maxFaces: Int = 12) -> String {
         var lines: [String] = []
-        var head = "fertui: \(reason); \(framesClassified) frames classified in \(format(seconds, 2)) s "
+        var head =
+            "fertui: \(reason); \(framesClassified) frames classified in \(format(seconds, 2)) s "
             + "(\(format(framesPerSecond, 1)) fps) with \(model), \(faces.count) face\(faces.count == 1 ? "" : "s") seen"
         if droppedFrames > 0 { head += ", \(droppedFrames) late frames dropped" }
         if let accuracy {
@@ -60,12 +63,15 @@ public struct SessionSummary: Sendable {
             if let firstSkipped { head += " (first: \(firstSkipped))" }
         }
         lines.append(head)
-        let shown = faces.sorted { $0.secondsTracked != $1.secondsTracked ? $0.secondsTracked > $1.secondsTracked : $0.id < $1.id }
+        let shown = faces.sorted {
+            $0.secondsTracked != $1.secondsTracked ? $0.secondsTracked > $1.secondsTracked : $0.id < $1.id
+        }
         for face in shown.prefix(maxFaces) {
             let top = zip(classes, shares(face)).sorted { $0.1 > $1.1 }.prefix(3).filter { $0.1 > 0 }
                 .map { "\($0.0) \(format($0.1 * 100, 0))%" }.joined(separator: ", ")
-            lines.append("  face #\(face.id): \(format(face.secondsTracked, 1)) s tracked, \(face.frames) frames"
-                + (top.isEmpty ? "" : "; \(top)"))
+            lines.append(
+                "  face #\(face.id): \(format(face.secondsTracked, 1)) s tracked, \(face.frames) frames"
+                    + (top.isEmpty ? "" : "; \(top)"))
         }
         if shown.count > maxFaces { lines.append("  (\(shown.count - maxFaces) more faces in --summary)") }
         return lines.joined(separator: "\n")
@@ -74,7 +80,9 @@ public struct SessionSummary: Sendable {
     /// The summary as one JSON document.
     public func json() -> String {
         let facesJSON = faces.map { face -> String in
-            let shares = zip(classes, self.shares(face)).map { "\(PredictionJSON.string($0.0)):\(PredictionJSON.number($0.1, decimals: 4))" }
+            let shares = zip(classes, self.shares(face)).map {
+                "\(PredictionJSON.string($0.0)):\(PredictionJSON.number($0.1, decimals: 4))"
+            }
             let means = zip(classes, face.meanProbabilities).map {
                 "\(PredictionJSON.string($0.0)):\(PredictionJSON.number($0.1, decimals: 4))"
             }
@@ -84,10 +92,12 @@ public struct SessionSummary: Sendable {
         }
         var s = "{\"source\":\(PredictionJSON.string(source)),\"model\":\(PredictionJSON.string(model)),"
         s += "\"reason\":\(PredictionJSON.string(reason)),\"seconds\":\(PredictionJSON.number(seconds, decimals: 3)),"
-        s += "\"frames\":\(framesClassified),\"dropped_frames\":\(droppedFrames),\"fps\":\(PredictionJSON.number(framesPerSecond, decimals: 2)),"
+        s +=
+            "\"frames\":\(framesClassified),\"dropped_frames\":\(droppedFrames),\"fps\":\(PredictionJSON.number(framesPerSecond, decimals: 2)),"
         s += "\"faces_seen\":\(faces.count),\"skipped_files\":\(skippedFiles),"
         if let accuracy {
-            s += "\"accuracy\":{\"correct\":\(accuracy.correct),\"total\":\(accuracy.total),"
+            s +=
+                "\"accuracy\":{\"correct\":\(accuracy.correct),\"total\":\(accuracy.total),"
                 + "\"fraction\":\(PredictionJSON.number(accuracy.fraction, decimals: 4))},"
         }
         s += "\"classes\":[\(classes.map(PredictionJSON.string).joined(separator: ","))],"
@@ -104,11 +114,13 @@ public struct SessionSummary: Sendable {
     /// Fails unless a document can be written at `path` (its folder exists and is writable, and
     /// it is not a folder): checked before a run starts, so the user hears of it at once.
     public static func checkWritable(_ path: String) throws {
-        let folder = (path as NSString).deletingLastPathComponent.isEmpty
+        let folder =
+            (path as NSString).deletingLastPathComponent.isEmpty
             ? "." : (path as NSString).deletingLastPathComponent
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw PipelineError("--summary \(path): the folder \(folder) does not exist; create it or pick another path")
+            throw PipelineError(
+                "--summary \(path): the folder \(folder) does not exist; create it or pick another path")
         }
         guard access(folder, W_OK) == 0 else {
             throw PipelineError("--summary \(path): the folder \(folder) is not writable; pick another path")
@@ -119,7 +131,8 @@ public struct SessionSummary: Sendable {
     }
 
     static func writeAtomically(_ text: String, to path: String) throws {
-        let folder = (path as NSString).deletingLastPathComponent.isEmpty
+        let folder =
+            (path as NSString).deletingLastPathComponent.isEmpty
             ? "." : (path as NSString).deletingLastPathComponent
         let temporary = (folder as NSString).appendingPathComponent(
             ".\((path as NSString).lastPathComponent).partial-\(getpid())")

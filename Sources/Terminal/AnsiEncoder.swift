@@ -20,7 +20,8 @@ public enum AnsiEncoder {
     /// Appends to `out` what turns a screen showing `previous` (nil: unknown, send everything)
     /// into `grid`; returns the number of cells sent. The output ends with attributes reset.
     @discardableResult
-    public static func encode(_ grid: CellGrid, previous: CellGrid?, depth: ColorDepth, into out: inout [UInt8]) -> Int {
+    public static func encode(_ grid: CellGrid, previous: CellGrid?, depth: ColorDepth, into out: inout [UInt8]) -> Int
+    {
         let previous = previous.flatMap { $0.width == grid.width && $0.height == grid.height ? $0 : nil }
         var sent = 0
         // What the terminal's cursor and pen are now (unknown at the start: forces the first codes).
@@ -72,8 +73,10 @@ public enum AnsiEncoder {
     }
 
     /// SGR for the cell's colours and weight; a full reset first when bold goes off.
-    static func appendPen(_ cell: Cell, changedFrom pen: (fg: CellColor, bg: CellColor, bold: Bool)?,
-                          depth: ColorDepth, to out: inout [UInt8]) {
+    static func appendPen(
+        _ cell: Cell, changedFrom pen: (fg: CellColor, bg: CellColor, bold: Bool)?,
+        depth: ColorDepth, to out: inout [UInt8]
+    ) {
         out.append(contentsOf: [0x1B, 0x5B])  // ESC [
         var first = true
         func separator() {
@@ -146,8 +149,10 @@ public enum AnsiEncoder {
         case 0x800..<0x10000:
             out.append(contentsOf: [UInt8(0xE0 | (v >> 12)), UInt8(0x80 | ((v >> 6) & 0x3F)), UInt8(0x80 | (v & 0x3F))])
         default:
-            out.append(contentsOf: [UInt8(0xF0 | (v >> 18)), UInt8(0x80 | ((v >> 12) & 0x3F)),
-                                    UInt8(0x80 | ((v >> 6) & 0x3F)), UInt8(0x80 | (v & 0x3F))])
+            out.append(contentsOf: [
+                UInt8(0xF0 | (v >> 18)), UInt8(0x80 | ((v >> 12) & 0x3F)),
+                UInt8(0x80 | ((v >> 6) & 0x3F)), UInt8(0x80 | (v & 0x3F)),
+            ])
         }
     }
 }

@@ -18,8 +18,10 @@ public struct Cell: Hashable, Sendable {
     public var background: CellColor
     public var bold: Bool
 
-    public init(_ glyph: Unicode.Scalar = " ", foreground: CellColor = .terminalDefault,
-                background: CellColor = .terminalDefault, bold: Bool = false) {
+    public init(
+        _ glyph: Unicode.Scalar = " ", foreground: CellColor = .terminalDefault,
+        background: CellColor = .terminalDefault, bold: Bool = false
+    ) {
         self.glyph = glyph
         self.foreground = foreground
         self.background = background
@@ -76,8 +78,10 @@ public struct CellGrid: Equatable, Sendable {
 
     /// Fills a rectangle (clipped to the grid) with one cell.
     public mutating func fill(_ rect: CellRect, with cell: Cell) {
-        let x0 = max(0, rect.x), x1 = min(width, rect.maxX)
-        let y0 = max(0, rect.y), y1 = min(height, rect.maxY)
+        let x0 = max(0, rect.x)
+        let x1 = min(width, rect.maxX)
+        let y0 = max(0, rect.y)
+        let y1 = min(height, rect.maxY)
         guard x0 < x1, y0 < y1 else { return }
         for y in y0..<y1 {
             for x in x0..<x1 { cells[y * width + x] = cell }
@@ -88,9 +92,11 @@ public struct CellGrid: Equatable, Sendable {
     /// the grid's edge. A nil background keeps each cell's background (text over video).
     /// Returns the number of cells written.
     @discardableResult
-    public mutating func put(_ text: String, x: Int, y: Int, foreground: CellColor = .terminalDefault,
-                             background: CellColor? = .terminalDefault, bold: Bool = false,
-                             maxWidth: Int = .max) -> Int {
+    public mutating func put(
+        _ text: String, x: Int, y: Int, foreground: CellColor = .terminalDefault,
+        background: CellColor? = .terminalDefault, bold: Bool = false,
+        maxWidth: Int = .max
+    ) -> Int {
         guard y >= 0, y < height else { return 0 }
         var column = x
         var written = 0
@@ -98,7 +104,8 @@ public struct CellGrid: Equatable, Sendable {
             if written >= maxWidth || column >= width { break }
             if column >= 0 {
                 let i = y * width + column
-                cells[i] = Cell(scalar, foreground: foreground, background: background ?? cells[i].background, bold: bold)
+                cells[i] = Cell(
+                    scalar, foreground: foreground, background: background ?? cells[i].background, bold: bold)
             }
             column += 1
             written += 1
@@ -126,7 +133,9 @@ public struct CellGrid: Equatable, Sendable {
     /// The grid framed by a ruler, for failure messages.
     public var debugDescription: String {
         let ruler = String((0..<width).map { Character(String($0 % 10)) })
-        return (["   " + ruler] + rows.enumerated().map { ($0.offset < 10 ? " " : "") + "\($0.offset)|" + $0.element + "|" })
+        return
+            (["   " + ruler]
+            + rows.enumerated().map { ($0.offset < 10 ? " " : "") + "\($0.offset)|" + $0.element + "|" })
             .joined(separator: "\n")
     }
 }

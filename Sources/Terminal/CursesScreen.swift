@@ -53,7 +53,9 @@ public final class CursesScreen: @unchecked Sendable {
             StandardErrorHold.begin()
             guard initscr() != nil else {
                 _ = StandardErrorHold.end()
-                throw TerminalError("ncurses could not open the terminal (TERM=\(getenv("TERM").map { String(cString: $0) } ?? "unset")); run fertui in a terminal, or use --headless")
+                throw TerminalError(
+                    "ncurses could not open the terminal (TERM=\(getenv("TERM").map { String(cString: $0) } ?? "unset")); run fertui in a terminal, or use --headless"
+                )
             }
         }
         isOpen = true
@@ -92,7 +94,8 @@ public final class CursesScreen: @unchecked Sendable {
     }
 
     /// A screen opened on a file: the SCREEN and the two streams to release on close.
-    private var offscreen: (screen: OpaquePointer, output: UnsafeMutablePointer<FILE>, input: UnsafeMutablePointer<FILE>)?
+    private var offscreen:
+        (screen: OpaquePointer, output: UnsafeMutablePointer<FILE>, input: UnsafeMutablePointer<FILE>)?
 
     /// Gives the terminal back as it was. Safe to call more than once.
     public func close() {

@@ -94,9 +94,11 @@ public struct HalfBlockRasterizer: Sendable {
     /// to be twice as tall as wide, so each half-cell pixel is square.
     public func placement(frameWidth: Int, frameHeight: Int, in area: CellRect) -> VideoPlacement? {
         guard frameWidth > 0, frameHeight > 0, area.width > 0, area.height > 0 else { return nil }
-        let canvasW = area.width, canvasH = area.height * 2
+        let canvasW = area.width
+        let canvasH = area.height * 2
         // Scale = min(canvasW / frameW, canvasH / frameH), in integers to stay exact.
-        var pixelW: Int, pixelH: Int
+        var pixelW: Int
+        var pixelH: Int
         if canvasW * frameHeight <= canvasH * frameWidth {
             pixelW = canvasW
             pixelH = (canvasW * frameHeight + frameWidth / 2) / frameWidth
@@ -108,8 +110,9 @@ public struct HalfBlockRasterizer: Sendable {
         let rows = min(max((pixelH + 1) / 2, 1), area.height)
         let x = area.x + (area.width - pixelW) / 2
         let y = area.y + (area.height - rows) / 2
-        return VideoPlacement(cells: CellRect(x: x, y: y, width: pixelW, height: rows),
-                              frameWidth: frameWidth, frameHeight: frameHeight)
+        return VideoPlacement(
+            cells: CellRect(x: x, y: y, width: pixelW, height: rows),
+            frameWidth: frameWidth, frameHeight: frameHeight)
     }
 
     /// Draws `frame` into `area` of `grid` (area-averaged down- or nearest up-sampling) and
@@ -117,31 +120,40 @@ public struct HalfBlockRasterizer: Sendable {
     @discardableResult
     public func draw(_ frame: Frame, into grid: inout CellGrid, area: CellRect) -> VideoPlacement? {
         guard let place = placement(frameWidth: frame.width, frameHeight: frame.height, in: area) else { return nil }
-        let outW = place.cells.width, outH = place.pixelHeight
+        let outW = place.cells.width
+        let outH = place.pixelHeight
         // Source span [start, end) of every output column and pixel row, computed once per frame.
         let xs = Self.spans(source: frame.width, output: outW)
         let ys = Self.spans(source: frame.height, output: outH)
-        let channels = frame.channels, stride = frame.width * channels
+        let channels = frame.channels
+        let stride = frame.width * channels
         let mode = colorMode
         let dither = self.dither
         let palette = Palette256Mapper.shared
         frame.pixels.withUnsafeBufferPointer { px in
             // Mean of one channel (or of BGR) over a source rectangle.
             func average(_ x: (Int, Int), _ y: (Int, Int)) -> (Int, Int, Int) {
-                var b = 0, g = 0, r = 0
+                var b = 0
+                var g = 0
+                var r = 0
                 for sy in y.0..<y.1 {
                     var i = sy * stride + x.0 * channels
                     for _ in x.0..<x.1 {
                         if channels == 1 {
                             b += Int(px[i])
                         } else {
-                            b += Int(px[i]); g += Int(px[i + 1]); r += Int(px[i + 2])
+                            b += Int(px[i])
+                            g += Int(px[i + 1])
+                            r += Int(px[i + 2])
                         }
                         i += channels
                     }
                 }
                 let n = (x.1 - x.0) * (y.1 - y.0)
-                if channels == 1 { let v = (b + n / 2) / n; return (v, v, v) }
+                if channels == 1 {
+                    let v = (b + n / 2) / n
+                    return (v, v, v)
+                }
                 return ((b + n / 2) / n, (g + n / 2) / n, (r + n / 2) / n)
             }
             // The colour of output pixel (x, y) of the half-block canvas.
@@ -159,7 +171,8 @@ public struct HalfBlockRasterizer: Sendable {
                 }
             }
             for row in 0..<place.cells.height {
-                let upper = ys[row * 2], lower = ys[row * 2 + 1]
+                let upper = ys[row * 2]
+                let lower = ys[row * 2 + 1]
                 for col in 0..<outW {
                     let top = color(average(xs[col], upper), col, row * 2)
                     let bottom = color(average(xs[col], lower), col, row * 2 + 1)
@@ -182,8 +195,12 @@ public struct HalfBlockRasterizer: Sendable {
 
     /// The xterm palette entry nearest each gray level: 16 (black), 232...255 (8, 18, ..., 238), 231 (white).
     public static let grayIndex: [UInt8] = (0...255).map { v in
-        var best = 16, bestError = v
-        if 255 - v < bestError { best = 231; bestError = 255 - v }
+        var best = 16
+        var bestError = v
+        if 255 - v < bestError {
+            best = 231
+            bestError = 255 - v
+        }
         for i in 0..<24 where abs(8 + 10 * i - v) < bestError {
             best = 232 + i
             bestError = abs(8 + 10 * i - v)

@@ -1,15 +1,15 @@
 // The monitor's colours, and what is drawn over the video: each face's outline with its label and
 // confidence, the primary face highlighted.
 
-import Vision
 import Pipeline
+import Vision
 
 /// The colours of the monitor's chrome, as xterm palette entries (every mode can show them).
 public enum Palette {
-    public static let face = CellColor.indexed(46)          // green
+    public static let face = CellColor.indexed(46)  // green
     public static let primaryFace = CellColor.indexed(226)  // yellow
-    public static let labelText = CellColor.indexed(16)     // black on the box colour
-    public static let bar = CellColor.indexed(39)           // blue
+    public static let labelText = CellColor.indexed(16)  // black on the box colour
+    public static let bar = CellColor.indexed(39)  // blue
     public static let primaryBar = CellColor.indexed(226)
     public static let dim = CellColor.indexed(245)
     public static let title = CellColor.indexed(231)
@@ -22,8 +22,10 @@ public enum FaceOverlay {
     /// Outlines every face; the primary one in its own colour and bold. Labels ("happy 87%") sit
     /// on the top edge, or above the box when it is narrower, or below it; a label never covers
     /// another (the primary face's is placed first), and is cut short when no place is free.
-    public static func draw(_ faces: [FaceReading], primaryID: Int?, placement: VideoPlacement,
-                            into grid: inout CellGrid) {
+    public static func draw(
+        _ faces: [FaceReading], primaryID: Int?, placement: VideoPlacement,
+        into grid: inout CellGrid
+    ) {
         // The primary face last, so its outline wins where boxes overlap.
         let ordered = faces.filter { $0.id != primaryID } + faces.filter { $0.id == primaryID }
         var boxes: [(face: FaceReading, left: Int, top: Int, right: Int, bottom: Int)] = []
@@ -46,10 +48,12 @@ public enum FaceOverlay {
             let primary = box.face.id == primaryID
             // An uncertain reading says so: its label asks ("fear? 34%") on a dim background.
             let uncertain = box.face.isUncertain
-            let label = " \(box.face.label)\(uncertain ? "?" : "") \(Int((box.face.confidence * 100).rounded()))%"
+            let label =
+                " \(box.face.label)\(uncertain ? "?" : "") \(Int((box.face.confidence * 100).rounded()))%"
                 + (box.face.held ? " held " : " ")
             let x = box.left + 1
-            let rows = label.count <= box.right - box.left - 1
+            let rows =
+                label.count <= box.right - box.left - 1
                 ? [box.top, box.top - 1, box.bottom + 1, box.bottom] : [box.top - 1, box.top, box.bottom + 1]
             func free(_ y: Int, _ width: Int) -> Bool {
                 y >= 0 && y < grid.height && !taken.contains { $0.y == y && $0.x0 < x + width && x < $0.x1 }
@@ -64,16 +68,19 @@ public enum FaceOverlay {
                 if room >= 4, free(box.top, room) { place = (box.top, String(label.prefix(room - 1)) + "…") }
             }
             guard let place else { continue }
-            grid.put(place.text, x: x, y: place.y, foreground: Palette.labelText,
-                     background: uncertain || box.face.held ? Palette.dim : primary ? Palette.primaryFace : Palette.face,
-                     bold: primary)
+            grid.put(
+                place.text, x: x, y: place.y, foreground: Palette.labelText,
+                background: uncertain || box.face.held ? Palette.dim : primary ? Palette.primaryFace : Palette.face,
+                bold: primary)
             taken.append((place.y, x, x + place.text.count))
         }
     }
 
     /// A rectangle of box-drawing characters; the cells keep their video background.
-    static func outline(left: Int, top: Int, right: Int, bottom: Int, color: CellColor, bold: Bool,
-                        into grid: inout CellGrid) {
+    static func outline(
+        left: Int, top: Int, right: Int, bottom: Int, color: CellColor, bold: Bool,
+        into grid: inout CellGrid
+    ) {
         func set(_ x: Int, _ y: Int, _ glyph: Unicode.Scalar) {
             guard grid.contains(x: x, y: y) else { return }
             let under = grid[x, y]
@@ -87,7 +94,9 @@ public enum FaceOverlay {
             set(left, y, "│")
             set(right, y, "│")
         }
-        set(left, top, "┌"); set(right, top, "┐")
-        set(left, bottom, "└"); set(right, bottom, "┘")
+        set(left, top, "┌")
+        set(right, top, "┐")
+        set(left, bottom, "└")
+        set(right, bottom, "┘")
     }
 }

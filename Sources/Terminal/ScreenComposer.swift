@@ -53,7 +53,8 @@ public struct ScreenComposer: Sendable {
 
     /// Draws everything into `grid` (whose size is the terminal's); every cell is written.
     public func compose(_ snapshot: MonitorSnapshot, into grid: inout CellGrid) {
-        let width = grid.width, height = grid.height
+        let width = grid.width
+        let height = grid.height
         grid.fill(grid.bounds, with: .blank)
         guard width >= Self.minimumWidth, height >= Self.minimumHeight else {
             Self.drawTooSmall(into: &grid)
@@ -65,11 +66,13 @@ public struct ScreenComposer: Sendable {
             // Under the video, when the video keeps at least a few rows.
             if video.height >= timelineRows + 4 {
                 video.height -= timelineRows + 1
-                TimelineView.draw(snapshot, in: CellRect(x: 0, y: video.maxY + 1, width: video.width, height: timelineRows),
-                                  into: &grid)
+                TimelineView.draw(
+                    snapshot, in: CellRect(x: 0, y: video.maxY + 1, width: video.width, height: timelineRows),
+                    into: &grid)
             } else {
-                grid.put("timeline: enlarge the terminal", x: 0, y: video.maxY - 1, foreground: Palette.warning,
-                         maxWidth: video.width)
+                grid.put(
+                    "timeline: enlarge the terminal", x: 0, y: video.maxY - 1, foreground: Palette.warning,
+                    maxWidth: video.width)
                 video.height -= 1
             }
         }
@@ -79,8 +82,9 @@ public struct ScreenComposer: Sendable {
             }
         } else {
             let text = "waiting for the first frame from \(snapshot.sourceName)"
-            grid.put(text, x: max(0, (video.width - text.count) / 2), y: video.height / 2, foreground: Palette.dim,
-                     maxWidth: video.width)
+            grid.put(
+                text, x: max(0, (video.width - text.count) / 2), y: video.height / 2, foreground: Palette.dim,
+                maxWidth: video.width)
         }
         for y in 0..<(height - 1) {
             grid[width - Self.panelWidth - 1, y] = Cell("│", foreground: Palette.dim)
@@ -95,12 +99,15 @@ public struct ScreenComposer: Sendable {
         grid.fill(CellRect(x: 0, y: y, width: grid.width, height: 1), with: Cell(background: Palette.statusBackground))
         var x = 1
         if let message = snapshot.message {
-            x += grid.put(message, x: x, y: y, foreground: Palette.primaryFace, background: Palette.statusBackground,
-                          bold: true, maxWidth: grid.width - 2) + 2
+            x +=
+                grid.put(
+                    message, x: x, y: y, foreground: Palette.primaryFace, background: Palette.statusBackground,
+                    bold: true, maxWidth: grid.width - 2) + 2
         }
         if x < grid.width - 1 {
-            grid.put(Self.statusHints, x: x, y: y, foreground: Palette.title, background: Palette.statusBackground,
-                     maxWidth: grid.width - 1 - x)
+            grid.put(
+                Self.statusHints, x: x, y: y, foreground: Palette.title, background: Palette.statusBackground,
+                maxWidth: grid.width - 1 - x)
         }
     }
 
@@ -110,21 +117,26 @@ public struct ScreenComposer: Sendable {
         let h = min(grid.height - 2, lines.count + 2)
         let box = CellRect(x: (grid.width - w) / 2, y: (grid.height - h) / 2, width: w, height: h)
         grid.fill(box, with: Cell(background: Palette.statusBackground))
-        FaceOverlay.outline(left: box.x, top: box.y, right: box.maxX - 1, bottom: box.maxY - 1,
-                            color: Palette.title, bold: false, into: &grid)
+        FaceOverlay.outline(
+            left: box.x, top: box.y, right: box.maxX - 1, bottom: box.maxY - 1,
+            color: Palette.title, bold: false, into: &grid)
         for (i, line) in lines.enumerated() where box.y + 1 + i < box.maxY - 1 {
-            grid.put(line, x: box.x + 2, y: box.y + 1 + i, foreground: Palette.title,
-                     background: Palette.statusBackground, bold: i == 0, maxWidth: w - 4)
+            grid.put(
+                line, x: box.x + 2, y: box.y + 1 + i, foreground: Palette.title,
+                background: Palette.statusBackground, bold: i == 0, maxWidth: w - 4)
         }
     }
 
     static func drawTooSmall(into grid: inout CellGrid) {
-        let lines = ["terminal too small", "\(grid.width)x\(grid.height), need \(minimumWidth)x\(minimumHeight)",
-                     "enlarge it, or q to quit"]
+        let lines = [
+            "terminal too small", "\(grid.width)x\(grid.height), need \(minimumWidth)x\(minimumHeight)",
+            "enlarge it, or q to quit",
+        ]
         let top = max(0, (grid.height - lines.count) / 2)
         for (i, line) in lines.enumerated() {
-            grid.put(line, x: max(0, (grid.width - line.count) / 2), y: top + i, foreground: Palette.warning,
-                     bold: i == 0, maxWidth: grid.width)
+            grid.put(
+                line, x: max(0, (grid.width - line.count) / 2), y: top + i, foreground: Palette.warning,
+                bold: i == 0, maxWidth: grid.width)
         }
     }
 

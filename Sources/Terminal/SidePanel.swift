@@ -44,7 +44,10 @@ public enum SidePanel {
         }
         // Bars: "angry    ███▌       12.3%", name 8 wide, value 6 wide, the bar fills the rest.
         let barWidth = max(1, area.width - 1 - 9 - 7)
-        let best = primary.map { face in face.probabilities.indices.max(by: { face.probabilities[$0] < face.probabilities[$1] }) } ?? nil
+        let best =
+            primary.map { face in
+                face.probabilities.indices.max(by: { face.probabilities[$0] < face.probabilities[$1] })
+            } ?? nil
         for (i, name) in snapshot.classes.enumerated() {
             guard y < area.maxY else { break }
             let p = primary.flatMap { i < $0.probabilities.count ? $0.probabilities[i] : nil }
@@ -99,7 +102,8 @@ public enum SidePanel {
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
         let n = Int((abs(value) * scale).rounded())
-        let whole = n / Int(scale), frac = n % Int(scale)
+        let whole = n / Int(scale)
+        let frac = n % Int(scale)
         let fracText = String(frac)
         let sign = value < 0 && n != 0 ? "-" : ""
         if digits == 0 { return sign + String(whole) }

@@ -16,12 +16,14 @@ public enum TimelineView {
         grid.fill(area, with: .blank)
         let classes = snapshot.classes
         let span = snapshot.timelineSeconds
-        let title = snapshot.timelineFaceID.map { "timeline  face #\($0)  last \(Int(span.rounded())) s" }
+        let title =
+            snapshot.timelineFaceID.map { "timeline  face #\($0)  last \(Int(span.rounded())) s" }
             ?? "timeline  (no face)"
         grid.put(title, x: area.x, y: area.y, foreground: Palette.title, bold: true, maxWidth: area.width)
         let columns = area.width - labelWidth
         guard columns > 0, area.height >= height(classes: classes.count) else { return }
-        let end = snapshot.timelineEnd, start = end - span
+        let end = snapshot.timelineEnd
+        let start = end - span
         // Mean probability per column and class; nil where no reading falls in the column.
         var sums = [[Float]](repeating: [Float](repeating: 0, count: classes.count), count: columns)
         var counts = [Int](repeating: 0, count: columns)
@@ -33,8 +35,9 @@ public enum TimelineView {
         }
         for (k, name) in classes.enumerated() {
             let y = area.y + 1 + k
-            grid.put(String(name.prefix(labelWidth - 1)), x: area.x, y: y, foreground: Palette.dim,
-                     maxWidth: labelWidth - 1)
+            grid.put(
+                String(name.prefix(labelWidth - 1)), x: area.x, y: y, foreground: Palette.dim,
+                maxWidth: labelWidth - 1)
             for c in 0..<columns where counts[c] > 0 {
                 let means = sums[c].map { $0 / Float(counts[c]) }
                 let p = means[k]
@@ -45,8 +48,11 @@ public enum TimelineView {
         }
         // The axis: where -span, -span/2 and now fall.
         let y = area.y + 1 + classes.count
-        let left = "-\(Int(span.rounded()))s", middle = "-\(Int((span / 2).rounded()))s", right = "now"
-        let leftX = area.x + labelWidth, rightX = area.x + area.width - right.count
+        let left = "-\(Int(span.rounded()))s"
+        let middle = "-\(Int((span / 2).rounded()))s"
+        let right = "now"
+        let leftX = area.x + labelWidth
+        let rightX = area.x + area.width - right.count
         let middleX = leftX + columns / 2 - middle.count / 2
         grid.put(left, x: leftX, y: y, foreground: Palette.dim, maxWidth: columns)
         if middleX > leftX + left.count && middleX + middle.count < rightX {  // only with room on both sides

@@ -4,7 +4,8 @@
 public enum XtermPalette {
     private static let system: [(UInt8, UInt8, UInt8)] = [
         (0, 0, 0), (205, 0, 0), (0, 205, 0), (205, 205, 0), (0, 0, 238), (205, 0, 205), (0, 205, 205), (229, 229, 229),
-        (127, 127, 127), (255, 0, 0), (0, 255, 0), (255, 255, 0), (92, 92, 255), (255, 0, 255), (0, 255, 255), (255, 255, 255),
+        (127, 127, 127), (255, 0, 0), (0, 255, 0), (255, 255, 0), (92, 92, 255), (255, 0, 255), (0, 255, 255),
+        (255, 255, 255),
     ]
     private static let cubeLevels: [Int] = [0, 95, 135, 175, 215, 255]
 
@@ -12,7 +13,10 @@ public enum XtermPalette {
     public static func rgb(_ n: UInt8) -> (UInt8, UInt8, UInt8) {
         let i = Int(n)
         if i < 16 { return system[i] }
-        if i >= 232 { let v = UInt8(8 + 10 * (i - 232)); return (v, v, v) }
+        if i >= 232 {
+            let v = UInt8(8 + 10 * (i - 232))
+            return (v, v, v)
+        }
         let c = i - 16
         return (UInt8(cubeLevels[c / 36]), UInt8(cubeLevels[(c / 6) % 6]), UInt8(cubeLevels[c % 6]))
     }
@@ -39,7 +43,9 @@ public enum XtermPalette {
     }
 
     private static func distance(_ a: (UInt8, UInt8, UInt8), _ b: (UInt8, UInt8, UInt8)) -> Int {
-        let dr = Int(a.0) - Int(b.0), dg = Int(a.1) - Int(b.1), db = Int(a.2) - Int(b.2)
+        let dr = Int(a.0) - Int(b.0)
+        let dg = Int(a.1) - Int(b.1)
+        let db = Int(a.2) - Int(b.2)
         return dr * dr + dg * dg + db * db
     }
 }
@@ -64,19 +70,26 @@ struct Palette256Mapper {
 
     @inline(__always)
     func map(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> UInt8 {
-        let ri = Int(r), gi = Int(g), bi = Int(b)
-        let cr = cubeLevel[ri], cg = cubeLevel[gi], cb = cubeLevel[bi]
+        let ri = Int(r)
+        let gi = Int(g)
+        let bi = Int(b)
+        let cr = cubeLevel[ri]
+        let cg = cubeLevel[gi]
+        let cb = cubeLevel[bi]
         let cube = 16 + 36 * cubeIndex[ri] + 6 * cubeIndex[gi] + cubeIndex[bi]
         let gray = (ri + gi + bi) / 3
         let gl = grayLevel[gray]
-        return UInt8(Self.distance(gl, gl, gl, ri, gi, bi) < Self.distance(cr, cg, cb, ri, gi, bi) ? grayEntry[gray] : cube)
+        return UInt8(
+            Self.distance(gl, gl, gl, ri, gi, bi) < Self.distance(cr, cg, cb, ri, gi, bi) ? grayEntry[gray] : cube)
     }
 
     /// Squared "redmean" distance between (r1, g1, b1) and (r2, g2, b2).
     @inline(__always)
     static func distance(_ r1: Int, _ g1: Int, _ b1: Int, _ r2: Int, _ g2: Int, _ b2: Int) -> Int {
         let mean = (r1 + r2) / 2
-        let dr = r1 - r2, dg = g1 - g2, db = b1 - b2
+        let dr = r1 - r2
+        let dg = g1 - g2
+        let db = b1 - b2
         return ((512 + mean) * dr * dr >> 8) + 4 * dg * dg + ((767 - mean) * db * db >> 8)
     }
 }

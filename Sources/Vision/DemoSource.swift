@@ -27,9 +27,11 @@ public final class DemoSource: FrameSource {
 
     /// `assets`: the folder holding <class>.png (Assets/demo). `frames`: stop after this many
     /// (nil: endless). `realtime`: deliver at `fps`; false: as fast as asked (tests).
-    public init(assets: String, classes: [String] = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"],
-                width: Int = 640, height: Int = 480, fps: Double = 15, realtime: Bool = true,
-                hold: Double = 2.5, morph: Double = 1.0, frames: Int? = nil) throws {
+    public init(
+        assets: String, classes: [String] = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"],
+        width: Int = 640, height: Int = 480, fps: Double = 15, realtime: Bool = true,
+        hold: Double = 2.5, morph: Double = 1.0, frames: Int? = nil
+    ) throws {
         var faces: [[Float]] = []
         var side = 0
         for c in classes {
@@ -38,18 +40,21 @@ public final class DemoSource: FrameSource {
             do {
                 image = try OpenCV.readImage(path, channels: 1)
             } catch {
-                throw SourceError("demo face \(path) is missing or unreadable (\(error)); run "
-                                  + "'python3 Training/make_demo_faces.py' or pass the folder that holds Assets/demo")
+                throw SourceError(
+                    "demo face \(path) is missing or unreadable (\(error)); run "
+                        + "'python3 Training/make_demo_faces.py' or pass the folder that holds Assets/demo")
             }
             guard image.width == image.height, side == 0 || image.width == side else {
-                throw SourceError("demo face \(path) is \(image.width)x\(image.height); all must be square and the same size")
+                throw SourceError(
+                    "demo face \(path) is \(image.width)x\(image.height); all must be square and the same size")
             }
             side = image.width
             faces.append(image.pixels.map(Float.init))
         }
         guard width >= DemoSource.minimumSize.width && height >= DemoSource.minimumSize.height else {
-            throw SourceError("the demo needs frames of at least \(DemoSource.minimumSize.width)x"
-                              + "\(DemoSource.minimumSize.height), not \(width)x\(height): pass a larger --size")
+            throw SourceError(
+                "the demo needs frames of at least \(DemoSource.minimumSize.width)x"
+                    + "\(DemoSource.minimumSize.height), not \(width)x\(height): pass a larger --size")
         }
         self.faces = faces
         self.faceSide = side
@@ -74,7 +79,8 @@ public final class DemoSource: FrameSource {
         let to = (step + 1) % classes.count
         let x = max(0, phase - hold) / morph
         let mix = x * x * (3 - 2 * x)  // smoothstep: eases in and out of each expression
-        let w = Double(width), h = Double(height)
+        let w = Double(width)
+        let h = Double(height)
         let side = min(w, h) * (0.42 + 0.08 * sin(t * 0.9))
         let cx = w / 2 + (w / 2 - side * 0.6) * 0.8 * sin(t * 0.37)
         let cy = h / 2 + (h / 2 - side * 0.6) * 0.7 * sin(t * 0.53 + 1)
@@ -91,7 +97,8 @@ public final class DemoSource: FrameSource {
     public func faceBox(at t: Double) -> FaceBox {
         let s = state(at: t)
         let side = Int(s.side.rounded())
-        return FaceBox(x: Int((s.cx - s.side / 2).rounded()), y: Int((s.cy - s.side / 2).rounded()), width: side, height: side)
+        return FaceBox(
+            x: Int((s.cx - s.side / 2).rounded()), y: Int((s.cy - s.side / 2).rounded()), width: side, height: side)
     }
 
     public func nextFrame() throws -> Frame? {
@@ -100,8 +107,9 @@ public final class DemoSource: FrameSource {
         if index == 0 { start = monotonicSeconds() }
         if realtime { sleep(until: start + Double(index) / fps) }
         let t = Double(index) / fps
-        let frame = Frame(width: width, height: height, channels: 3, pixels: render(at: t),
-                          timestamp: monotonicSeconds(), index: index, truth: truth(at: t), origin: name)
+        let frame = Frame(
+            width: width, height: height, channels: 3, pixels: render(at: t),
+            timestamp: monotonicSeconds(), index: index, truth: truth(at: t), origin: name)
         index += 1
         return frame
     }
@@ -110,7 +118,8 @@ public final class DemoSource: FrameSource {
     public func render(at t: Double) -> [UInt8] {
         let s = state(at: t)
         var pixels = background
-        let a = faces[s.from], b = faces[s.to]
+        let a = faces[s.from]
+        let b = faces[s.to]
         let mix = Float(s.mix)
         let box = faceBox(at: t)
         let n = faceSide
@@ -120,11 +129,15 @@ public final class DemoSource: FrameSource {
         for y in max(0, box.y)..<min(height, box.y + box.height) {
             let v = (Float(y - box.y) + 0.5) / Float(box.height)  // 0...1 down the face
             let fy = min(max((Float(y - box.y) + 0.5) * scale - 0.5, 0), Float(n - 1))
-            let y0 = Int(fy), y1 = min(y0 + 1, n - 1), wy = fy - Float(y0)
+            let y0 = Int(fy)
+            let y1 = min(y0 + 1, n - 1)
+            let wy = fy - Float(y0)
             for x in max(0, box.x)..<min(width, box.x + box.width) {
                 let u = (Float(x - box.x) + 0.5) / Float(box.width)
                 let fx = min(max((Float(x - box.x) + 0.5) * scale - 0.5, 0), Float(n - 1))
-                let x0 = Int(fx), x1 = min(x0 + 1, n - 1), wx = fx - Float(x0)
+                let x0 = Int(fx)
+                let x1 = min(x0 + 1, n - 1)
+                let wx = fx - Float(x0)
                 func sample(_ f: [Float]) -> Float {
                     let top = f[y0 * n + x0] * (1 - wx) + f[y0 * n + x1] * wx
                     let bottom = f[y1 * n + x0] * (1 - wx) + f[y1 * n + x1] * wx
@@ -152,7 +165,8 @@ public final class DemoSource: FrameSource {
             for x in 0..<width {
                 var light = 0.0
                 for (px, py, r) in patches {
-                    let dx = Double(x) / Double(width) - px, dy = Double(y) / Double(height) - py
+                    let dx = Double(x) / Double(width) - px
+                    let dy = Double(y) / Double(height) - py
                     light += 40 * exp(-(dx * dx + dy * dy) / (r * r))
                 }
                 let i = (y * width + x) * 3

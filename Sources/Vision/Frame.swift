@@ -17,11 +17,14 @@ public struct Frame: Sendable {
     /// Where the frame came from (file path, device), for dumps and logs.
     public var origin: String
 
-    public init(width: Int, height: Int, channels: Int, pixels: [UInt8], timestamp: Double = 0,
-                index: Int = 0, truth: String? = nil, origin: String = "") {
+    public init(
+        width: Int, height: Int, channels: Int, pixels: [UInt8], timestamp: Double = 0,
+        index: Int = 0, truth: String? = nil, origin: String = ""
+    ) {
         precondition(channels == 1 || channels == 3, "a frame has 1 or 3 channels, not \(channels)")
-        precondition(pixels.count == width * height * channels,
-                     "frame buffer holds \(pixels.count) bytes, expected \(width)x\(height)x\(channels)")
+        precondition(
+            pixels.count == width * height * channels,
+            "frame buffer holds \(pixels.count) bytes, expected \(width)x\(height)x\(channels)")
         self.width = width
         self.height = height
         self.channels = channels

@@ -41,8 +41,10 @@ public struct SkippedFile: Sendable, Equatable {
 
 /// Notes an unreadable file of a folder source; when every file of the folder in a row has
 /// failed, there is nothing left to play and the folder is an error.
-private func skip(_ path: String, _ error: Error, _ skipped: inout [SkippedFile], _ failuresInARow: inout Int,
-                  of count: Int, in folder: String) throws {
+private func skip(
+    _ path: String, _ error: Error, _ skipped: inout [SkippedFile], _ failuresInARow: inout Int,
+    of count: Int, in folder: String
+) throws {
     skipped.append(SkippedFile(path: path, reason: "\(error)"))
     failuresInARow += 1
     if failuresInARow >= count {
@@ -53,8 +55,9 @@ private func skip(_ path: String, _ error: Error, _ skipped: inout [SkippedFile]
 /// Reads one image file as a BGR frame.
 func readFrame(_ path: String, index: Int, truth: String? = nil) throws -> Frame {
     let image = try OpenCV.readImage(path, channels: 3)
-    return Frame(width: image.width, height: image.height, channels: 3, pixels: image.pixels,
-                 timestamp: monotonicSeconds(), index: index, truth: truth, origin: path)
+    return Frame(
+        width: image.width, height: image.height, channels: 3, pixels: image.pixels,
+        timestamp: monotonicSeconds(), index: index, truth: truth, origin: path)
 }
 
 /// One image file, delivered once (or forever with `repeating`, for a still monitor view).

@@ -6,7 +6,8 @@ import COpenCVShim
 /// An OpenCV call that failed; `message` names the file or value and what went wrong.
 public struct OpenCVError: Error, CustomStringConvertible, Equatable {
     public enum Kind: Equatable, Sendable {
-        case notFound, invalidArgument, undecodable, opencv, bufferTooSmall, other(Int32)
+        case notFound, invalidArgument, undecodable, opencv, bufferTooSmall
+        case other(Int32)
     }
     public var kind: Kind
     public var message: String
@@ -68,15 +69,18 @@ public enum OpenCV {
     }
 
     /// Resizes a packed 1- or 3-channel image.
-    public static func resize(_ pixels: [UInt8], width: Int, height: Int, channels: Int, toWidth: Int,
-                              toHeight: Int, interpolation: Interpolation) throws -> [UInt8] {
+    public static func resize(
+        _ pixels: [UInt8], width: Int, height: Int, channels: Int, toWidth: Int,
+        toHeight: Int, interpolation: Interpolation
+    ) throws -> [UInt8] {
         precondition(pixels.count >= width * height * channels)
         var out = [UInt8](repeating: 0, count: toWidth * toHeight * channels)
         _ = try pixels.withUnsafeBufferPointer { src in
             try out.withUnsafeMutableBufferPointer { dst in
                 try fcvCall {
-                    fcv_resize(src.baseAddress, Int32(width), Int32(height), Int32(channels), dst.baseAddress,
-                               Int32(toWidth), Int32(toHeight), interpolation.code, $0, $1)
+                    fcv_resize(
+                        src.baseAddress, Int32(width), Int32(height), Int32(channels), dst.baseAddress,
+                        Int32(toWidth), Int32(toHeight), interpolation.code, $0, $1)
                 }
             }
         }
@@ -84,33 +88,41 @@ public enum OpenCV {
     }
 
     /// Resizes into a caller's buffer of toWidth*toHeight*channels bytes (no allocation).
-    public static func resize(_ src: UnsafeBufferPointer<UInt8>, width: Int, height: Int, channels: Int,
-                              into dst: UnsafeMutableBufferPointer<UInt8>, toWidth: Int, toHeight: Int,
-                              interpolation: Interpolation) throws {
+    public static func resize(
+        _ src: UnsafeBufferPointer<UInt8>, width: Int, height: Int, channels: Int,
+        into dst: UnsafeMutableBufferPointer<UInt8>, toWidth: Int, toHeight: Int,
+        interpolation: Interpolation
+    ) throws {
         precondition(src.count >= width * height * channels && dst.count >= toWidth * toHeight * channels)
         try fcvCall {
-            fcv_resize(src.baseAddress, Int32(width), Int32(height), Int32(channels), dst.baseAddress,
-                       Int32(toWidth), Int32(toHeight), interpolation.code, $0, $1)
+            fcv_resize(
+                src.baseAddress, Int32(width), Int32(height), Int32(channels), dst.baseAddress,
+                Int32(toWidth), Int32(toHeight), interpolation.code, $0, $1)
         }
     }
 
     /// Cuts `rect` out of a gray image, resizes it to `toWidth` x `toHeight` into `dst` and, with
     /// `equalize`, spreads its histogram (`equalizeHist`): a cascade pass's input.
-    public static func grayRegion(_ gray: UnsafeBufferPointer<UInt8>, width: Int, height: Int, rect: FaceBox,
-                                  into dst: UnsafeMutableBufferPointer<UInt8>, toWidth: Int, toHeight: Int,
-                                  equalize: Bool) throws {
+    public static func grayRegion(
+        _ gray: UnsafeBufferPointer<UInt8>, width: Int, height: Int, rect: FaceBox,
+        into dst: UnsafeMutableBufferPointer<UInt8>, toWidth: Int, toHeight: Int,
+        equalize: Bool
+    ) throws {
         precondition(gray.count >= width * height && dst.count >= toWidth * toHeight)
         try fcvCall {
-            fcv_gray_region(gray.baseAddress, Int32(width), Int32(height), Int32(width), Int32(rect.x), Int32(rect.y),
-                            Int32(rect.width), Int32(rect.height), dst.baseAddress, Int32(toWidth), Int32(toHeight),
-                            equalize ? 1 : 0, $0, $1)
+            fcv_gray_region(
+                gray.baseAddress, Int32(width), Int32(height), Int32(width), Int32(rect.x), Int32(rect.y),
+                Int32(rect.width), Int32(rect.height), dst.baseAddress, Int32(toWidth), Int32(toHeight),
+                equalize ? 1 : 0, $0, $1)
         }
     }
 
     /// Decodes an image file (JPEG, PNG, BMP, PGM, ...) as gray (`channels` 1) or BGR (3).
-    public static func readImage(_ path: String, channels: Int = 3) throws -> (pixels: [UInt8], width: Int, height: Int) {
+    public static func readImage(_ path: String, channels: Int = 3) throws -> (pixels: [UInt8], width: Int, height: Int)
+    {
         var data: UnsafeMutablePointer<UInt8>?
-        var w: Int32 = 0, h: Int32 = 0
+        var w: Int32 = 0
+        var h: Int32 = 0
         try fcvCall { fcv_image_read(path, Int32(channels), &data, &w, &h, $0, $1) }
         defer { fcv_free(data) }
         let count = Int(w) * Int(h) * channels
@@ -118,39 +130,49 @@ public enum OpenCV {
     }
 
     /// Draws a box outline into packed BGR `pixels`; `color` is (B, G, R).
-    public static func drawRectangle(_ pixels: inout [UInt8], width: Int, height: Int, box: FaceBox,
-                                     color: (UInt8, UInt8, UInt8), thickness: Int) throws {
+    public static func drawRectangle(
+        _ pixels: inout [UInt8], width: Int, height: Int, box: FaceBox,
+        color: (UInt8, UInt8, UInt8), thickness: Int
+    ) throws {
         precondition(pixels.count >= width * height * 3)
         let bgr = [color.0, color.1, color.2]
         _ = try pixels.withUnsafeMutableBufferPointer { dst in
             try fcvCall {
-                fcv_draw_rectangle(dst.baseAddress, Int32(width), Int32(height), Int32(box.x), Int32(box.y),
-                                   Int32(box.width), Int32(box.height), bgr, Int32(thickness), $0, $1)
+                fcv_draw_rectangle(
+                    dst.baseAddress, Int32(width), Int32(height), Int32(box.x), Int32(box.y),
+                    Int32(box.width), Int32(box.height), bgr, Int32(thickness), $0, $1)
             }
         }
     }
 
     /// Draws `text` on a filled background at (x, y), about `textHeight` pixels high.
-    public static func drawLabel(_ pixels: inout [UInt8], width: Int, height: Int, text: String, x: Int, y: Int,
-                                 textHeight: Int, color: (UInt8, UInt8, UInt8),
-                                 background: (UInt8, UInt8, UInt8)) throws {
+    public static func drawLabel(
+        _ pixels: inout [UInt8], width: Int, height: Int, text: String, x: Int, y: Int,
+        textHeight: Int, color: (UInt8, UInt8, UInt8),
+        background: (UInt8, UInt8, UInt8)
+    ) throws {
         precondition(pixels.count >= width * height * 3)
-        let fg = [color.0, color.1, color.2], bg = [background.0, background.1, background.2]
+        let fg = [color.0, color.1, color.2]
+        let bg = [background.0, background.1, background.2]
         _ = try pixels.withUnsafeMutableBufferPointer { dst in
             try fcvCall {
-                fcv_draw_label(dst.baseAddress, Int32(width), Int32(height), text, Int32(x), Int32(y),
-                               Int32(textHeight), fg, bg, $0, $1)
+                fcv_draw_label(
+                    dst.baseAddress, Int32(width), Int32(height), text, Int32(x), Int32(y),
+                    Int32(textHeight), fg, bg, $0, $1)
             }
         }
     }
 
     /// Writes a packed image; the extension (.png, .jpg, ...) picks the format.
-    public static func writeImage(_ path: String, pixels: [UInt8], width: Int, height: Int, channels: Int,
-                                  jpegQuality: Int = 95) throws {
+    public static func writeImage(
+        _ path: String, pixels: [UInt8], width: Int, height: Int, channels: Int,
+        jpegQuality: Int = 95
+    ) throws {
         precondition(pixels.count >= width * height * channels)
         _ = try pixels.withUnsafeBufferPointer { src in
             try fcvCall {
-                fcv_image_write(path, src.baseAddress, Int32(width), Int32(height), Int32(channels), Int32(jpegQuality), $0, $1)
+                fcv_image_write(
+                    path, src.baseAddress, Int32(width), Int32(height), Int32(channels), Int32(jpegQuality), $0, $1)
             }
         }
     }
@@ -171,16 +193,19 @@ public enum OpenCV {
         deinit { fcv_cascade_destroy(handle) }
 
         /// Runs `detectMultiScale` on a packed gray image; sizes in pixels, maxSize 0 = no limit.
-        public func detect(gray: UnsafeBufferPointer<UInt8>, width: Int, height: Int, scaleFactor: Double,
-                           minNeighbors: Int, minSize: Int, maxSize: Int = 0) throws -> [FaceBox] {
+        public func detect(
+            gray: UnsafeBufferPointer<UInt8>, width: Int, height: Int, scaleFactor: Double,
+            minNeighbors: Int, minSize: Int, maxSize: Int = 0
+        ) throws -> [FaceBox] {
             precondition(gray.count >= width * height)
             var count: Int32 = 0
             let cap = Int32(Cascade.capacity)
             _ = try rects.withUnsafeMutableBufferPointer { r in
                 try fcvCall {
-                    fcv_cascade_detect(handle, gray.baseAddress, Int32(width), Int32(height), Int32(width), scaleFactor,
-                                       Int32(minNeighbors), Int32(minSize), Int32(maxSize), r.baseAddress, cap,
-                                       &count, $0, $1)
+                    fcv_cascade_detect(
+                        handle, gray.baseAddress, Int32(width), Int32(height), Int32(width), scaleFactor,
+                        Int32(minNeighbors), Int32(minSize), Int32(maxSize), r.baseAddress, cap,
+                        &count, $0, $1)
                 }
             }
             var boxes: [FaceBox] = []
@@ -204,7 +229,10 @@ public enum OpenCV {
             var h: OpaquePointer?
             try fcvCall { fcv_video_open(path, &h, $0, $1) }
             handle = h!
-            var w: Int32 = 0, hh: Int32 = 0, rate = 0.0, frames: Int64 = 0  // the frame count goes unused
+            var w: Int32 = 0
+            var hh: Int32 = 0
+            var rate = 0.0
+            var frames: Int64 = 0  // the frame count goes unused
             fcv_video_info(handle, &w, &hh, &rate, &frames)
             width = Int(w)
             height = Int(hh)
@@ -215,7 +243,8 @@ public enum OpenCV {
 
         /// Decodes the next frame into `bgr` (grown when a frame is larger); nil at the end.
         public func read(into bgr: inout [UInt8]) throws -> (width: Int, height: Int)? {
-            var w: Int32 = 0, h: Int32 = 0
+            var w: Int32 = 0
+            var h: Int32 = 0
             do {
                 let rc = try bgr.withUnsafeMutableBufferPointer { b in
                     try fcvCall { fcv_video_read(handle, b.baseAddress, b.count, &w, &h, $0, $1) }

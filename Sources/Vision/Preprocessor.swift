@@ -35,9 +35,10 @@ public final class Preprocessor {
     /// whose input size, mean or std is out of range), so a bad value here is a programming error.
     public init(inputSize: Int, mean: [Float], std: [Float], margin: Double = 0) {
         precondition(inputSize > 0, "input size must be positive, not \(inputSize)")
-        precondition(mean.count == 3 && std.count == 3 && mean.allSatisfy(\.isFinite)
-                     && std.allSatisfy { $0.isFinite && $0 > 0 },
-                     "mean and std need 3 finite values each (std above 0), got \(mean) and \(std)")
+        precondition(
+            mean.count == 3 && std.count == 3 && mean.allSatisfy(\.isFinite)
+                && std.allSatisfy { $0.isFinite && $0 > 0 },
+            "mean and std need 3 finite values each (std above 0), got \(mean) and \(std)")
         self.inputSize = inputSize
         self.mean = mean
         self.std = std
@@ -46,27 +47,37 @@ public final class Preprocessor {
 
     /// The box grown by `margin` on each side and clipped to the frame.
     public func cropBox(_ box: FaceBox, frameWidth: Int, frameHeight: Int) -> FaceBox {
-        let dx = Int((Double(box.width) * margin).rounded()), dy = Int((Double(box.height) * margin).rounded())
-        let x0 = max(0, box.x - dx), y0 = max(0, box.y - dy)
-        let x1 = min(frameWidth, box.x + box.width + dx), y1 = min(frameHeight, box.y + box.height + dy)
+        let dx = Int((Double(box.width) * margin).rounded())
+        let dy = Int((Double(box.height) * margin).rounded())
+        let x0 = max(0, box.x - dx)
+        let y0 = max(0, box.y - dy)
+        let x1 = min(frameWidth, box.x + box.width + dx)
+        let y1 = min(frameHeight, box.y + box.height + dy)
         return FaceBox(x: x0, y: y0, width: max(0, x1 - x0), height: max(0, y1 - y0))
     }
 
     /// Writes the face in `box` (margin applied) as one (3, S, S) tensor at `batchIndex` of `output`.
     public func write(_ frame: Frame, box: FaceBox, into output: UnsafeMutableBufferPointer<Float>, batchIndex: Int) {
         let b = cropBox(box, frameWidth: frame.width, frameHeight: frame.height)
-        precondition(b.width > 0 && b.height > 0, "face box \(box) lies outside the \(frame.width)x\(frame.height) frame")
+        precondition(
+            b.width > 0 && b.height > 0, "face box \(box) lies outside the \(frame.width)x\(frame.height) frame")
         writeCrop(frame, box: b, into: output, batchIndex: batchIndex)
     }
 
     /// Like `write` but with `box` used exactly (no margin); the box must lie inside the frame.
-    public func writeCrop(_ frame: Frame, box b: FaceBox, into output: UnsafeMutableBufferPointer<Float>, batchIndex: Int) {
-        precondition(b.x >= 0 && b.y >= 0 && b.width > 0 && b.height > 0 && b.x + b.width <= frame.width
-                     && b.y + b.height <= frame.height, "crop \(b) is not inside the \(frame.width)x\(frame.height) frame")
-        let S = inputSize, n = Preprocessor.faceSide
-        precondition(output.count >= (batchIndex + 1) * floatsPerFace,
-                     "input buffer holds \(output.count) floats, face \(batchIndex) needs \((batchIndex + 1) * floatsPerFace)")
-        let cw = b.width, ch = b.height
+    public func writeCrop(
+        _ frame: Frame, box b: FaceBox, into output: UnsafeMutableBufferPointer<Float>, batchIndex: Int
+    ) {
+        precondition(
+            b.x >= 0 && b.y >= 0 && b.width > 0 && b.height > 0 && b.x + b.width <= frame.width
+                && b.y + b.height <= frame.height, "crop \(b) is not inside the \(frame.width)x\(frame.height) frame")
+        let S = inputSize
+        let n = Preprocessor.faceSide
+        precondition(
+            output.count >= (batchIndex + 1) * floatsPerFace,
+            "input buffer holds \(output.count) floats, face \(batchIndex) needs \((batchIndex + 1) * floatsPerFace)")
+        let cw = b.width
+        let ch = b.height
         Preprocessor.grow(&crop, cw * ch)
         // Gray as OpenCV's BGR2GRAY (Frame.luma), then ToTensor's /255.
         frame.pixels.withUnsafeBufferPointer { px in
@@ -95,7 +106,8 @@ public final class Preprocessor {
         let base = batchIndex * floatsPerFace
         source.withUnsafeBufferPointer { src in
             for c in 0..<3 {
-                let m = mean[c], inv = 1 / std[c]
+                let m = mean[c]
+                let inv = 1 / std[c]
                 let out = base + c * S * S
                 for i in 0..<(S * S) { output[out + i] = (src[i] - m) * inv }
             }
@@ -114,14 +126,17 @@ public final class Preprocessor {
     }
 
     /// Separable antialiased bilinear: rows first (width -> outWidth), then columns.
-    private func resize(_ src: [Float], width: Int, height: Int, via tmp: inout [Float], to dst: inout [Float],
-                        outWidth: Int, outHeight: Int) {
+    private func resize(
+        _ src: [Float], width: Int, height: Int, via tmp: inout [Float], to dst: inout [Float],
+        outWidth: Int, outHeight: Int
+    ) {
         hTaps.compute(input: width, output: outWidth)
         vTaps.compute(input: height, output: outHeight)
         // Horizontal: (height, width) -> (height, outWidth)
         for y in 0..<height {
             for x in 0..<outWidth {
-                let start = hTaps.start[x], k = x * hTaps.stride
+                let start = hTaps.start[x]
+                let k = x * hTaps.stride
                 var acc: Float = 0
                 for j in 0..<hTaps.count[x] { acc += src[y * width + start + j] * hTaps.weight[k + j] }
                 tmp[y * outWidth + x] = acc
@@ -129,7 +144,8 @@ public final class Preprocessor {
         }
         // Vertical: (height, outWidth) -> (outHeight, outWidth)
         for y in 0..<outHeight {
-            let start = vTaps.start[y], k = y * vTaps.stride
+            let start = vTaps.start[y]
+            let k = y * vTaps.stride
             for x in 0..<outWidth {
                 var acc: Float = 0
                 for j in 0..<vTaps.count[y] { acc += tmp[(start + j) * outWidth + x] * vTaps.weight[k + j] }
@@ -157,7 +173,10 @@ struct ResampleTaps {
         let support = scale >= 1 ? scale : 1  // bilinear: half-width 1, times the scale when shrinking
         let invScale = scale >= 1 ? 1 / scale : 1
         stride = Int(support.rounded(.up)) * 2 + 1
-        if start.count < output { start = [Int](repeating: 0, count: output); count = start }
+        if start.count < output {
+            start = [Int](repeating: 0, count: output)
+            count = start
+        }
         if weight.count < output * stride { weight = [Float](repeating: 0, count: output * stride) }
         for i in 0..<output {
             let center = scale * (Double(i) + 0.5)

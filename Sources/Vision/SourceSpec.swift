@@ -12,7 +12,8 @@ public enum SourceSpec: Equatable, Sendable {
     case demo
 
     /// The options a user can give, for messages.
-    public static let choices = "a camera (/dev/video0), a video file (clip.mp4), an image, a folder of images, a folder of class folders, or 'demo'"
+    public static let choices =
+        "a camera (/dev/video0), a video file (clip.mp4), an image, a folder of images, a folder of class folders, or 'demo'"
 
     /// The source `--source` names; when it names none (nil or empty), the default: the camera at
     /// `defaultCamera` when it exists, else the demo, with a notice saying why.
@@ -21,8 +22,11 @@ public enum SourceSpec: Equatable, Sendable {
     {
         guard let value, !value.isEmpty else {
             if FileManager.default.fileExists(atPath: defaultCamera) { return (.camera(defaultCamera), nil) }
-            return (.demo, "no camera at \(defaultCamera): showing the demo face "
-                + "(use --source to pick a video, images or a camera)")
+            return (
+                .demo,
+                "no camera at \(defaultCamera): showing the demo face "
+                    + "(use --source to pick a video, images or a camera)"
+            )
         }
         return (try parse(value), nil)
     }
@@ -54,8 +58,10 @@ public struct SourceOptions: Sendable {
     /// The folder holding the demo's faces (the checkout's Assets/demo).
     public var demoAssets: String?
 
-    public init(width: Int = 640, height: Int = 480, fps: Double? = nil, realtime: Bool = true, loop: Bool = false,
-                demoAssets: String? = nil) {
+    public init(
+        width: Int = 640, height: Int = 480, fps: Double? = nil, realtime: Bool = true, loop: Bool = false,
+        demoAssets: String? = nil
+    ) {
         self.width = width
         self.height = height
         self.fps = fps
@@ -76,7 +82,9 @@ extension SourceSpec {
             do {
                 return try VideoFileSource(path: path, realtime: o.realtime, loop: o.loop)
             } catch let e as OpenCVError where e.kind == .undecodable {
-                throw SourceError("--source \(path): not an image, and OpenCV cannot open it as a video (\(e.message)); give \(SourceSpec.choices)")
+                throw SourceError(
+                    "--source \(path): not an image, and OpenCV cannot open it as a video (\(e.message)); give \(SourceSpec.choices)"
+                )
             }
         case .image(let path):
             return try ImageSource(path: path, repeating: o.loop, fps: o.fps ?? 10)
@@ -86,9 +94,12 @@ extension SourceSpec {
             return try LabelledFolderSource(folder: path, fps: stillRate, loop: o.loop)
         case .demo:
             guard let assets = o.demoAssets else {
-                throw SourceError("the demo source needs its faces folder (Assets/demo in the checkout); run fertui from the checkout")
+                throw SourceError(
+                    "the demo source needs its faces folder (Assets/demo in the checkout); run fertui from the checkout"
+                )
             }
-            return try DemoSource(assets: assets, width: o.width, height: o.height, fps: o.fps ?? 15, realtime: o.realtime)
+            return try DemoSource(
+                assets: assets, width: o.width, height: o.height, fps: o.fps ?? 15, realtime: o.realtime)
         }
     }
 }

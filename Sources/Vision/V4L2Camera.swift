@@ -25,10 +25,13 @@ public struct CameraError: RecoverableSourceError, CustomStringConvertible, Equa
 public enum V4L2Negotiation {
     /// The offered size closest to the request: least difference in pixel count, then in aspect.
     public static func closestSize(to requested: (width: Int, height: Int), among sizes: [(width: Int, height: Int)])
-        -> (width: Int, height: Int)? {
+        -> (width: Int, height: Int)?
+    {
         func cost(_ s: (width: Int, height: Int)) -> (Int, Double) {
-            (abs(s.width * s.height - requested.width * requested.height),
-             abs(Double(s.width) / Double(s.height) - Double(requested.width) / Double(requested.height)))
+            (
+                abs(s.width * s.height - requested.width * requested.height),
+                abs(Double(s.width) / Double(s.height) - Double(requested.width) / Double(requested.height))
+            )
         }
         return sizes.min { cost($0) < cost($1) }
     }
@@ -70,8 +73,10 @@ public final class V4L2Camera: FrameSource {
     private var nextReopen = 0.0
 
     /// Opens and starts the camera now, so a wrong path or a busy camera fails at once.
-    public init(path: String = "/dev/video0", width: Int = 640, height: Int = 480, fps: Double? = 30,
-                device: V4L2Device = SystemV4L2()) throws {
+    public init(
+        path: String = "/dev/video0", width: Int = 640, height: Int = 480, fps: Double? = 30,
+        device: V4L2Device = SystemV4L2()
+    ) throws {
         name = path
         requestedWidth = width
         requestedHeight = height
@@ -92,7 +97,8 @@ public final class V4L2Camera: FrameSource {
             do {
                 try start()
             } catch let e as CameraError where [.noSuchDevice, .busy, .disconnected, .failed].contains(e.kind) {
-                throw CameraError(.disconnected, "camera \(name) is disconnected (\(e.message)); retrying every \(reopenInterval) s")
+                throw CameraError(
+                    .disconnected, "camera \(name) is disconnected (\(e.message)); retrying every \(reopenInterval) s")
             }
         }
         while true {
@@ -103,7 +109,9 @@ public final class V4L2Camera: FrameSource {
                 throw lost(e)
             }
             guard ready else {
-                throw CameraError(.timeout, "camera \(name) sent no frame for \(frameTimeout) s; is it covered or used by another program?")
+                throw CameraError(
+                    .timeout,
+                    "camera \(name) sent no frame for \(frameTimeout) s; is it covered or used by another program?")
             }
             var buf = v4l2_buffer()
             buf.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
@@ -129,7 +137,8 @@ public final class V4L2Camera: FrameSource {
     private func lost(_ e: V4L2CallError) -> CameraError {
         stop()
         nextReopen = monotonicSeconds() + reopenInterval
-        return CameraError(.disconnected, "camera \(name) stopped delivering frames (\(e)); it will be reopened when it is back")
+        return CameraError(
+            .disconnected, "camera \(name) stopped delivering frames (\(e)); it will be reopened when it is back")
     }
 
     private func copyFrame(_ buf: v4l2_buffer) -> Frame {
@@ -143,17 +152,24 @@ public final class V4L2Camera: FrameSource {
             }
         }
         defer { delivered += 1 }
-        return Frame(width: width, height: height, channels: 3, pixels: pixels, timestamp: monotonicSeconds(),
-                     index: delivered, origin: name)
+        return Frame(
+            width: width, height: height, channels: 3, pixels: pixels, timestamp: monotonicSeconds(),
+            index: delivered, origin: name)
     }
 
     /// Opens the device, negotiates BGR24 at the nearest size and rate, maps buffers, streams.
     private func start() throws {
         guard device.isCharacterDevice(name) else {
             if FileManager.default.fileExists(atPath: name) {
-                throw CameraError(.notCaptureDevice, "\(name) is not a video device (it is not a character device); give a camera such as /dev/video0, or a video file")
+                throw CameraError(
+                    .notCaptureDevice,
+                    "\(name) is not a video device (it is not a character device); give a camera such as /dev/video0, or a video file"
+                )
             }
-            throw CameraError(.noSuchDevice, "no such device \(name): is the camera plugged in? list cameras with 'ls /dev/video*', or use --source demo")
+            throw CameraError(
+                .noSuchDevice,
+                "no such device \(name): is the camera plugged in? list cameras with 'ls /dev/video*', or use --source demo"
+            )
         }
         do {
             fd = try device.open(name)
@@ -172,13 +188,22 @@ public final class V4L2Camera: FrameSource {
     private func openError(_ e: V4L2CallError) -> CameraError {
         switch e.errno {
         case ENOENT, ENODEV, ENXIO:
-            return CameraError(.noSuchDevice, "no such device \(name): is the camera plugged in? list cameras with 'ls /dev/video*', or use --source demo")
+            return CameraError(
+                .noSuchDevice,
+                "no such device \(name): is the camera plugged in? list cameras with 'ls /dev/video*', or use --source demo"
+            )
         case EACCES, EPERM:
-            return CameraError(.permissionDenied, "permission denied opening \(name): add your user to the 'video' group (sudo usermod -aG video $USER) and log in again")
+            return CameraError(
+                .permissionDenied,
+                "permission denied opening \(name): add your user to the 'video' group (sudo usermod -aG video $USER) and log in again"
+            )
         case EBUSY:
             return busyError()
         case ENOTTY, EINVAL:
-            return CameraError(.notCaptureDevice, "\(name) is not a video capture device (it does not answer VIDIOC_QUERYCAP); give a camera such as /dev/video0")
+            return CameraError(
+                .notCaptureDevice,
+                "\(name) is not a video capture device (it does not answer VIDIOC_QUERYCAP); give a camera such as /dev/video0"
+            )
         default:
             return CameraError(.failed, "cannot open camera \(name): \(e)")
         }
@@ -193,15 +218,21 @@ public final class V4L2Camera: FrameSource {
         do {
             try device.ioctl(fd, CV4L2_VIDIOC_QUERYCAP, &cap)
         } catch {
-            throw CameraError(.notCaptureDevice, "\(name) is not a video capture device (it does not answer VIDIOC_QUERYCAP); give a camera such as /dev/video0")
+            throw CameraError(
+                .notCaptureDevice,
+                "\(name) is not a video capture device (it does not answer VIDIOC_QUERYCAP); give a camera such as /dev/video0"
+            )
         }
         card = withUnsafeBytes(of: cap.card) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         let caps = cap.capabilities & UInt32(V4L2_CAP_DEVICE_CAPS) != 0 ? cap.device_caps : cap.capabilities
         guard caps & UInt32(V4L2_CAP_VIDEO_CAPTURE) != 0 else {
-            throw CameraError(.notCaptureDevice, "\(name) (\(card)) is not a video capture device (a metadata or output node?); try another /dev/videoN")
+            throw CameraError(
+                .notCaptureDevice,
+                "\(name) (\(card)) is not a video capture device (a metadata or output node?); try another /dev/videoN")
         }
         guard caps & UInt32(V4L2_CAP_STREAMING) != 0 else {
-            throw CameraError(.formatNotSupported, "\(name) (\(card)) does not support streaming I/O, which fertui needs")
+            throw CameraError(
+                .formatNotSupported, "\(name) (\(card)) does not support streaming I/O, which fertui needs")
         }
 
         // Size: the offered size nearest the request (libv4l2 lists the sizes it can convert to BGR24).
@@ -216,8 +247,12 @@ public final class V4L2Camera: FrameSource {
                 sizes.append((Int(fs.discrete.width), Int(fs.discrete.height)))
             } else {
                 let s = fs.stepwise
-                target = (V4L2Negotiation.clamp(requestedWidth, min: Int(s.min_width), max: Int(s.max_width), step: Int(s.step_width)),
-                          V4L2Negotiation.clamp(requestedHeight, min: Int(s.min_height), max: Int(s.max_height), step: Int(s.step_height)))
+                target = (
+                    V4L2Negotiation.clamp(
+                        requestedWidth, min: Int(s.min_width), max: Int(s.max_width), step: Int(s.step_width)),
+                    V4L2Negotiation.clamp(
+                        requestedHeight, min: Int(s.min_height), max: Int(s.max_height), step: Int(s.step_height))
+                )
                 break
             }
         }
@@ -234,15 +269,21 @@ public final class V4L2Camera: FrameSource {
         } catch let e as V4L2CallError where e.errno == EBUSY {
             throw busyError()
         } catch let e as V4L2CallError {
-            throw CameraError(.formatNotSupported, "\(name) (\(card)) refused BGR24 at \(target.width)x\(target.height): \(e); try another --size")
+            throw CameraError(
+                .formatNotSupported,
+                "\(name) (\(card)) refused BGR24 at \(target.width)x\(target.height): \(e); try another --size")
         }
         guard fmt.fmt.pix.pixelformat == CV4L2_PIX_FMT_BGR24 else {
-            throw CameraError(.formatNotSupported, "\(name) (\(card)) offers \(V4L2Negotiation.fourcc(fmt.fmt.pix.pixelformat)), which libv4l2 cannot convert to BGR24; this camera's format is not supported")
+            throw CameraError(
+                .formatNotSupported,
+                "\(name) (\(card)) offers \(V4L2Negotiation.fourcc(fmt.fmt.pix.pixelformat)), which libv4l2 cannot convert to BGR24; this camera's format is not supported"
+            )
         }
         width = Int(fmt.fmt.pix.width)
         height = Int(fmt.fmt.pix.height)
         guard width > 0, height > 0 else {
-            throw CameraError(.formatNotSupported, "\(name) (\(card)) agreed to a \(width)x\(height) frame; try another --size")
+            throw CameraError(
+                .formatNotSupported, "\(name) (\(card)) agreed to a \(width)x\(height) frame; try another --size")
         }
         bytesPerLine = max(Int(fmt.fmt.pix.bytesperline), width * 3)
 
@@ -252,7 +293,8 @@ public final class V4L2Camera: FrameSource {
         parm.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
         if (try? device.ioctl(fd, CV4L2_VIDIOC_G_PARM, &parm)) != nil {
             if let fps = requestedFPS, fps > 0, parm.parm.capture.capability & UInt32(V4L2_CAP_TIMEPERFRAME) != 0 {
-                parm.parm.capture.timeperframe = v4l2_fract(numerator: 1000, denominator: UInt32((fps * 1000).rounded()))
+                parm.parm.capture.timeperframe = v4l2_fract(
+                    numerator: 1000, denominator: UInt32((fps * 1000).rounded()))
                 _ = try? device.ioctl(fd, CV4L2_VIDIOC_S_PARM, &parm)
             }
             let t = parm.parm.capture.timeperframe

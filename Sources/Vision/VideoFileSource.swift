@@ -40,8 +40,9 @@ public final class VideoFileSource: FrameSource {
         if sinceStart == 0 { start = monotonicSeconds() }
         if realtime { sleep(until: start + Double(sinceStart) / (nominalFPS ?? 30)) }
         let pixels = buffer.count == w * h * 3 ? buffer : Array(buffer[0..<(w * h * 3)])
-        let frame = Frame(width: w, height: h, channels: 3, pixels: pixels, timestamp: monotonicSeconds(),
-                          index: delivered, origin: name)
+        let frame = Frame(
+            width: w, height: h, channels: 3, pixels: pixels, timestamp: monotonicSeconds(),
+            index: delivered, origin: name)
         sinceStart += 1
         delivered += 1
         return frame

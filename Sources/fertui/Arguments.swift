@@ -67,13 +67,17 @@ struct Arguments {
     mutating func int(_ name: String, default def: Int, in range: ClosedRange<Int> = Int.min...Int.max) throws -> Int {
         guard let s = try value(name) else { return def }
         guard let v = Int(s), range.contains(v) else {
-            throw UsageError(message: "\(name) \(s): expected a whole number in \(range.lowerBound)...\(range.upperBound)")
+            throw UsageError(
+                message: "\(name) \(s): expected a whole number in \(range.lowerBound)...\(range.upperBound)")
         }
         return v
     }
 
     /// A decimal option within `range`.
-    mutating func double(_ name: String, default def: Double, in range: ClosedRange<Double> = -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude) throws -> Double {
+    mutating func double(
+        _ name: String, default def: Double,
+        in range: ClosedRange<Double> = -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude
+    ) throws -> Double {
         guard let s = try value(name) else { return def }
         guard let v = Double(s), range.contains(v) else {
             throw UsageError(message: "\(name) \(s): expected a number in \(range.lowerBound)...\(range.upperBound)")
@@ -82,8 +86,10 @@ struct Arguments {
     }
 
     /// A `WIDTHxHEIGHT` option (e.g. 640x480) within the given ranges.
-    mutating func size(_ name: String, default def: (width: Int, height: Int), width: ClosedRange<Int> = 16...7680,
-                       height: ClosedRange<Int> = 8...4320) throws -> (width: Int, height: Int) {
+    mutating func size(
+        _ name: String, default def: (width: Int, height: Int), width: ClosedRange<Int> = 16...7680,
+        height: ClosedRange<Int> = 8...4320
+    ) throws -> (width: Int, height: Int) {
         guard let s = try value(name) else { return def }
         let parts = s.lowercased().split(separator: "x").compactMap { Int($0) }
         guard parts.count == 2, width.contains(parts[0]), height.contains(parts[1]) else {

@@ -2,8 +2,8 @@
 // weights when present and on deterministic random weights otherwise (latency ignores the values).
 
 import Engine
-import Pipeline
 import Foundation
+import Pipeline
 
 enum BenchCommand {
     static let help = """
@@ -47,8 +47,12 @@ enum BenchCommand {
 
     static func run(_ args: [String]) throws -> Int32 {
         if args.contains("--pipeline") { return try PipelineBench.run(args) }  // the live pipeline (PipelineBench.swift)
-        var a = Arguments(args, valueOptions: ["--model", "--models-dir", "--size", "--batch", "--threads", "--runs",
-                                               "--warmup", "--winograd-min-tiles", "--split-macs", "--split-floats"])
+        var a = Arguments(
+            args,
+            valueOptions: [
+                "--model", "--models-dir", "--size", "--batch", "--threads", "--runs",
+                "--warmup", "--winograd-min-tiles", "--split-macs", "--split-floats",
+            ])
         let model = try a.value("--model") ?? "resnet18"
         let modelsDir = try a.value("--models-dir")
         let size = try a.int("--size", default: 224, in: 32...4096)
@@ -60,28 +64,34 @@ enum BenchCommand {
         let defaults = EngineOptions(threads: threads)
         var options = defaults
         options.skipZeros = !a.flag("--dense")
-        options.winogradMinTiles = try a.int("--winograd-min-tiles", default: defaults.winogradMinTiles,
-                                             in: 1...Int.max)
+        options.winogradMinTiles = try a.int(
+            "--winograd-min-tiles", default: defaults.winogradMinTiles,
+            in: 1...Int.max)
         if a.flag("--no-winograd") { options.winogradMinTiles = .max }
         options.splitMACs = try a.int("--split-macs", default: defaults.splitMACs, in: 1...Int.max)
         options.splitFloats = try a.int("--split-floats", default: defaults.splitFloats, in: 1...Int.max)
         try a.finish(command: "bench")
         guard a.positionals.isEmpty else {
-            throw UsageError(message: "unexpected argument '\(a.positionals[0])': fertui bench takes options only (see 'fertui bench --help')")
+            throw UsageError(
+                message:
+                    "unexpected argument '\(a.positionals[0])': fertui bench takes options only (see 'fertui bench --help')"
+            )
         }
 
         let names = model == "all" ? ModelCatalog.names + [ExpressionModels.ensembleName] : [model]
         if !ExpressionModels.names.contains(model) && model != "all" && !model.hasSuffix(".safetensors")
             && !model.contains("/")
         {
-            throw UsageError(message: "--model \(model): expected resnet18, resnet34, resnet50, ensemble, all, "
-                + "or a path to a .safetensors file")
+            throw UsageError(
+                message: "--model \(model): expected resnet18, resnet34, resnet50, ensemble, all, "
+                    + "or a path to a .safetensors file")
         }
         for name in names {
             // The ensemble's forward is its three members' forwards on the same input.
             let members = name == ExpressionModels.ensembleName ? ModelCatalog.names : [name]
             let loaded = try members.map {
-                try ResNet.load($0, modelsDir: modelsDir, weights: .seededWhenMissing(inputSize: size), options: options)
+                try ResNet.load(
+                    $0, modelsDir: modelsDir, weights: .seededWhenMissing(inputSize: size), options: options)
             }
             let nets = loaded.map(\.network)
             let weights = Set(loaded.map(\.origin.rawValue)).sorted().joined(separator: "+")
@@ -89,14 +99,19 @@ enum BenchCommand {
             let label = ExpressionModels.names.contains(name) ? name : nets[0].info.arch
             let kept = nets.map(\.keptWeightFraction).reduce(0, +) / Double(nets.count)
             if json {
-                print("{\"model\":\"\(label)\",\"size\":\(size),\"batch\":\(batch),\"threads\":\(threads),"
-                      + "\"median_ms\":\(String(format: "%.3f", r.median)),\"p90_ms\":\(String(format: "%.3f", r.p90)),"
-                      + "\"runs\":\(runs),\"weights\":\"\(weights)\",\"kept\":\(String(format: "%.3f", kept)),"
-                      + "\"dense\":\(!options.skipZeros),\"blas\":\"\(BLASCore.current)\"}")
+                print(
+                    "{\"model\":\"\(label)\",\"size\":\(size),\"batch\":\(batch),\"threads\":\(threads),"
+                        + "\"median_ms\":\(String(format: "%.3f", r.median)),\"p90_ms\":\(String(format: "%.3f", r.p90)),"
+                        + "\"runs\":\(runs),\"weights\":\"\(weights)\",\"kept\":\(String(format: "%.3f", kept)),"
+                        + "\"dense\":\(!options.skipZeros),\"blas\":\"\(BLASCore.current)\"}")
             } else {
-                print(String(format: "%@  input %d  batch %d  threads %d  median %.2f ms  p90 %.2f ms  (%d runs, %@ weights, %.0f%% kept, OpenBLAS %@)",
-                             label.padding(toLength: 9, withPad: " ", startingAt: 0), size, batch, threads, r.median, r.p90, runs, weights,
-                             100 * kept, BLASCore.current))
+                print(
+                    String(
+                        format:
+                            "%@  input %d  batch %d  threads %d  median %.2f ms  p90 %.2f ms  (%d runs, %@ weights, %.0f%% kept, OpenBLAS %@)",
+                        label.padding(toLength: 9, withPad: " ", startingAt: 0), size, batch, threads, r.median, r.p90,
+                        runs, weights,
+                        100 * kept, BLASCore.current))
             }
         }
         return 0
@@ -105,8 +120,11 @@ enum BenchCommand {
     /// Median and 90th-percentile milliseconds of `runs` forwards after `warmup` untimed ones, on
     /// what fertui feeds the engine: a gray image in all three channels (`Training/bench.py`
     /// gives PyTorch and ONNX Runtime the same).
-    static func measure(_ nets: [ResNet], size: Int, batch: Int, runs: Int, warmup: Int) throws -> (median: Double, p90: Double) {
-        let planes = SeededWeights.input(batch: batch, side: size, seed: 3), hw = size * size
+    static func measure(_ nets: [ResNet], size: Int, batch: Int, runs: Int, warmup: Int) throws -> (
+        median: Double, p90: Double
+    ) {
+        let planes = SeededWeights.input(batch: batch, side: size, seed: 3)
+        let hw = size * size
         var input = [Float]()
         input.reserveCapacity(planes.count)
         for b in 0..<batch { for _ in 0..<3 { input += planes[(b * 3 * hw)..<(b * 3 * hw + hw)] } }
@@ -121,7 +139,8 @@ enum BenchCommand {
             }
         }
         times.sort()
-        let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+        let median =
+            times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
         let p90 = times[min(times.count - 1, Int((Double(times.count) * 0.9).rounded(.up)) - 1)]
         return (median, p90)
     }

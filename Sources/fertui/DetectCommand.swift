@@ -54,7 +54,8 @@ enum DetectCommand {
             let items = faces.map { f in
                 "{\"id\":\(f.id),\"box\":[\(f.box.x),\(f.box.y),\(f.box.width),\(f.box.height)],\"held\":\(f.held)}"
             }
-            out += "{\"frame\":\(frame.index),\"origin\":\(PredictionJSON.string(frame.origin)),"
+            out +=
+                "{\"frame\":\(frame.index),\"origin\":\(PredictionJSON.string(frame.origin)),"
                 + "\"ms\":\(PredictionJSON.number(ms, decimals: 3)),"
                 + "\"cpu_ms\":\(PredictionJSON.number(cpuMs, decimals: 3)),"
                 + "\"slices\":\(s.slices),\"regions\":\(s.regions),\"confirmations\":\(s.confirmations),"

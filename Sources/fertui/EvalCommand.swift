@@ -55,8 +55,9 @@ enum EvalCommand {
             let arch = (classifier as? FaceClassifier)?.model.info.arch ?? name
             let source = try LabelledFolderSource(folder: data, shuffleSeed: nil)
             if let unknown = source.classes.first(where: { !classifier.classes.contains($0) }) {
-                throw UsageError(message: "\(data)/\(unknown): not one of the model's classes "
-                    + "(\(classifier.classes.joined(separator: ", ")))")
+                throw UsageError(
+                    message: "\(data)/\(unknown): not one of the model's classes "
+                        + "(\(classifier.classes.joined(separator: ", ")))")
             }
             let detector = noDetect ? nil : try CascadeDetector(cascadePath: cascade)
             let started = monotonicSeconds()
@@ -64,14 +65,16 @@ enum EvalCommand {
                 guard progress, done % 100 == 0 || done == total else { return }
                 FileHandle.standardError.write("\r  \(done)/\(total) images" + (done == total ? "\n" : ""))
             }
-            let what = name == ExpressionModels.ensembleName
+            let what =
+                name == ExpressionModels.ensembleName
                 ? "ensemble of \(ModelCatalog.names.joined(separator: ", "))"
                 : "\(try ModelCatalog.resolve(name, modelsDir: modelsDir)) (\(arch))"
             if json {
                 print(report.json(model: arch))
             } else {
-                print("\(what) on \(data) "
-                    + String(format: "in %.1fs", monotonicSeconds() - started))
+                print(
+                    "\(what) on \(data) "
+                        + String(format: "in %.1fs", monotonicSeconds() - started))
                 print(report.table())
             }
         }

@@ -97,9 +97,13 @@ enum MonitorCommand {
     }
 
     static func parse(_ tokens: [String]) throws -> Options {
-        var args = Arguments(tokens, valueOptions: DetectionOptions.valueOptions.union([
-            "--source", "--size", "--fps", "--model", "--models-dir", "--smooth-window", "--threads", "--input-size", "--color",
-            "--dump-dir", "--frames", "--seconds", "--log", "--cycle-models", "--summary", "--timeline-seconds"]))
+        var args = Arguments(
+            tokens,
+            valueOptions: DetectionOptions.valueOptions.union([
+                "--source", "--size", "--fps", "--model", "--models-dir", "--smooth-window", "--threads",
+                "--input-size", "--color",
+                "--dump-dir", "--frames", "--seconds", "--log", "--cycle-models", "--summary", "--timeline-seconds",
+            ]))
         var o = Options()
         o.source = try args.value("--source")
         (o.width, o.height) = try args.size("--size", default: (o.width, o.height), height: 16...4320)
@@ -138,22 +142,31 @@ enum MonitorCommand {
             o.cycleModels = try args.double("--cycle-models", default: 0, in: 0.1...86400)
         }
         if !args.positionals.isEmpty {
-            throw UsageError(message: "unexpected argument \(args.positionals[0]); give the source with --source \(args.positionals[0])")
+            throw UsageError(
+                message:
+                    "unexpected argument \(args.positionals[0]); give the source with --source \(args.positionals[0])")
         }
         try args.finish(command: "monitor")
         if o.randomWeights, o.model.hasSuffix(".safetensors") || !ModelCatalog.names.contains(o.model) {
-            throw UsageError(message: "--random-weights needs --model one of \(ModelCatalog.names.joined(separator: ", ")), not \(o.model)")
+            throw UsageError(
+                message:
+                    "--random-weights needs --model one of \(ModelCatalog.names.joined(separator: ", ")), not \(o.model)"
+            )
         }
         return o
     }
 
     static func run(_ tokens: [String]) throws -> Int32 {
-        if tokens.contains("--list-cameras") { print(CameraList.text(paths: CameraList.devicePaths())); return 0 }
+        if tokens.contains("--list-cameras") {
+            print(CameraList.text(paths: CameraList.devicePaths()))
+            return 0
+        }
         let o = try parse(tokens)
         // Detection runs beside the forward pass: OpenCV's own thread pool would fight the engine.
         OpenCV.setThreads(1)
-        let sourceOptions = SourceOptions(width: o.width, height: o.height, fps: o.fps, realtime: o.realtime,
-                                          loop: o.loop)
+        let sourceOptions = SourceOptions(
+            width: o.width, height: o.height, fps: o.fps, realtime: o.realtime,
+            loop: o.loop)
         var (source, notice) = try openSource(o.source, options: sourceOptions)
         // A folder of face crops (FER-2013's layout) is classified whole: the cascade finds little
         // in 48x48 pixels. --detect keeps detection on.
@@ -182,8 +195,9 @@ enum MonitorCommand {
         // Headless runs and --no-realtime replays classify every frame; a camera still drops late ones.
         config.backpressure = (o.headless || !o.realtime) && !(source is V4L2Camera) ? .block : .dropOldest
         // The pipeline holds the only reference to the model, so a switch frees the old one.
-        let pipeline = MonitorPipeline(source: source, detector: detector, model: try loader(o.model), modelName: o.model,
-                                       configuration: config, loadModel: loader)
+        let pipeline = MonitorPipeline(
+            source: source, detector: detector, model: try loader(o.model), modelName: o.model,
+            configuration: config, loadModel: loader)
         let log = try o.log.map { try PredictionLog(path: $0) }
         if let log { pipeline.onProcessed = { log.append($0) } }
         let cycler = o.cycleModels.map { seconds -> DispatchSourceTimer in
@@ -200,7 +214,10 @@ enum MonitorCommand {
             return runHeadless(pipeline, log: log, summaryPath: o.summary)
         }
         if isatty(STDOUT_FILENO) == 0 || isatty(STDIN_FILENO) == 0 {
-            throw UsageError(message: "the monitor needs a terminal (standard input and output are not one); use --headless, e.g. --headless --frames 100 --log out.jsonl")
+            throw UsageError(
+                message:
+                    "the monitor needs a terminal (standard input and output are not one); use --headless, e.g. --headless --frames 100 --log out.jsonl"
+            )
         }
         if let notice { pipeline.setMessage(notice) }
         DumpWriter.removeAbandonedPartials(in: o.dumpDir)
@@ -227,9 +244,18 @@ enum MonitorCommand {
     static func runHeadless(_ pipeline: MonitorPipeline, log: PredictionLog?, summaryPath: String?) -> Int32 {
         let done = DispatchSemaphore(value: 0)
         var reason = ""
-        pipeline.onFinished = { reason = $0; done.signal() }
-        log?.onFailure = { _ in reason = "log write failed"; done.signal() }
-        let signals = QuitSignals(QuitSignals.standard) { reason = "signal \($0)"; done.signal() }
+        pipeline.onFinished = {
+            reason = $0
+            done.signal()
+        }
+        log?.onFailure = { _ in
+            reason = "log write failed"
+            done.signal()
+        }
+        let signals = QuitSignals(QuitSignals.standard) {
+            reason = "signal \($0)"
+            done.signal()
+        }
         pipeline.start()
         done.wait()
         pipeline.stop(waiting: 10)
@@ -238,7 +264,9 @@ enum MonitorCommand {
         var logFailure: Error?
         do { lines = try log?.close() } catch { logFailure = error }
         var status = report(pipeline.sessionSummary(reason: reason), summaryPath: summaryPath)
-        if let lines, let log, log.path != "-" { FileHandle.standardError.write("fertui: \(lines) frames logged to \(log.path)\n") }
+        if let lines, let log, log.path != "-" {
+            FileHandle.standardError.write("fertui: \(lines) frames logged to \(log.path)\n")
+        }
         if let logFailure {
             FileHandle.standardError.write("fertui: \(logFailure)\n")
             status = 1
@@ -265,7 +293,8 @@ enum MonitorCommand {
     static func modelLoader(_ o: Options) -> (String) throws -> ExpressionModel {
         let weights: WeightsChoice = o.randomWeights ? .seeded(inputSize: o.inputSize) : .file
         return { name in
-            try ExpressionModels.load(name, modelsDir: o.modelsDir, weights: weights, options: EngineOptions(threads: o.threads))
+            try ExpressionModels.load(
+                name, modelsDir: o.modelsDir, weights: weights, options: EngineOptions(threads: o.threads))
         }
     }
 

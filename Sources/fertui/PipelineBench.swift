@@ -36,9 +36,12 @@ enum PipelineBench {
         """
 
     static func run(_ tokens: [String]) throws -> Int32 {
-        var args = Arguments(tokens.filter { $0 != "--pipeline" },
-                             valueOptions: ["--source", "--size", "--fps", "--model", "--models-dir", "--seconds", "--screen", "--threads",
-                                            "--detect-width", "--detect-scale"])
+        var args = Arguments(
+            tokens.filter { $0 != "--pipeline" },
+            valueOptions: [
+                "--source", "--size", "--fps", "--model", "--models-dir", "--seconds", "--screen", "--threads",
+                "--detect-width", "--detect-scale",
+            ])
         let sourceName = try args.value("--source") ?? "demo"
         let (width, height) = try args.size("--size", default: (640, 480))
         let fps = try args.double("--fps", default: 30, in: 1...240)
@@ -48,8 +51,10 @@ enum PipelineBench {
         let (screenW, screenH) = try args.size("--screen", default: (200, 60))
         let threads = try args.int("--threads", default: 1, in: 1...64)
         var detectorSettings = DetectorSettings()
-        detectorSettings.detectionWidth = try args.int("--detect-width", default: detectorSettings.detectionWidth, in: 64...4096)
-        detectorSettings.scaleFactor = try args.double("--detect-scale", default: detectorSettings.scaleFactor, in: 1.01...2)
+        detectorSettings.detectionWidth = try args.int(
+            "--detect-width", default: detectorSettings.detectionWidth, in: 64...4096)
+        detectorSettings.scaleFactor = try args.double(
+            "--detect-scale", default: detectorSettings.scaleFactor, in: 1.01...2)
         let measureMemory = !args.flag("--no-memory")
         let json = args.flag("--json")
         try args.finish(command: "bench --pipeline")
@@ -59,17 +64,19 @@ enum PipelineBench {
         let (source, _) = try MonitorCommand.openSource(sourceName, options: options)
         var weights: [String: WeightsOrigin] = [:]
         let load: (String) throws -> ExpressionModel = { name in
-            let (network, origin) = try ResNet.load(name, modelsDir: modelsDir,
-                                                    weights: .seededWhenMissing(inputSize: 48),
-                                                    options: EngineOptions(threads: threads))
+            let (network, origin) = try ResNet.load(
+                name, modelsDir: modelsDir,
+                weights: .seededWhenMissing(inputSize: 48),
+                options: EngineOptions(threads: threads))
             weights[name] = origin
             return ResNetExpressionModel(network)
         }
         var config = PipelineConfiguration()
         config.backpressure = .dropOldest
-        let pipeline = MonitorPipeline(source: source, detector: try CascadeDetector(settings: detectorSettings),
-                                       model: try load(modelName), modelName: modelName,
-                                       configuration: config, loadModel: load)
+        let pipeline = MonitorPipeline(
+            source: source, detector: try CascadeDetector(settings: detectorSettings),
+            model: try load(modelName), modelName: modelName,
+            configuration: config, loadModel: load)
         // The render stage composes the whole screen as the monitor does; only the terminal write is left out.
         let screen = ScreenComposer(colorMode: .grayscale256)
         var grid = CellGrid(width: screenW, height: screenH)
@@ -101,8 +108,8 @@ enum PipelineBench {
         // The screen's output per colour mode, on the next 3 s of the source at its rate.
         var outputRows: [ScreenOutputBench.Row] = []
         if let replay = try? MonitorCommand.openSource(
-            sourceName, options: SourceOptions(width: width, height: height, fps: fps, realtime: false, loop: true)).0
-        {
+            sourceName, options: SourceOptions(width: width, height: height, fps: fps, realtime: false, loop: true)
+        ).0 {
             var frames: [Frame] = []
             while frames.count < Int(fps * 3), let f = try? replay.nextFrame() { frames.append(f) }
             outputRows = ScreenOutputBench.measure(frames: frames, snapshot: snap, width: 200, height: 60, fps: fps)
@@ -118,7 +125,9 @@ enum PipelineBench {
                 pipeline.waitForModelSwitch()
                 let before = pipeline.statistics.processed
                 let deadline = monotonicSeconds() + 30
-                while pipeline.statistics.processed < before + 3, monotonicSeconds() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+                while pipeline.statistics.processed < before + 3, monotonicSeconds() < deadline {
+                    Thread.sleep(forTimeInterval: 0.02)
+                }
                 if let m = ProcessMemory.current() { perModel.append((name, m.residentMB)) }
             }
             memory = ProcessMemory.current()
@@ -140,45 +149,57 @@ enum PipelineBench {
             s += "\"prediction_latency_median_ms\":\(oneDecimal(stats.predictionLatencyMedian)),"
             s += "\"stage_ms\":\(PredictionJSON.timings(t)),\"render_200x60_ms\":\(oneDecimal(renderMedian)),"
             s += "\"faces\":\(facesSeen),\"dropped\":\(stats.dropped),\"screen_output\":["
-            s += outputRows.map {
-                "{\"mode\":\(PredictionJSON.string($0.mode)),\"compose_ms\":\(twoDecimals($0.composeMedianMs)),"
-                    + "\"encode_ms\":\(twoDecimals($0.encodeMedianMs)),\"bytes_per_s\":\(Int($0.bytesPerSecond)),"
-                    + "\"cells_per_frame\":\(Int($0.cellsPerFrame))}"
-            }.joined(separator: ",") + "]"
+            s +=
+                outputRows.map {
+                    "{\"mode\":\(PredictionJSON.string($0.mode)),\"compose_ms\":\(twoDecimals($0.composeMedianMs)),"
+                        + "\"encode_ms\":\(twoDecimals($0.encodeMedianMs)),\"bytes_per_s\":\(Int($0.bytesPerSecond)),"
+                        + "\"cells_per_frame\":\(Int($0.cellsPerFrame))}"
+                }.joined(separator: ",") + "]"
             if let memory {
                 s += ",\"rss_mb\":\(oneDecimal(memory.residentMB)),\"peak_rss_mb\":\(oneDecimal(memory.peakResidentMB))"
             }
             print(s + "}")
         } else {
-            print("pipeline: \(source.name) \(width)x\(height) at \(oneDecimal(fps)) fps, \(modelName), "
-                + "\(threads) threads, cascade at \(detectorSettings.detectionWidth) px "
-                + "step \(detectorSettings.scaleFactor), "
-                + "\(oneDecimal(seconds)) s (weights: \(weightNote))")
-            print("  rates     source \(oneDecimal(sourceFPS)) fps   inference \(oneDecimal(inferenceFPS)) fps   "
-                + "screen \(oneDecimal(screenFPS)) fps   (target screen >= 25, inference >= 20)")
-            print("  latency   source to screen median \(oneDecimal(stats.latencyMedian)) ms "
-                + "over \(stats.latencySamples) frames   (target <= 60)")
-            print("            source to that frame's prediction ready: median "
-                + "\(oneDecimal(stats.predictionLatencyMedian)) ms (its boxes reach the screen with the next frame)")
-            print("  stages    "
-                + t.stages.map { "\($0.name) \(oneDecimal($0.milliseconds)) ms" }.joined(separator: "   "))
-            print("  dropped   \(stats.droppedBeforeDetect) before detect, "
-                + "\(stats.droppedBeforePreprocess) before preprocess, \(stats.droppedBeforeForward) before forward; "
-                + "at most \(facesSeen) faces per frame")
-            print("  render    one 200x60 screen from a \(width)x\(height) frame: "
-                + "median \(oneDecimal(renderMedian)) ms over \(renderTimes.count)   (target <= 3)")
+            print(
+                "pipeline: \(source.name) \(width)x\(height) at \(oneDecimal(fps)) fps, \(modelName), "
+                    + "\(threads) threads, cascade at \(detectorSettings.detectionWidth) px "
+                    + "step \(detectorSettings.scaleFactor), "
+                    + "\(oneDecimal(seconds)) s (weights: \(weightNote))")
+            print(
+                "  rates     source \(oneDecimal(sourceFPS)) fps   inference \(oneDecimal(inferenceFPS)) fps   "
+                    + "screen \(oneDecimal(screenFPS)) fps   (target screen >= 25, inference >= 20)")
+            print(
+                "  latency   source to screen median \(oneDecimal(stats.latencyMedian)) ms "
+                    + "over \(stats.latencySamples) frames   (target <= 60)")
+            print(
+                "            source to that frame's prediction ready: median "
+                    + "\(oneDecimal(stats.predictionLatencyMedian)) ms (its boxes reach the screen with the next frame)"
+            )
+            print(
+                "  stages    "
+                    + t.stages.map { "\($0.name) \(oneDecimal($0.milliseconds)) ms" }.joined(separator: "   "))
+            print(
+                "  dropped   \(stats.droppedBeforeDetect) before detect, "
+                    + "\(stats.droppedBeforePreprocess) before preprocess, \(stats.droppedBeforeForward) before forward; "
+                    + "at most \(facesSeen) faces per frame")
+            print(
+                "  render    one 200x60 screen from a \(width)x\(height) frame: "
+                    + "median \(oneDecimal(renderMedian)) ms over \(renderTimes.count)   (target <= 3)")
             for row in outputRows {
-                print("  screen    \(row.mode.padding(toLength: 13, withPad: " ", startingAt: 0)) compose "
-                    + "\(twoDecimals(row.composeMedianMs)) ms + encode \(twoDecimals(row.encodeMedianMs)) ms a frame, "
-                    + "\(Int(row.cellsPerFrame)) cells changed, \(oneDecimal(row.bytesPerSecond / 1024)) KiB/s at "
-                    + "\(oneDecimal(fps)) fps   (target <= 5 ms)")
+                print(
+                    "  screen    \(row.mode.padding(toLength: 13, withPad: " ", startingAt: 0)) compose "
+                        + "\(twoDecimals(row.composeMedianMs)) ms + encode \(twoDecimals(row.encodeMedianMs)) ms a frame, "
+                        + "\(Int(row.cellsPerFrame)) cells changed, \(oneDecimal(row.bytesPerSecond / 1024)) KiB/s at "
+                        + "\(oneDecimal(fps)) fps   (target <= 5 ms)")
             }
             if let memory {
-                print("  memory    resident \(oneDecimal(memory.residentMB)) MB, "
-                    + "peak \(oneDecimal(memory.peakResidentMB)) MB "
-                    + "after using \(ModelCatalog.names.joined(separator: ", "))   (target <= 250)")
-                print("            resident while each model runs: "
-                    + perModel.map { "\($0.0) \(oneDecimal($0.1)) MB" }.joined(separator: ", "))
+                print(
+                    "  memory    resident \(oneDecimal(memory.residentMB)) MB, "
+                        + "peak \(oneDecimal(memory.peakResidentMB)) MB "
+                        + "after using \(ModelCatalog.names.joined(separator: ", "))   (target <= 250)")
+                print(
+                    "            resident while each model runs: "
+                        + perModel.map { "\($0.0) \(oneDecimal($0.1)) MB" }.joined(separator: ", "))
             }
         }
         return 0

@@ -35,7 +35,8 @@ enum PredictCommand {
         """
 
     static func run(_ tokens: [String]) throws -> Int32 {
-        var args = Arguments(tokens, valueOptions: DetectionOptions.valueOptions.union(["--model", "--models-dir", "--margin"]))
+        var args = Arguments(
+            tokens, valueOptions: DetectionOptions.valueOptions.union(["--model", "--models-dir", "--margin"]))
         let modelName = try args.value("--model") ?? "resnet18"
         let modelsDir = try args.value("--models-dir")
         let json = args.flag("--json")
@@ -43,7 +44,8 @@ enum PredictCommand {
         let settings = try DetectionOptions.parse(&args, stills: true)
         let cascade = settings.cascadePath
         let margin = try args.double("--margin", default: 0, in: 0...1)
-        let flip = args.flag("--flip"), noFlip = args.flag("--no-flip")
+        let flip = args.flag("--flip")
+        let noFlip = args.flag("--no-flip")
         if flip && noFlip { throw UsageError(message: "--flip and --no-flip contradict each other: give one") }
         try args.finish(command: "predict")
         let images = args.positionals
@@ -54,8 +56,9 @@ enum PredictCommand {
             throw UsageError(message: "--cascade has no effect with --no-detect: drop one of them")
         }
 
-        let classifier = try ExpressionModels.classifier(modelName, modelsDir: modelsDir, margin: margin,
-                                                         mirrorAverage: flip ? true : noFlip ? false : nil)
+        let classifier = try ExpressionModels.classifier(
+            modelName, modelsDir: modelsDir, margin: margin,
+            mirrorAverage: flip ? true : noFlip ? false : nil)
         let detector = noDetect ? nil : try FaceSchedule(settings: settings)
 
         var failed = 0
@@ -72,12 +75,15 @@ enum PredictCommand {
             let predictions: [FaceReading]
             if let detector {
                 let boxes = try detector.faces(in: frame).map(\.box)
-                predictions = try classifier.classify(frame, faces: boxes.enumerated().map { (id: $0.offset + 1, box: $0.element) })
+                predictions = try classifier.classify(
+                    frame, faces: boxes.enumerated().map { (id: $0.offset + 1, box: $0.element) })
             } else {
                 predictions = [try classifier.classifyWhole(frame)]
             }
-            print(json ? PredictionJSON.imageLine(path, faces: predictions, classes: classifier.classes)
-                       : textLines(path, predictions, classes: classifier.classes))
+            print(
+                json
+                    ? PredictionJSON.imageLine(path, faces: predictions, classes: classifier.classes)
+                    : textLines(path, predictions, classes: classifier.classes))
         }
         return failed > 0 ? 1 : 0
     }

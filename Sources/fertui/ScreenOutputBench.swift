@@ -30,9 +30,11 @@ enum ScreenOutputBench {
             composer.rasterizer = HalfBlockRasterizer(colorMode: mode, dither: dither)
             var grid = CellGrid(width: width, height: height)
             var previous: CellGrid?
-            var compose: [Double] = [], encode: [Double] = []
+            var compose: [Double] = []
+            var encode: [Double] = []
             // The first frame sends the whole screen; the figures are for the frames after it.
-            var bytes = 0, cells = 0
+            var bytes = 0
+            var cells = 0
             var out: [UInt8] = []
             for (i, frame) in frames.enumerated() {
                 var snap = snapshot
@@ -52,8 +54,9 @@ enum ScreenOutputBench {
                 previous = grid
             }
             let n = Double(max(1, frames.count - 1))
-            return Row(mode: name, composeMedianMs: median(compose), encodeMedianMs: median(encode),
-                       bytesPerSecond: Double(bytes) / n * fps, cellsPerFrame: Double(cells) / n)
+            return Row(
+                mode: name, composeMedianMs: median(compose), encodeMedianMs: median(encode),
+                bytesPerSecond: Double(bytes) / n * fps, cellsPerFrame: Double(cells) / n)
         }
     }
 

@@ -42,7 +42,8 @@ func main() -> Int32 {
     }
     if args.first == "help", args.count > 1 {
         guard let cmd = commands[args[1]] else {
-            FileHandle.standardError.write("fertui: no command '\(args[1])'; commands: \(commands.keys.sorted().joined(separator: ", "))\n")
+            FileHandle.standardError.write(
+                "fertui: no command '\(args[1])'; commands: \(commands.keys.sorted().joined(separator: ", "))\n")
             return 2
         }
         print(cmd.help)
@@ -51,7 +52,9 @@ func main() -> Int32 {
     var name = "monitor"
     if let first = args.first, !first.hasPrefix("-") {
         guard commands[first] != nil else {
-            FileHandle.standardError.write("fertui: no command '\(first)'; commands: \(commands.keys.sorted().joined(separator: ", ")) (see 'fertui --help')\n")
+            FileHandle.standardError.write(
+                "fertui: no command '\(first)'; commands: \(commands.keys.sorted().joined(separator: ", ")) (see 'fertui --help')\n"
+            )
             return 2
         }
         name = first

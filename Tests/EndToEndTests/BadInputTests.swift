@@ -6,25 +6,32 @@ import XCTest
 
 final class BadInputTests: XCTestCase {
     /// Runs fertui and checks it failed with a usage-style message containing every fragment.
-    func assertRefused(_ arguments: [String], saying fragments: [String], file: StaticString = #filePath,
-                       line: UInt = #line) throws {
+    func assertRefused(
+        _ arguments: [String], saying fragments: [String], file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws {
         let run = try runFertui(arguments)
         XCTAssertNotEqual(run.status, 0, "fertui \(arguments) succeeded:\n\(run.output)", file: file, line: line)
-        XCTAssertLessThan(run.status, 64, "fertui \(arguments) died of a signal:\n\(run.output)", file: file, line: line)
-        XCTAssertFalse(run.output.contains("Fatal error") || run.output.contains("Crash"),
-                       "fertui \(arguments) crashed:\n\(run.output)", file: file, line: line)
+        XCTAssertLessThan(
+            run.status, 64, "fertui \(arguments) died of a signal:\n\(run.output)", file: file, line: line)
+        XCTAssertFalse(
+            run.output.contains("Fatal error") || run.output.contains("Crash"),
+            "fertui \(arguments) crashed:\n\(run.output)", file: file, line: line)
         for fragment in fragments {
-            XCTAssertTrue(run.output.contains(fragment), "fertui \(arguments): '\(fragment)' missing from:\n\(run.output)",
-                          file: file, line: line)
+            XCTAssertTrue(
+                run.output.contains(fragment), "fertui \(arguments): '\(fragment)' missing from:\n\(run.output)",
+                file: file, line: line)
         }
     }
 
     func testOptionValuesAreRefusedForWhatIsWrongWithThem() throws {
         try assertRefused(["--headless", "--frames", "-1"], saying: ["--frames -1", "whole number"])
-        try assertRefused(["--headless", "--model", "resnet18", "--model", "resnet34"],
-                          saying: ["--model is given 2 times", "'resnet18'", "'resnet34'"])
-        try assertRefused(["--headless", "--source", "demo", "--size", "100x100", "--random-weights", "--frames", "1"],
-                          saying: ["100x100", "--size"])
+        try assertRefused(
+            ["--headless", "--model", "resnet18", "--model", "resnet34"],
+            saying: ["--model is given 2 times", "'resnet18'", "'resnet34'"])
+        try assertRefused(
+            ["--headless", "--source", "demo", "--size", "100x100", "--random-weights", "--frames", "1"],
+            saying: ["100x100", "--size"])
     }
 
     func testAReplayGoesOnPastAnUnreadableImage() throws {
@@ -54,9 +61,12 @@ final class BadInputTests: XCTestCase {
     func runWithEarlyClosedStdout(_ binary: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--headless", "--source", "demo", "--random-weights", "--no-realtime", "--frames", "5000",
-                             "--log", "-"]
-        let out = Pipe(), err = Pipe()
+        process.arguments = [
+            "--headless", "--source", "demo", "--random-weights", "--no-realtime", "--frames", "5000",
+            "--log", "-",
+        ]
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
@@ -70,7 +80,8 @@ final class BadInputTests: XCTestCase {
         let message = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let text = String(decoding: message, as: UTF8.self)
-        XCTAssertTrue(first.count > 0 && String(decoding: first, as: UTF8.self).hasPrefix("{\"frame\":"), "no first line")
+        XCTAssertTrue(
+            first.count > 0 && String(decoding: first, as: UTF8.self).hasPrefix("{\"frame\":"), "no first line")
         XCTAssertEqual(process.terminationReason, .exit, "fertui died of a signal: \(text)")
         XCTAssertEqual(process.terminationStatus, 1, text)
         XCTAssertTrue(text.contains("logging stopped") && text.contains("closed the pipe"), text)
@@ -83,7 +94,9 @@ final class BadInputTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for label in ["happy", "sad"] {
             try FileManager.default.createDirectory(atPath: dir + "/" + label, withIntermediateDirectories: true)
-            for i in 0..<3 { try MonitorInTmuxTests.writePGM(dir + "/\(label)/\(i).pgm", width: 48, height: 48, seed: i) }
+            for i in 0..<3 {
+                try MonitorInTmuxTests.writePGM(dir + "/\(label)/\(i).pgm", width: 48, height: 48, seed: i)
+            }
         }
         let log = dir + "/run.jsonl"
         let run = try runFertui(["--headless", "--source", dir, "--random-weights", "--no-realtime", "--log", log])

@@ -1,11 +1,12 @@
 // The fertui binary the end-to-end tests run, and one run of it with its exit status and output.
 
-import XCTest
 import Foundation
+import XCTest
 
 /// $FERTUI_BINARY, else the checkout's debug build; skips the test when neither is there.
 func fertuiBinary() throws -> String {
-    let path = ProcessInfo.processInfo.environment["FERTUI_BINARY"]
+    let path =
+        ProcessInfo.processInfo.environment["FERTUI_BINARY"]
         ?? MonitorInTmuxTests.packageRoot.appendingPathComponent(".build/debug/fertui").path
     guard FileManager.default.isExecutableFile(atPath: path) else {
         throw XCTSkip("no fertui binary at \(path): run 'swift build' first (or set FERTUI_BINARY)")
@@ -15,8 +16,10 @@ func fertuiBinary() throws -> String {
 
 /// Runs fertui to its end: `environment` replaces this process's (nil: inherited); standard error
 /// joins the output unless `keepStandardError` is false (then it is dropped).
-func runFertui(_ arguments: [String], environment: [String: String]? = nil,
-               keepStandardError: Bool = true) throws -> (status: Int32, output: String) {
+func runFertui(
+    _ arguments: [String], environment: [String: String]? = nil,
+    keepStandardError: Bool = true
+) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try fertuiBinary())
     process.arguments = arguments

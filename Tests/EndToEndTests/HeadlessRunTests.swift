@@ -1,8 +1,8 @@
 // The real binary without a screen: --headless on a labelled folder writes one JSON line per
 // classified frame, with the truth, and says how it ended; bad options fail with a message.
 
-import XCTest
 import Foundation
+import XCTest
 
 final class HeadlessRunTests: XCTestCase {
     func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
@@ -15,11 +15,14 @@ final class HeadlessRunTests: XCTestCase {
         for (i, label) in ["happy", "sad"].enumerated() {
             try FileManager.default.createDirectory(atPath: "\(work)/data/\(label)", withIntermediateDirectories: true)
             for j in 0..<2 {
-                try MonitorInTmuxTests.writePGM("\(work)/data/\(label)/\(j).pgm", width: 48, height: 48, seed: i * 2 + j)
+                try MonitorInTmuxTests.writePGM(
+                    "\(work)/data/\(label)/\(j).pgm", width: 48, height: 48, seed: i * 2 + j)
             }
         }
-        let result = try run(["--headless", "--source", "\(work)/data", "--no-detect", "--random-weights", "--no-realtime",
-                              "--log", "\(work)/run.jsonl"])
+        let result = try run([
+            "--headless", "--source", "\(work)/data", "--no-detect", "--random-weights", "--no-realtime",
+            "--log", "\(work)/run.jsonl",
+        ])
         XCTAssertEqual(result.status, 0, result.output)
         XCTAssertTrue(result.output.contains("end of source"), result.output)
         XCTAssertTrue(result.output.contains("4 frames classified"), result.output)
@@ -28,7 +31,8 @@ final class HeadlessRunTests: XCTestCase {
         XCTAssertEqual(lines.count, 4)
         var truths: [String] = []
         for line in lines {
-            let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], String(line))
+            let json = try XCTUnwrap(
+                JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], String(line))
             XCTAssertEqual(json["model"] as? String, "resnet18")
             XCTAssertNotNil(json["t"] as? Double)
             truths.append(try XCTUnwrap(json["truth"] as? String))
@@ -54,8 +58,10 @@ final class HeadlessRunTests: XCTestCase {
     func testHelpListsEveryOption() throws {
         let help = try run(["monitor", "--help"])
         XCTAssertEqual(help.status, 0)
-        for option in ["--source", "--model", "--models-dir", "--size", "--fps", "--cascade", "--no-realtime", "--loop",
-                       "--dump-dir", "--headless", "--frames", "--seconds", "--log", "--no-smooth", "--threads"] {
+        for option in [
+            "--source", "--model", "--models-dir", "--size", "--fps", "--cascade", "--no-realtime", "--loop",
+            "--dump-dir", "--headless", "--frames", "--seconds", "--log", "--no-smooth", "--threads",
+        ] {
             XCTAssertTrue(help.output.contains(option), "help lacks \(option)")
         }
     }

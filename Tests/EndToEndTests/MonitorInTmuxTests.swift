@@ -1,8 +1,8 @@
 // The real fertui binary, full screen in a detached tmux: the art, a face box, a label, the bars
 // and the FPS line; then 2 (model), space (freeze), d (dump) and q (quit, terminal restored).
 
-import XCTest
 import Foundation
+import XCTest
 
 final class MonitorInTmuxTests: XCTestCase {
     /// The checkout: this file is Tests/EndToEndTests/<name>.swift.
@@ -32,7 +32,8 @@ final class MonitorInTmuxTests: XCTestCase {
         try Data("P5\n160 120\n255\ncut".utf8).write(to: URL(fileURLWithPath: frames + "/frame1b.pgm"))
 
         server = "fertui-e2e-\(getpid())"
-        let command = "cd \(work) && env TERM=tmux-256color \(binary) --source \(frames) --loop --fps 5 --no-detect "
+        let command =
+            "cd \(work) && env TERM=tmux-256color \(binary) --source \(frames) --loop --fps 5 --no-detect "
             + "--random-weights --dump-dir \(work)/dumps; echo FERTUI_EXIT=$?; sleep 600"
         try tmux(["-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", "120", "-y", "36", command])
 
@@ -43,15 +44,18 @@ final class MonitorInTmuxTests: XCTestCase {
         XCTAssertTrue(first.contains("┐") && first.contains("└") && first.contains("┘"), "face box corners\n\(first)")
         let classes = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
         // Random weights are unsure of everything: the label asks ("┌ neutral? 17%").
-        XCTAssertTrue(classes.contains { first.contains("┌ \($0) ") || first.contains("┌ \($0)? ") },
-                      "a label on the box\n\(first)")
+        XCTAssertTrue(
+            classes.contains { first.contains("┌ \($0) ") || first.contains("┌ \($0)? ") },
+            "a label on the box\n\(first)")
         for name in classes {
-            XCTAssertTrue(lines.contains { $0.range(of: "│ \(name) +[█▉▊▋▌▍▎▏ ]*[0-9.]+%$", options: .regularExpression) != nil },
-                          "a bar for \(name)\n\(first)")
+            XCTAssertTrue(
+                lines.contains { $0.range(of: "│ \(name) +[█▉▊▋▌▍▎▏ ]*[0-9.]+%$", options: .regularExpression) != nil },
+                "a bar for \(name)\n\(first)")
         }
         XCTAssertTrue(first.contains("model resnet18 48x48"), first)
         XCTAssertFalse(first.contains("imread") || first.contains("error"), "library messages on the screen\n\(first)")
-        XCTAssertTrue(first.range(of: "fps  source [0-9]+\\.[0-9]", options: .regularExpression) != nil, "FPS line\n\(first)")
+        XCTAssertTrue(
+            first.range(of: "fps  source [0-9]+\\.[0-9]", options: .regularExpression) != nil, "FPS line\n\(first)")
 
         // Live: the picture changes between captures.
         XCTAssertGreaterThan(try distinctVideoCaptures(seconds: 2.5), 1, "the video should move before freezing")
@@ -65,18 +69,21 @@ final class MonitorInTmuxTests: XCTestCase {
         if frozenCaptures.count != 1 {
             let rows = frozenCaptures.map { $0.components(separatedBy: "\n") }
             let changed = (0..<min(rows[0].count, rows[1].count)).first { rows[0][$0] != rows[1][$0] } ?? 0
-            XCTFail("a frozen frame must not change: \(frozenCaptures.count) different pictures; row \(changed):\n"
+            XCTFail(
+                "a frozen frame must not change: \(frozenCaptures.count) different pictures; row \(changed):\n"
                     + rows[0][changed].debugDescription + "\n" + rows[1][changed].debugDescription)
         }
 
         try tmux(["send-keys", "-t", "e2e", "d"])
         let dumped = try waitForScreen("dumped to", timeout: 60) { $0.contains("dumped to ") }
-        let path = try XCTUnwrap(dumped.range(of: "dumped to [^ ]+", options: .regularExpression).map {
-            String(dumped[$0].dropFirst("dumped to ".count))
-        })
+        let path = try XCTUnwrap(
+            dumped.range(of: "dumped to [^ ]+", options: .regularExpression).map {
+                String(dumped[$0].dropFirst("dumped to ".count))
+            })
         let folder = path.hasPrefix("/") ? path : work + "/" + path
-        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/prediction.json")))
-                                 as? [String: Any], "dump at \(folder)")
+        let json = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/prediction.json")))
+                as? [String: Any], "dump at \(folder)")
         let faces = try XCTUnwrap(json["faces"] as? [[String: Any]])
         XCTAssertEqual(faces.count, 1)
         XCTAssertEqual((faces[0]["probs"] as? [String: Double])?.count, 7)
@@ -85,7 +92,9 @@ final class MonitorInTmuxTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/annotated.png"))
         let screenText = try String(contentsOfFile: folder + "/screen.ans", encoding: .utf8)
         XCTAssertTrue(screenText.contains("model resnet34") && screenText.contains("▀"), "the screen as shown")
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: work + "/dumps").filter { $0.hasPrefix(".") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: work + "/dumps").filter {
+            $0.hasPrefix(".")
+        }
         XCTAssertEqual(leftovers, [], "no temporary dump folders left behind")
 
         try tmux(["send-keys", "-t", "e2e", "t"])
@@ -95,9 +104,12 @@ final class MonitorInTmuxTests: XCTestCase {
         let after = try waitForScreen("exit", timeout: 30) { $0.contains("FERTUI_EXIT=") }
         XCTAssertTrue(after.contains("fertui: quit;") && after.contains("face #"), "the session summary\n\(after)")
         XCTAssertTrue(after.contains("FERTUI_EXIT=0"), after)
-        XCTAssertTrue(after.contains("printed while the screen was open"), "held messages shown after the screen\n\(after)")
+        XCTAssertTrue(
+            after.contains("printed while the screen was open"), "held messages shown after the screen\n\(after)")
         XCTAssertFalse(after.contains("▀"), "the terminal is back to the shell's screen\n\(after)")
-        XCTAssertEqual(try tmux(["display-message", "-p", "-t", "e2e", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines), "0")
+        XCTAssertEqual(
+            try tmux(["display-message", "-p", "-t", "e2e", "#{alternate_on}"]).trimmingCharacters(
+                in: .whitespacesAndNewlines), "0")
     }
 
     /// Ctrl-\\ (SIGQUIT) quits like q: the terminal comes back, no crash report is drawn.
@@ -110,7 +122,8 @@ final class MonitorInTmuxTests: XCTestCase {
         work = NSTemporaryDirectory() + "fertui-e2e-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         server = "fertui-e2e-quit-\(getpid())"
-        let command = "cd \(work) && env TERM=tmux-256color \(binary) --source demo --size 160x120 --random-weights; "
+        let command =
+            "cd \(work) && env TERM=tmux-256color \(binary) --source demo --size 160x120 --random-weights; "
             + "echo FERTUI_EXIT=$?; sleep 600"
         try tmux(["-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30", command])
         _ = try waitForScreen("the picture", timeout: 120) { $0.filter { $0 == "▀" }.count > 200 }
@@ -118,8 +131,9 @@ final class MonitorInTmuxTests: XCTestCase {
         let after = try waitForScreen("exit", timeout: 30) { $0.contains("FERTUI_EXIT=") }
         XCTAssertTrue(after.contains("FERTUI_EXIT=0"), after)
         XCTAssertFalse(after.contains("Crash") || after.contains("Backtrace") || after.contains("▀"), after)
-        XCTAssertEqual(try tmux(["display-message", "-p", "-t", "e2e", "#{alternate_on}"])
-            .trimmingCharacters(in: .whitespacesAndNewlines), "0")
+        XCTAssertEqual(
+            try tmux(["display-message", "-p", "-t", "e2e", "#{alternate_on}"])
+                .trimmingCharacters(in: .whitespacesAndNewlines), "0")
     }
 
     // MARK: tmux
@@ -182,8 +196,10 @@ final class MonitorInTmuxTests: XCTestCase {
         while Date() < end {
             let rows = try capture(escapes: true).components(separatedBy: "\n").prefix(30)
             // Each row up to the panel's separator, its last '│' (the panel has none of its own).
-            let picture = rows.map { row in String(row[..<(row.range(of: "│", options: .backwards)?.lowerBound ?? row.endIndex)]) }
-                .joined(separator: "\n")
+            let picture = rows.map { row in
+                String(row[..<(row.range(of: "│", options: .backwards)?.lowerBound ?? row.endIndex)])
+            }
+            .joined(separator: "\n")
             if !seen.contains(picture) { seen.append(picture) }
             Thread.sleep(forTimeInterval: 0.2)
         }

@@ -2,11 +2,14 @@
 // pre-AVX2 kernels on a CPU that has AVX2 and FMA, and never over the user's OPENBLAS_CORETYPE.
 
 import XCTest
+
 @testable import Engine
 
 final class BLASCoreTests: XCTestCase {
     let avx2: Set<String> = ["sse4_2", "avx", "avx2", "fma"]
-    let avx512: Set<String> = ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
+    let avx512: Set<String> = [
+        "sse4_2", "avx", "avx2", "fma", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl",
+    ]
 
     func testFallbackKernelsOnAVX512CPUGetSkylakeX() {
         XCTAssertEqual(BLASCore.better(current: "Prescott", cpuFlags: avx512, override: nil), "SkylakeX")
@@ -15,7 +18,9 @@ final class BLASCoreTests: XCTestCase {
     func testFallbackKernelsOnAVX2CPUGetHaswell() {
         XCTAssertEqual(BLASCore.better(current: "Prescott", cpuFlags: avx2, override: nil), "Haswell")
         // AVX-512 without all the subsets SkylakeX's kernels use (a Xeon Phi's F and CD only) is AVX2 here.
-        XCTAssertEqual(BLASCore.better(current: "Prescott", cpuFlags: avx2.union(["avx512f", "avx512cd"]), override: nil), "Haswell")
+        XCTAssertEqual(
+            BLASCore.better(current: "Prescott", cpuFlags: avx2.union(["avx512f", "avx512cd"]), override: nil),
+            "Haswell")
     }
 
     func testOpenBLASChoiceKeptWhenItHasVectorKernels() {

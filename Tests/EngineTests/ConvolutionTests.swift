@@ -3,14 +3,21 @@
 
 import Foundation
 import XCTest
+
 @testable import Engine
 
 final class ConvolutionTests: XCTestCase {
     func nchwToNHWC(_ x: [Float], n: Int, c: Int, h: Int, w: Int) -> [Float] {
         var out = [Float](repeating: 0, count: x.count)
-        for b in 0..<n { for ch in 0..<c { for y in 0..<h { for xx in 0..<w {
-            out[((b * h + y) * w + xx) * c + ch] = x[((b * c + ch) * h + y) * w + xx]
-        } } } }
+        for b in 0..<n {
+            for ch in 0..<c {
+                for y in 0..<h {
+                    for xx in 0..<w {
+                        out[((b * h + y) * w + xx) * c + ch] = x[((b * c + ch) * h + y) * w + xx]
+                    }
+                }
+            }
+        }
         return out
     }
 
@@ -24,8 +31,9 @@ final class ConvolutionTests: XCTestCase {
         input.withUnsafeBufferPointer { ip in
             out.withUnsafeMutableBufferPointer { op in
                 columns.withUnsafeMutableBufferPointer { cp in
-                    conv.forward(ip.baseAddress!, n: n, side: side, output: op.baseAddress!, columns: cp.baseAddress!,
-                                 relu: false, options: defaults)
+                    conv.forward(
+                        ip.baseAddress!, n: n, side: side, output: op.baseAddress!, columns: cp.baseAddress!,
+                        relu: false, options: defaults)
                 }
             }
         }
@@ -38,18 +46,21 @@ final class ConvolutionTests: XCTestCase {
     func testWeightLayoutFollowsTheRowCount() {
         let (inC, outC) = (16, 32)
         let w = SeededWeights.uniform("w", count: outC * inC * 9, lo: -0.5, hi: 0.5, seed: 5)
-        let ones = [Float](repeating: 1, count: outC), zeros = [Float](repeating: 0, count: outC)
+        let ones = [Float](repeating: 1, count: outC)
+        let zeros = [Float](repeating: 0, count: outC)
         func make() -> FoldedConv {
-            FoldedConv(torchWeight: w, outC: outC, inC: inC, kernel: 3, stride: 2, pad: 1,
-                       gamma: ones, beta: zeros, mean: zeros, variance: ones)
+            FoldedConv(
+                torchWeight: w, outC: outC, inC: inC, kernel: 3, stride: 2, pad: 1,
+                gamma: ones, beta: zeros, mean: zeros, variance: ones)
         }
         let shared = make()
-        let small = SeededWeights.uniform("s", count: 4 * 4 * inC, lo: -1, hi: 1, seed: 6)     // 2x2 out: panels
-        let large = SeededWeights.uniform("l", count: 32 * 32 * inC, lo: -1, hi: 1, seed: 7)   // 16x16 out: row-major
+        let small = SeededWeights.uniform("s", count: 4 * 4 * inC, lo: -1, hi: 1, seed: 6)  // 2x2 out: panels
+        let large = SeededWeights.uniform("l", count: 32 * 32 * inC, lo: -1, hi: 1, seed: 7)  // 16x16 out: row-major
         for (input, side) in [(small, 4), (large, 32), (small, 4), (large, 32)] {
             let wasPanels = shared.weights.inPanels
-            XCTAssertEqual(forward(shared, input, n: 1, side: side), forward(make(), input, n: 1, side: side),
-                           "side \(side) after the weights were in \(wasPanels ? "panels" : "rows")")
+            XCTAssertEqual(
+                forward(shared, input, n: 1, side: side), forward(make(), input, n: 1, side: side),
+                "side \(side) after the weights were in \(wasPanels ? "panels" : "rows")")
             XCTAssertEqual(shared.weights.inPanels, side == 4, "side \(side) uses the layout its row count calls for")
         }
     }
@@ -58,10 +69,13 @@ final class ConvolutionTests: XCTestCase {
     /// `deadOut`/`deadIn`: output filters and input channels whose weights are set to zero (as
     /// training leaves them); `liveBlock` says whether the convolution must then skip them.
     /// `options`: how the kernels run (threads, splits, Winograd, zero-skipping).
-    func check(n: Int, inC: Int, outC: Int, side: Int, kernel: Int, stride: Int, pad: Int, residual: Bool, relu: Bool,
-               deadOut: [Int] = [], deadIn: [Int] = [], liveBlock: Bool = false, options: EngineOptions? = nil) {
+    func check(
+        n: Int, inC: Int, outC: Int, side: Int, kernel: Int, stride: Int, pad: Int, residual: Bool, relu: Bool,
+        deadOut: [Int] = [], deadIn: [Int] = [], liveBlock: Bool = false, options: EngineOptions? = nil
+    ) {
         let options = options ?? defaults
-        let label = "n\(n) \(inC)->\(outC) side \(side) k\(kernel) s\(stride) p\(pad) residual \(residual) relu \(relu) dead \(deadOut.count) out \(deadIn.count) in"
+        let label =
+            "n\(n) \(inC)->\(outC) side \(side) k\(kernel) s\(stride) p\(pad) residual \(residual) relu \(relu) dead \(deadOut.count) out \(deadIn.count) in"
         let seed: UInt64 = 99
         let x = SeededWeights.uniform("x", count: n * inC * side * side, lo: -1, hi: 1, seed: seed)
         var w = SeededWeights.uniform("w", count: outC * inC * kernel * kernel, lo: -0.5, hi: 0.5, seed: seed)
@@ -72,8 +86,9 @@ final class ConvolutionTests: XCTestCase {
         let beta = SeededWeights.uniform("b", count: outC, lo: -0.5, hi: 0.5, seed: seed)
         let mean = SeededWeights.uniform("m", count: outC, lo: -0.2, hi: 0.2, seed: seed)
         let variance = SeededWeights.uniform("v", count: outC, lo: 0.3, hi: 2, seed: seed)
-        let conv = FoldedConv(torchWeight: w, outC: outC, inC: inC, kernel: kernel, stride: stride, pad: pad,
-                              gamma: gamma, beta: beta, mean: mean, variance: variance, skipZeros: options.skipZeros)
+        let conv = FoldedConv(
+            torchWeight: w, outC: outC, inC: inC, kernel: kernel, stride: stride, pad: pad,
+            gamma: gamma, beta: beta, mean: mean, variance: variance, skipZeros: options.skipZeros)
         XCTAssertEqual(conv.live != nil, liveBlock && options.skipZeros, "\(label): live block used")
         if let live = conv.live {
             XCTAssertEqual(live.cols, (0..<outC).filter { !deadOut.contains($0) }, label)
@@ -84,13 +99,19 @@ final class ConvolutionTests: XCTestCase {
         let res = SeededWeights.uniform("r", count: n * outC * o * o, lo: -1, hi: 1, seed: seed)
 
         // Reference, NCHW: BN after the raw convolution, then residual, then ReLU.
-        var want = naiveConv2d(x, n: n, inC: inC, h: side, w: side, weight: w, bias: nil, outC: outC, kernel: kernel, stride: stride, pad: pad)
-        for b in 0..<n { for oc in 0..<outC { for p in 0..<(o * o) {
-            let i = (b * outC + oc) * o * o + p
-            var v = (want[i] - mean[oc]) / (variance[oc] + 1e-5).squareRoot() * gamma[oc] + beta[oc]
-            if residual { v += res[i] }
-            want[i] = relu ? max(v, 0) : v
-        } } }
+        var want = naiveConv2d(
+            x, n: n, inC: inC, h: side, w: side, weight: w, bias: nil, outC: outC, kernel: kernel, stride: stride,
+            pad: pad)
+        for b in 0..<n {
+            for oc in 0..<outC {
+                for p in 0..<(o * o) {
+                    let i = (b * outC + oc) * o * o + p
+                    var v = (want[i] - mean[oc]) / (variance[oc] + 1e-5).squareRoot() * gamma[oc] + beta[oc]
+                    if residual { v += res[i] }
+                    want[i] = relu ? max(v, 0) : v
+                }
+            }
+        }
         want = nchwToNHWC(want, n: n, c: outC, h: o, w: o)
 
         let input = nchwToNHWC(x, n: n, c: inC, h: side, w: side)
@@ -101,27 +122,35 @@ final class ConvolutionTests: XCTestCase {
             resNHWC.withUnsafeBufferPointer { rp in
                 got.withUnsafeMutableBufferPointer { op in
                     columns.withUnsafeMutableBufferPointer { cp in
-                        let side = conv.forward(ip.baseAddress!, n: n, side: side, output: op.baseAddress!, columns: cp.baseAddress!,
-                                                residual: residual ? rp.baseAddress! : nil, relu: relu,
-                                                options: options)
+                        let side = conv.forward(
+                            ip.baseAddress!, n: n, side: side, output: op.baseAddress!, columns: cp.baseAddress!,
+                            residual: residual ? rp.baseAddress! : nil, relu: relu,
+                            options: options)
                         XCTAssertEqual(side, o, label)
                     }
                 }
             }
         }
-        var worst: Float = 0, at = 0
-        for i in 0..<got.count where !(abs(got[i] - want[i]) <= worst) { worst = abs(got[i] - want[i]); at = i }
-        XCTAssertLessThanOrEqual(worst, 1e-4, "\(label): max |diff| \(worst) at \(at): got \(got[at]) want \(want[at]); first got \(Array(got.prefix(4))) want \(Array(want.prefix(4)))")
+        var worst: Float = 0
+        var at = 0
+        for i in 0..<got.count where !(abs(got[i] - want[i]) <= worst) {
+            worst = abs(got[i] - want[i])
+            at = i
+        }
+        XCTAssertLessThanOrEqual(
+            worst, 1e-4,
+            "\(label): max |diff| \(worst) at \(at): got \(got[at]) want \(want[at]); first got \(Array(got.prefix(4))) want \(Array(want.prefix(4)))"
+        )
     }
 
     func testFastConvolutionMatchesNaive() {
-        check(n: 2, inC: 3, outC: 8, side: 13, kernel: 7, stride: 2, pad: 3, residual: false, relu: true)   // stem
-        check(n: 1, inC: 5, outC: 6, side: 9, kernel: 3, stride: 1, pad: 1, residual: true, relu: true)      // basic block conv2
-        check(n: 3, inC: 4, outC: 7, side: 10, kernel: 3, stride: 2, pad: 1, residual: false, relu: true)    // strided 3x3
-        check(n: 2, inC: 6, outC: 5, side: 7, kernel: 1, stride: 1, pad: 0, residual: true, relu: false)     // 1x1 straight to GEMM
-        check(n: 2, inC: 6, outC: 10, side: 7, kernel: 1, stride: 2, pad: 0, residual: false, relu: false)   // downsample
-        check(n: 1, inC: 2, outC: 3, side: 2, kernel: 3, stride: 1, pad: 1, residual: false, relu: false)    // image smaller than kernel
-        check(n: 1, inC: 3, outC: 4, side: 3, kernel: 7, stride: 2, pad: 3, residual: false, relu: true)     // all taps clipped
+        check(n: 2, inC: 3, outC: 8, side: 13, kernel: 7, stride: 2, pad: 3, residual: false, relu: true)  // stem
+        check(n: 1, inC: 5, outC: 6, side: 9, kernel: 3, stride: 1, pad: 1, residual: true, relu: true)  // basic block conv2
+        check(n: 3, inC: 4, outC: 7, side: 10, kernel: 3, stride: 2, pad: 1, residual: false, relu: true)  // strided 3x3
+        check(n: 2, inC: 6, outC: 5, side: 7, kernel: 1, stride: 1, pad: 0, residual: true, relu: false)  // 1x1 straight to GEMM
+        check(n: 2, inC: 6, outC: 10, side: 7, kernel: 1, stride: 2, pad: 0, residual: false, relu: false)  // downsample
+        check(n: 1, inC: 2, outC: 3, side: 2, kernel: 3, stride: 1, pad: 1, residual: false, relu: false)  // image smaller than kernel
+        check(n: 1, inC: 3, outC: 4, side: 3, kernel: 7, stride: 2, pad: 3, residual: false, relu: true)  // all taps clipped
         // Few output pixels: the register-blocked small-row kernel instead of sgemm (16 rows, then 7, then 24).
         check(n: 1, inC: 16, outC: 16, side: 4, kernel: 3, stride: 1, pad: 1, residual: true, relu: true)
         check(n: 7, inC: 8, outC: 24, side: 1, kernel: 3, stride: 1, pad: 1, residual: false, relu: true)
@@ -141,28 +170,36 @@ final class ConvolutionTests: XCTestCase {
     /// kernel), many rows (sgemm, in place of Winograd), 1x1 straight from the input, strided.
     func testZeroFiltersAndChannelsAreSkippedExactly() {
         let out20 = Array(stride(from: 0, to: 32, by: 3)) + [31, 30, 29, 28, 26, 25, 23, 22, 20]  // 20 of 32
-        let in8 = [1, 2, 5, 7, 8, 11, 13, 14]                                                  // 8 of 16
-        check(n: 1, inC: 16, outC: 32, side: 2, kernel: 3, stride: 1, pad: 1, residual: true, relu: true,
-              deadOut: out20, deadIn: in8, liveBlock: true)
-        check(n: 2, inC: 16, outC: 32, side: 16, kernel: 3, stride: 1, pad: 1, residual: true, relu: true,
-              deadOut: out20, deadIn: in8, liveBlock: true)
-        check(n: 2, inC: 16, outC: 32, side: 7, kernel: 1, stride: 1, pad: 0, residual: true, relu: false,
-              deadOut: out20, deadIn: in8, liveBlock: true)
-        check(n: 3, inC: 16, outC: 32, side: 5, kernel: 1, stride: 2, pad: 0, residual: false, relu: false,
-              deadOut: [], deadIn: in8, liveBlock: true)
-        check(n: 1, inC: 16, outC: 32, side: 9, kernel: 3, stride: 2, pad: 1, residual: false, relu: true,
-              deadOut: out20, deadIn: [], liveBlock: true)
+        let in8 = [1, 2, 5, 7, 8, 11, 13, 14]  // 8 of 16
+        check(
+            n: 1, inC: 16, outC: 32, side: 2, kernel: 3, stride: 1, pad: 1, residual: true, relu: true,
+            deadOut: out20, deadIn: in8, liveBlock: true)
+        check(
+            n: 2, inC: 16, outC: 32, side: 16, kernel: 3, stride: 1, pad: 1, residual: true, relu: true,
+            deadOut: out20, deadIn: in8, liveBlock: true)
+        check(
+            n: 2, inC: 16, outC: 32, side: 7, kernel: 1, stride: 1, pad: 0, residual: true, relu: false,
+            deadOut: out20, deadIn: in8, liveBlock: true)
+        check(
+            n: 3, inC: 16, outC: 32, side: 5, kernel: 1, stride: 2, pad: 0, residual: false, relu: false,
+            deadOut: [], deadIn: in8, liveBlock: true)
+        check(
+            n: 1, inC: 16, outC: 32, side: 9, kernel: 3, stride: 2, pad: 1, residual: false, relu: true,
+            deadOut: out20, deadIn: [], liveBlock: true)
         // Every filter zero: the output is the epilogue of zeros (bias, residual, ReLU).
-        check(n: 2, inC: 16, outC: 32, side: 3, kernel: 3, stride: 1, pad: 1, residual: true, relu: true,
-              deadOut: Array(0..<32), deadIn: [], liveBlock: true)
+        check(
+            n: 2, inC: 16, outC: 32, side: 3, kernel: 3, stride: 1, pad: 1, residual: true, relu: true,
+            deadOut: Array(0..<32), deadIn: [], liveBlock: true)
         // A few zeros do not pay for the gather: the convolution stays dense.
-        check(n: 1, inC: 16, outC: 32, side: 4, kernel: 3, stride: 1, pad: 1, residual: true, relu: true,
-              deadOut: [3], deadIn: [4], liveBlock: false)
+        check(
+            n: 1, inC: 16, outC: 32, side: 4, kernel: 3, stride: 1, pad: 1, residual: true, relu: true,
+            deadOut: [3], deadIn: [4], liveBlock: false)
         // Zero-skipping off: the same zeros multiplied, the same output.
         var dense = defaults
         dense.skipZeros = false
-        check(n: 2, inC: 16, outC: 32, side: 16, kernel: 3, stride: 1, pad: 1, residual: true, relu: true,
-              deadOut: out20, deadIn: in8, liveBlock: false, options: dense)
+        check(
+            n: 2, inC: 16, outC: 32, side: 16, kernel: 3, stride: 1, pad: 1, residual: true, relu: true,
+            deadOut: out20, deadIn: in8, liveBlock: false, options: dense)
     }
 
     /// The few-row kernel (6x16 blocks, a lone last panel, rows past a multiple of six) gives the
@@ -173,19 +210,24 @@ final class ConvolutionTests: XCTestCase {
                 let a = SeededWeights.uniform("a", count: rows * inner, lo: -1, hi: 1, seed: 21)
                 let w = SeededWeights.uniform("w", count: inner * cols, lo: -1, hi: 1, seed: 22)  // (inner, cols)
                 var panels = [Float](repeating: 0, count: inner * cols)  // (cols/8, inner, 8)
-                for p in 0..<(cols / 8) { for k in 0..<inner { for j in 0..<8 { panels[(p * inner + k) * 8 + j] = w[k * cols + p * 8 + j] } } }
+                for p in 0..<(cols / 8) {
+                    for k in 0..<inner { for j in 0..<8 { panels[(p * inner + k) * 8 + j] = w[k * cols + p * 8 + j] } }
+                }
                 let want = naiveGEMM(m: rows, n: cols, k: inner, a: a, b: w)
                 for threads in 1...2 {
                     let options = EngineOptions(splitMACs: 1, threads: threads)  // split every product
                     var got = [Float](repeating: .nan, count: rows * cols)
-                    smallRowGEMM(a, rows: rows, inner: inner, panels: panels, cols: cols, output: &got,
-                                 options: options)
+                    smallRowGEMM(
+                        a, rows: rows, inner: inner, panels: panels, cols: cols, output: &got,
+                        options: options)
                     var worst: Float = 0
                     for (g, s) in zip(got, want) {
                         let diff = abs(g - s)
                         worst = diff.isNaN ? .infinity : max(worst, diff)  // a NaN: an output never written
                     }
-                    XCTAssertLessThanOrEqual(worst, 1e-4, "rows \(rows) cols \(cols) inner \(inner) threads \(threads): got \(got.prefix(4))")
+                    XCTAssertLessThanOrEqual(
+                        worst, 1e-4, "rows \(rows) cols \(cols) inner \(inner) threads \(threads): got \(got.prefix(4))"
+                    )
                 }
             }
         }
@@ -205,8 +247,9 @@ final class ConvolutionTests: XCTestCase {
                 a.withUnsafeBufferPointer { ap in
                     b.withUnsafeBufferPointer { bp in
                         got.withUnsafeMutableBufferPointer { gp in
-                            sgemm(m: m, n: n, k: k, a: ap.baseAddress!, lda: k, b: bp.baseAddress!, ldb: n,
-                                  c: gp.baseAddress!, ldc: n, options: options)
+                            sgemm(
+                                m: m, n: n, k: k, a: ap.baseAddress!, lda: k, b: bp.baseAddress!, ldb: n,
+                                c: gp.baseAddress!, ldc: n, options: options)
                         }
                     }
                 }
@@ -222,14 +265,18 @@ final class ConvolutionTests: XCTestCase {
     func testEveryThreadCountGivesTheSameConvolution() {
         for threads in [1, 2, 3] {
             let o = EngineOptions(splitMACs: 1, splitFloats: 1, threads: threads)  // split everything
-            check(n: 2, inC: 3, outC: 8, side: 40, kernel: 7, stride: 2, pad: 3, residual: false, relu: true,
-                  options: o)
-            check(n: 1, inC: 16, outC: 16, side: 24, kernel: 3, stride: 1, pad: 1, residual: true, relu: true,
-                  options: o)
-            check(n: 2, inC: 8, outC: 48, side: 12, kernel: 1, stride: 1, pad: 0, residual: true, relu: true,
-                  options: o)
-            check(n: 2, inC: 16, outC: 32, side: 20, kernel: 3, stride: 2, pad: 1, residual: false, relu: true,
-                  deadOut: [1, 4, 9, 16, 17, 30], deadIn: [0, 3, 5, 6, 12], liveBlock: true, options: o)
+            check(
+                n: 2, inC: 3, outC: 8, side: 40, kernel: 7, stride: 2, pad: 3, residual: false, relu: true,
+                options: o)
+            check(
+                n: 1, inC: 16, outC: 16, side: 24, kernel: 3, stride: 1, pad: 1, residual: true, relu: true,
+                options: o)
+            check(
+                n: 2, inC: 8, outC: 48, side: 12, kernel: 1, stride: 1, pad: 0, residual: true, relu: true,
+                options: o)
+            check(
+                n: 2, inC: 16, outC: 32, side: 20, kernel: 3, stride: 2, pad: 1, residual: false, relu: true,
+                deadOut: [1, 4, 9, 16, 17, 30], deadIn: [0, 3, 5, 6, 12], liveBlock: true, options: o)
         }
     }
 
@@ -242,9 +289,14 @@ final class ConvolutionTests: XCTestCase {
 
     func testWinogradIsChosenOnlyWhereItApplies() {
         let w = [Float](repeating: 0.1, count: 8 * 8 * 9)
-        let ones = [Float](repeating: 1, count: 8), zeros = [Float](repeating: 0, count: 8)
-        let conv3 = FoldedConv(torchWeight: w, outC: 8, inC: 8, kernel: 3, stride: 1, pad: 1, gamma: ones, beta: zeros, mean: zeros, variance: ones)
-        let strided = FoldedConv(torchWeight: w, outC: 8, inC: 8, kernel: 3, stride: 2, pad: 1, gamma: ones, beta: zeros, mean: zeros, variance: ones)
+        let ones = [Float](repeating: 1, count: 8)
+        let zeros = [Float](repeating: 0, count: 8)
+        let conv3 = FoldedConv(
+            torchWeight: w, outC: 8, inC: 8, kernel: 3, stride: 1, pad: 1, gamma: ones, beta: zeros, mean: zeros,
+            variance: ones)
+        let strided = FoldedConv(
+            torchWeight: w, outC: 8, inC: 8, kernel: 3, stride: 2, pad: 1, gamma: ones, beta: zeros, mean: zeros,
+            variance: ones)
         let o = defaults
         XCTAssertTrue(conv3.usesWinograd(n: 1, side: 16, options: o), "16 tiles")
         XCTAssertTrue(conv3.usesWinograd(n: 1, side: 23, options: o), "36 tiles, the last row and column partial")
@@ -253,15 +305,18 @@ final class ConvolutionTests: XCTestCase {
         XCTAssertFalse(strided.usesWinograd(n: 2, side: 16, options: o), "stride 2")
         XCTAssertFalse(conv3.usesWinograd(n: 2, side: 12, options: EngineOptions(winogradMinTiles: 19)), "19 asked")
         XCTAssertFalse(conv3.usesWinograd(n: 8, side: 64, options: EngineOptions(winogradMinTiles: .max)), "off")
-        let odd = FoldedConv(torchWeight: [Float](repeating: 0.1, count: 5 * 5 * 9), outC: 5, inC: 5, kernel: 3, stride: 1, pad: 1,
-                             gamma: [1, 1, 1, 1, 1], beta: [0, 0, 0, 0, 0], mean: [0, 0, 0, 0, 0], variance: [1, 1, 1, 1, 1])
+        let odd = FoldedConv(
+            torchWeight: [Float](repeating: 0.1, count: 5 * 5 * 9), outC: 5, inC: 5, kernel: 3, stride: 1, pad: 1,
+            gamma: [1, 1, 1, 1, 1], beta: [0, 0, 0, 0, 0], mean: [0, 0, 0, 0, 0], variance: [1, 1, 1, 1, 1])
         XCTAssertFalse(odd.usesWinograd(n: 4, side: 32, options: o), "channels not a multiple of 8")
     }
 
     func testMaxPoolIgnoresPadding() {
         // All-negative input: padding must not contribute zeros. Output rows split across one to
         // three threads, however few.
-        let n = 2, c = 3, side = 7
+        let n = 2
+        let c = 3
+        let side = 7
         let x = SeededWeights.uniform("pool", count: n * side * side * c, lo: -3, hi: -1, seed: 1)
         let o = (side + 2 - 3) / 2 + 1
         for threads in 1...3 {
@@ -269,19 +324,27 @@ final class ConvolutionTests: XCTestCase {
             var got = [Float](repeating: .nan, count: n * o * o * c)
             x.withUnsafeBufferPointer { xp in
                 got.withUnsafeMutableBufferPointer { gp in
-                    XCTAssertEqual(maxPool3x3s2(xp.baseAddress!, n: n, side: side, c: c, output: gp.baseAddress!,
-                                                options: options), o)
+                    XCTAssertEqual(
+                        maxPool3x3s2(
+                            xp.baseAddress!, n: n, side: side, c: c, output: gp.baseAddress!,
+                            options: options), o)
                 }
             }
-            for b in 0..<n { for oy in 0..<o { for ox in 0..<o { for ch in 0..<c {
-                var m = -Float.infinity
-                for y in (oy * 2 - 1)...(oy * 2 + 1) where y >= 0 && y < side {
-                    for xx in (ox * 2 - 1)...(ox * 2 + 1) where xx >= 0 && xx < side {
-                        m = max(m, x[((b * side + y) * side + xx) * c + ch])
+            for b in 0..<n {
+                for oy in 0..<o {
+                    for ox in 0..<o {
+                        for ch in 0..<c {
+                            var m = -Float.infinity
+                            for y in (oy * 2 - 1)...(oy * 2 + 1) where y >= 0 && y < side {
+                                for xx in (ox * 2 - 1)...(ox * 2 + 1) where xx >= 0 && xx < side {
+                                    m = max(m, x[((b * side + y) * side + xx) * c + ch])
+                                }
+                            }
+                            XCTAssertEqual(got[((b * o + oy) * o + ox) * c + ch], m, "threads \(threads)")
+                        }
                     }
                 }
-                XCTAssertEqual(got[((b * o + oy) * o + ox) * c + ch], m, "threads \(threads)")
-            } } } }
+            }
         }
     }
 
@@ -289,7 +352,9 @@ final class ConvolutionTests: XCTestCase {
         let x: [Float] = [1, 10, 3, 20, 5, 30, 7, 40]  // (n 1, 4 pixels, c 2)
         var out = [Float](repeating: 0, count: 2)
         x.withUnsafeBufferPointer { xp in
-            out.withUnsafeMutableBufferPointer { globalAveragePool(xp.baseAddress!, n: 1, pixels: 4, c: 2, output: $0.baseAddress!) }
+            out.withUnsafeMutableBufferPointer {
+                globalAveragePool(xp.baseAddress!, n: 1, pixels: 4, c: 2, output: $0.baseAddress!)
+            }
         }
         XCTAssertEqual(out, [4, 25])
     }

@@ -3,14 +3,17 @@
 // Inf weights, truncations, headers whose offsets, sizes or lengths lie).
 
 import Foundation
+
 @testable import Engine
 
 /// Builds broken variants of one valid model file, in memory or in a folder.
 struct CorruptModelFiles {
     /// The valid file's metadata: what fertui's exporter writes.
-    static let metadata = ["arch": "resnet18", "input_size": "48",
-                           "classes": ModelInfo.ferClasses.joined(separator: ","), "mean": "0.5,0.5,0.5",
-                           "std": "0.25,0.25,0.25", "grayscale": "true", "tta_flip": "true"]
+    static let metadata = [
+        "arch": "resnet18", "input_size": "48",
+        "classes": ModelInfo.ferClasses.joined(separator: ","), "mean": "0.5,0.5,0.5",
+        "std": "0.25,0.25,0.25", "grayscale": "true", "tta_flip": "true",
+    ]
 
     /// The valid file's tensors (zero weights) and bytes.
     let tensors: [SafetensorsWriter.Tensor]

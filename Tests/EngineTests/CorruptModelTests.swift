@@ -4,28 +4,34 @@
 
 import Foundation
 import XCTest
+
 @testable import Engine
 
 final class CorruptModelTests: XCTestCase {
     /// Writes each case's bytes to `<name>.safetensors` in a temporary folder and checks that loading
     /// it throws an EngineError naming the file and containing every one of `mentions`.
-    func assertEachFails(_ cases: [(name: String, data: Data, mentions: [String])],
-                         file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertEachFails(
+        _ cases: [(name: String, data: Data, mentions: [String])],
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let dir = try temporaryDirectory(self)
         for c in cases {
             let path = dir + "/" + c.name + ".safetensors"
             try c.data.write(to: URL(fileURLWithPath: path))
             do {
                 let net = try ResNet(contentsOf: path)
-                XCTFail("\(c.name): loaded (input \(net.info.inputSize), mean \(net.info.mean), std \(net.info.std)); "
+                XCTFail(
+                    "\(c.name): loaded (input \(net.info.inputSize), mean \(net.info.mean), std \(net.info.std)); "
                         + "expected an error mentioning \(c.mentions)", file: file, line: line)
             } catch let e as EngineError {
                 let message = e.description
-                XCTAssertTrue(message.contains(path), "\(c.name): '\(message)' does not name the file",
-                              file: file, line: line)
+                XCTAssertTrue(
+                    message.contains(path), "\(c.name): '\(message)' does not name the file",
+                    file: file, line: line)
                 for m in c.mentions {
-                    XCTAssertTrue(message.contains(m), "\(c.name): '\(message)' does not mention '\(m)'",
-                                  file: file, line: line)
+                    XCTAssertTrue(
+                        message.contains(m), "\(c.name): '\(message)' does not mention '\(m)'",
+                        file: file, line: line)
                 }
             } catch {
                 XCTFail("\(c.name): expected EngineError, got \(type(of: error)): \(error)", file: file, line: line)
@@ -69,8 +75,10 @@ final class CorruptModelTests: XCTestCase {
             ("conv-nan", g.withValue(.nan, in: "conv1.weight", at: 5), ["conv1.weight", "nan", "index 5", "finite"]),
             ("fc-inf", g.withValue(.infinity, in: "fc.bias", at: 6), ["fc.bias", "inf", "index 6"]),
             ("bn-minus-inf", g.withValue(-.infinity, in: "layer4.1.bn2.weight"), ["layer4.1.bn2.weight", "-inf"]),
-            ("deep-nan", g.withValue(.nan, in: "layer3.0.downsample.0.weight", at: 100),
-             ["layer3.0.downsample.0.weight"]),
+            (
+                "deep-nan", g.withValue(.nan, in: "layer3.0.downsample.0.weight", at: 100),
+                ["layer3.0.downsample.0.weight"]
+            ),
             ("negative-variance", g.withValue(-1, in: "bn1.running_var", at: 2), ["bn1.running_var", "negative"]),
         ])
     }
@@ -95,29 +103,43 @@ final class CorruptModelTests: XCTestCase {
         let (header, body) = (g.header, g.body)
         let fcWeight = g.offsets(of: "fc.weight")
         try assertEachFails([
-            ("offsets-past-end", g.withEntry("fc.bias") { $0["data_offsets"] = [body.count - 6, body.count + 8] },
-             ["fc.bias", "outside"]),
-            ("offsets-far-past-end", g.withEntry("conv1.weight") { $0["data_offsets"] = [1 << 40, (1 << 40) + 18816] },
-             ["conv1.weight", "outside"]),
+            (
+                "offsets-past-end", g.withEntry("fc.bias") { $0["data_offsets"] = [body.count - 6, body.count + 8] },
+                ["fc.bias", "outside"]
+            ),
+            (
+                "offsets-far-past-end",
+                g.withEntry("conv1.weight") { $0["data_offsets"] = [1 << 40, (1 << 40) + 18816] },
+                ["conv1.weight", "outside"]
+            ),
             ("offsets-negative", g.withEntry("fc.bias") { $0["data_offsets"] = [-14, 0] }, ["fc.bias", "outside"]),
             ("offsets-reversed", g.withEntry("fc.bias") { $0["data_offsets"] = [14, 0] }, ["fc.bias", "outside"]),
-            ("overlapping", g.withEntry("fc.bias") { $0["data_offsets"] = [fcWeight[0] + 2, fcWeight[0] + 16] },
-             ["fc.bias", "fc.weight", "overlap"]),
+            (
+                "overlapping", g.withEntry("fc.bias") { $0["data_offsets"] = [fcWeight[0] + 2, fcWeight[0] + 16] },
+                ["fc.bias", "fc.weight", "overlap"]
+            ),
             ("dtype-too-wide", g.withEntry("fc.bias") { $0["dtype"] = "F32" }, ["fc.bias", "needs 7 x 4 bytes"]),
             ("dtype-too-narrow", g.withEntry("fc.bias") { $0["dtype"] = "U8" }, ["fc.bias", "needs 7 x 1 bytes"]),
             ("dtype-integer", g.withEntry("fc.bias") { $0["dtype"] = "I16" }, ["fc.bias", "dtype I16"]),
             ("dtype-unknown", g.withEntry("fc.bias") { $0["dtype"] = "F8" }, ["fc.bias", "unknown dtype 'F8'"]),
             ("shape-lie", g.withEntry("fc.weight") { $0["shape"] = [7, 1024] }, ["fc.weight", "needs"]),
-            ("shape-overflow", g.withEntry("fc.weight") { $0["shape"] = [1 << 62, 1 << 62] },
-             ["fc.weight", "overflows"]),
+            (
+                "shape-overflow", g.withEntry("fc.weight") { $0["shape"] = [1 << 62, 1 << 62] },
+                ["fc.weight", "overflows"]
+            ),
             ("length-huge", CorruptModelFiles.assemble(header, body: body, claimedLength: 1 << 62), ["absurd"]),
             ("length-max", CorruptModelFiles.assemble(header, body: body, claimedLength: .max), ["absurd"]),
-            ("length-past-end", CorruptModelFiles.assemble(header, body: body, claimedLength: UInt64(g.valid.count)),
-             ["does not fit"]),
-            ("metadata-not-strings",
-             CorruptModelFiles.assemble(header.merging(["__metadata__": ["input_size": 48]] as [String: Any]) { $1 },
-                                        body: body),
-             ["not valid safetensors JSON"]),
+            (
+                "length-past-end", CorruptModelFiles.assemble(header, body: body, claimedLength: UInt64(g.valid.count)),
+                ["does not fit"]
+            ),
+            (
+                "metadata-not-strings",
+                CorruptModelFiles.assemble(
+                    header.merging(["__metadata__": ["input_size": 48]] as [String: Any]) { $1 },
+                    body: body),
+                ["not valid safetensors JSON"]
+            ),
         ])
     }
 

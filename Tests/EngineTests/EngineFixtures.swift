@@ -3,6 +3,7 @@
 
 import Foundation
 import XCTest
+
 @testable import Engine
 
 /// engine_parity.json, decoded.
@@ -60,28 +61,34 @@ struct ParityFixture: Decodable {
         let url = try fixturesDirectory().appendingPathComponent("engine_parity.json")
         let data = try Data(contentsOf: url)
         let fixture = try JSONDecoder().decode(ParityFixture.self, from: data)
-        XCTAssertEqual(fixture.version, expectedVersion,
-                       "engine_parity.json is version \(fixture.version), tests expect \(expectedVersion): rerun `make fixtures`")
+        XCTAssertEqual(
+            fixture.version, expectedVersion,
+            "engine_parity.json is version \(fixture.version), tests expect \(expectedVersion): rerun `make fixtures`")
         return fixture
     }
 }
 
 /// FER-style ModelInfo for seeded models with `classes` outputs.
 func seededInfo(arch: String, classes: Int = 7, side: Int = 48) -> ModelInfo {
-    ModelInfo(arch: arch, inputSize: side, classes: Array(ModelInfo.ferClasses.prefix(classes)),
-              mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
+    ModelInfo(
+        arch: arch, inputSize: side, classes: Array(ModelInfo.ferClasses.prefix(classes)),
+        mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
 }
 
 /// The seeded state_dict of `arch` as tensors in torchvision's order, BatchNorm counters included,
 /// stored as `dtype`; `zeros` makes every float 0 (cheap files for loader tests).
-func seededTensors(arch: String, classes: Int = 7, seed: UInt64, dtype: TensorDType,
-                   zeros: Bool = false) throws -> [SafetensorsWriter.Tensor] {
+func seededTensors(
+    arch: String, classes: Int = 7, seed: UInt64, dtype: TensorDType,
+    zeros: Bool = false
+) throws -> [SafetensorsWriter.Tensor] {
     let architecture = try ResNetArchitecture.named(arch)
     var tensors: [SafetensorsWriter.Tensor] = []
     for (name, shape) in architecture.expectedTensors(classes: classes) {
         let count = shape.reduce(1, *)
         let r = SeededWeights.range(for: name, shape: shape)
-        let values = zeros ? [Float](repeating: 0, count: count)
+        let values =
+            zeros
+            ? [Float](repeating: 0, count: count)
             : SeededWeights.uniform(name, count: count, lo: r.lo, hi: r.hi, seed: seed)
         tensors.append(.init(name: name, shape: shape, floats: values, dtype: dtype))
         if name.hasSuffix("running_var") {
@@ -102,27 +109,33 @@ func temporaryDirectory(_ test: XCTestCase) throws -> String {
 
 /// Asserts max |got - want| <= tolerance and the same argmax per row; on failure prints the first
 /// values of both and where the largest difference is.
-func assertLogitsClose(_ got: [Float], _ want: [Float], classes: Int, tolerance: Float, _ label: String,
-                       file: StaticString = #filePath, line: UInt = #line) {
+func assertLogitsClose(
+    _ got: [Float], _ want: [Float], classes: Int, tolerance: Float, _ label: String,
+    file: StaticString = #filePath, line: UInt = #line
+) {
     guard got.count == want.count else {
         XCTFail("\(label): \(got.count) logits, expected \(want.count)", file: file, line: line)
         return
     }
-    var worst: Float = 0, worstIndex = 0
+    var worst: Float = 0
+    var worstIndex = 0
     for i in 0..<got.count where !(abs(got[i] - want[i]) <= worst) {
         worst = abs(got[i] - want[i]).isNaN ? .infinity : abs(got[i] - want[i])
         worstIndex = i
     }
     let firstGot = got.prefix(8).map { String(format: "%.5f", $0) }.joined(separator: " ")
     let firstWant = want.prefix(8).map { String(format: "%.5f", $0) }.joined(separator: " ")
-    XCTAssertLessThanOrEqual(worst, tolerance,
+    XCTAssertLessThanOrEqual(
+        worst, tolerance,
         "\(label): max |diff| \(worst) at index \(worstIndex) (got \(got[worstIndex]), want \(want[worstIndex]))\n  got:  \(firstGot)\n  want: \(firstWant)",
         file: file, line: line)
     for row in 0..<(got.count / classes) {
         let r = (row * classes)..<((row + 1) * classes)
-        let a = r.max { got[$0] < got[$1] }!, b = r.max { want[$0] < want[$1] }!
-        XCTAssertEqual(a - r.lowerBound, b - r.lowerBound,
-                       "\(label): row \(row) argmax \(a - r.lowerBound), PyTorch's \(b - r.lowerBound)\n  got:  \(got[r])\n  want: \(want[r])",
-                       file: file, line: line)
+        let a = r.max { got[$0] < got[$1] }!
+        let b = r.max { want[$0] < want[$1] }!
+        XCTAssertEqual(
+            a - r.lowerBound, b - r.lowerBound,
+            "\(label): row \(row) argmax \(a - r.lowerBound), PyTorch's \(b - r.lowerBound)\n  got:  \(got[r])\n  want: \(want[r])",
+            file: file, line: line)
     }
 }

@@ -5,6 +5,7 @@
 
 import Foundation
 import XCTest
+
 @testable import Engine
 
 final class LoaderFuzzTests: XCTestCase {
@@ -20,9 +21,11 @@ final class LoaderFuzzTests: XCTestCase {
         }
     }
 
-    static let nastyValues = ["nan", "-nan", "inf", "-inf", "0", "-1", "1e9", "1e40", "", ",", ",,", "0,0,0", "nan,1,1",
-                              "1,1", "1,1,1,1", "99999999999999999999", "48", "32", "512", "513", "a,b,c", "resnet18",
-                              "resnet50", "true", "false", "\u{0}", " 48 ", "0x30", "4.8e1"]
+    static let nastyValues = [
+        "nan", "-nan", "inf", "-inf", "0", "-1", "1e9", "1e40", "", ",", ",,", "0,0,0", "nan,1,1",
+        "1,1", "1,1,1,1", "99999999999999999999", "48", "32", "512", "513", "a,b,c", "resnet18",
+        "resnet50", "true", "false", "\u{0}", " 48 ", "0x30", "4.8e1",
+    ]
     static let keys = ["input_size", "mean", "std", "classes", "arch", "grayscale", "tta_flip"]
 
     func testMutatedModelFilesNeverCrashTheLoader() throws {
@@ -30,7 +33,8 @@ final class LoaderFuzzTests: XCTestCase {
         let (header, body) = (g.header, g.body)
         let names = Array(header.keys.filter { $0 != "__metadata__" }).sorted()
         var rng = SeededGenerator(state: 20_261_204)
-        var outcomes: [String: Int] = [:], built = 0
+        var outcomes: [String: Int] = [:]
+        var built = 0
         let started = Date()
         for trial in 0..<300 {
             var data: Data
@@ -57,7 +61,9 @@ final class LoaderFuzzTests: XCTestCase {
                     entry["data_offsets"] = [o[0] + shift.0, o[1] + shift.1]
                 case 1:
                     var shape = entry["shape"] as! [Int]
-                    if shape.isEmpty { shape = [Int.random(in: 0...3, using: &rng)] } else {
+                    if shape.isEmpty {
+                        shape = [Int.random(in: 0...3, using: &rng)]
+                    } else {
                         let size = [0, 1, 2, 7, 1 << 40, -1].randomElement(using: &rng)!
                         shape[Int.random(in: 0..<shape.count, using: &rng)] = size
                     }

@@ -3,12 +3,15 @@
 
 import Foundation
 import XCTest
+
 @testable import Engine
 
 final class LoaderTests: XCTestCase {
     /// A resnet18 file with zero weights, with `edit` applied to its tensor list.
-    func writeResNet18(_ dir: String, _ name: String, metadata: [String: String] = ["arch": "resnet18"],
-                       edit: (inout [SafetensorsWriter.Tensor]) -> Void = { _ in }) throws -> String {
+    func writeResNet18(
+        _ dir: String, _ name: String, metadata: [String: String] = ["arch": "resnet18"],
+        edit: (inout [SafetensorsWriter.Tensor]) -> Void = { _ in }
+    ) throws -> String {
         var tensors = try seededTensors(arch: "resnet18", seed: 1, dtype: .f16, zeros: true)
         edit(&tensors)
         let path = dir + "/" + name
@@ -36,7 +39,9 @@ final class LoaderTests: XCTestCase {
         let dir = try temporaryDirectory(self)
         let path = try writeResNet18(dir, "shape.safetensors") { tensors in
             let i = tensors.firstIndex { $0.name == "layer2.0.conv1.weight" }!
-            tensors[i] = .init(name: "layer2.0.conv1.weight", shape: [128, 64, 1, 1], floats: Array(repeating: 0, count: 128 * 64), dtype: .f16)
+            tensors[i] = .init(
+                name: "layer2.0.conv1.weight", shape: [128, 64, 1, 1], floats: Array(repeating: 0, count: 128 * 64),
+                dtype: .f16)
         }
         assertLoadFails(path, problem: "layer2.0.conv1.weight: expected [128, 64, 3, 3], got [128, 64, 1, 1]")
     }
@@ -44,16 +49,20 @@ final class LoaderTests: XCTestCase {
     func testWrongArchitectureAndMetadata() throws {
         let dir = try temporaryDirectory(self)
         // A resnet18 state_dict labelled resnet50: the first Bottleneck tensor is missing.
-        assertLoadFails(try writeResNet18(dir, "arch.safetensors", metadata: ["arch": "resnet50"]),
-                        problem: "layer1.0.conv1.weight: expected [64, 64, 1, 1], got [64, 64, 3, 3]")
-        assertLoadFails(try writeResNet18(dir, "vgg.safetensors", metadata: ["arch": "vgg16"]),
-                        problem: "unknown architecture 'vgg16'; expected one of resnet18, resnet34, resnet50")
-        assertLoadFails(try writeResNet18(dir, "classes.safetensors", metadata: ["arch": "resnet18", "classes": "a,b"]),
-                        problem: "__metadata__ classes lists 2 names but fc.weight has 7 rows")
-        assertLoadFails(try writeResNet18(dir, "mean.safetensors", metadata: ["arch": "resnet18", "mean": "0.5,x"]),
-                        problem: "__metadata__ mean '0.5,x': expected three comma-separated finite numbers, "
-                            + "one per channel; the file's metadata is wrong: "
-                            + "fix it or re-export the model (make train)")
+        assertLoadFails(
+            try writeResNet18(dir, "arch.safetensors", metadata: ["arch": "resnet50"]),
+            problem: "layer1.0.conv1.weight: expected [64, 64, 1, 1], got [64, 64, 3, 3]")
+        assertLoadFails(
+            try writeResNet18(dir, "vgg.safetensors", metadata: ["arch": "vgg16"]),
+            problem: "unknown architecture 'vgg16'; expected one of resnet18, resnet34, resnet50")
+        assertLoadFails(
+            try writeResNet18(dir, "classes.safetensors", metadata: ["arch": "resnet18", "classes": "a,b"]),
+            problem: "__metadata__ classes lists 2 names but fc.weight has 7 rows")
+        assertLoadFails(
+            try writeResNet18(dir, "mean.safetensors", metadata: ["arch": "resnet18", "mean": "0.5,x"]),
+            problem: "__metadata__ mean '0.5,x': expected three comma-separated finite numbers, "
+                + "one per channel; the file's metadata is wrong: "
+                + "fix it or re-export the model (make train)")
     }
 
     func testTruncatedAndGarbageFilesAreErrors() throws {
@@ -67,7 +76,8 @@ final class LoaderTests: XCTestCase {
             XCTAssertTrue("\(error)".contains(truncated), "\(error)")
         }
         let garbage = dir + "/garbage.safetensors"
-        try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7919 &+ 13) }).write(to: URL(fileURLWithPath: garbage))
+        try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7919 &+ 13) }).write(
+            to: URL(fileURLWithPath: garbage))
         XCTAssertThrowsError(try ResNet(contentsOf: garbage)) { error in
             XCTAssertTrue("\(error)".contains("not safetensors"), "\(error)")
             XCTAssertEqual("\(error)".components(separatedBy: garbage).count, 2, "the path appears once: \(error)")
@@ -88,7 +98,8 @@ final class LoaderTests: XCTestCase {
         let want = try reference.logits(input, batch: 2)
         for dtype in [TensorDType.f32, .f16, .bf16] {
             let path = dir + "/r18-\(dtype.rawValue).safetensors"
-            try SafetensorsWriter.write(try seededTensors(arch: "resnet18", seed: 5, dtype: dtype), metadata: [:], to: path)
+            try SafetensorsWriter.write(
+                try seededTensors(arch: "resnet18", seed: 5, dtype: dtype), metadata: [:], to: path)
             let net = try ResNet(contentsOf: path)
             XCTAssertEqual(net.info.arch, "resnet18")
             XCTAssertEqual(net.info.classes, ModelInfo.ferClasses)
@@ -97,18 +108,24 @@ final class LoaderTests: XCTestCase {
                 XCTAssertEqual(got, want, "fp32 file must give exactly the in-memory model's logits")
             } else {
                 // Rounding weights to 16 bits moves logits a little, but not far.
-                assertLogitsClose(got, want, classes: 7, tolerance: dtype == .f16 ? 0.02 : 0.1, "\(dtype.rawValue) file vs fp32")
+                assertLogitsClose(
+                    got, want, classes: 7, tolerance: dtype == .f16 ? 0.02 : 0.1, "\(dtype.rawValue) file vs fp32")
             }
         }
     }
 
     func testMetadataBecomesModelInfo() throws {
         let dir = try temporaryDirectory(self)
-        let meta = ["arch": "resnet18", "input_size": "48", "classes": ModelInfo.ferClasses.joined(separator: ","),
-                    "mean": "0.5,0.5,0.5", "std": "0.25,0.25,0.25", "grayscale": "true", "val_accuracy": "0.71"]
+        let meta = [
+            "arch": "resnet18", "input_size": "48", "classes": ModelInfo.ferClasses.joined(separator: ","),
+            "mean": "0.5,0.5,0.5", "std": "0.25,0.25,0.25", "grayscale": "true", "val_accuracy": "0.71",
+        ]
         let net = try ResNet(contentsOf: try writeResNet18(dir, "meta.safetensors", metadata: meta))
-        XCTAssertEqual(net.info, ModelInfo(arch: "resnet18", inputSize: 48, classes: ModelInfo.ferClasses,
-                                           mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], grayscale: true, metadata: meta))
+        XCTAssertEqual(
+            net.info,
+            ModelInfo(
+                arch: "resnet18", inputSize: 48, classes: ModelInfo.ferClasses,
+                mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], grayscale: true, metadata: meta))
     }
 
     func testBadInputsAreErrors() throws {
@@ -152,7 +169,8 @@ final class LoaderTests: XCTestCase {
     }
 
     func testAssetsDirectoryIsTheCheckouts() throws {
-        let assets = try XCTUnwrap(ModelCatalog.assetsDirectory(), "tests run inside the checkout, so Assets/ must be found")
+        let assets = try XCTUnwrap(
+            ModelCatalog.assetsDirectory(), "tests run inside the checkout, so Assets/ must be found")
         XCTAssertTrue(assets.hasSuffix("/Assets"))
         let root = (assets as NSString).deletingLastPathComponent
         XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/Package.swift"))

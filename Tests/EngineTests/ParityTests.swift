@@ -3,6 +3,7 @@
 
 import Foundation
 import XCTest
+
 @testable import Engine
 
 final class ParityTests: XCTestCase {
@@ -25,9 +26,12 @@ final class ParityTests: XCTestCase {
                 .first { $0.name == check.name }!.shape
             let r = SeededWeights.range(for: check.name, shape: shape)
             let v = SeededWeights.uniform(check.name, count: shape.reduce(1, *), lo: r.lo, hi: r.hi, seed: fixture.seed)
-            XCTAssertEqual(Array(v.prefix(4)), check.first, "\(check.arch) \(check.name): first values differ from Python's generator")
+            XCTAssertEqual(
+                Array(v.prefix(4)), check.first,
+                "\(check.arch) \(check.name): first values differ from Python's generator")
             let sum = v.reduce(0.0) { $0 + Double($1) }
-            XCTAssertEqual(sum, check.sum, accuracy: 1e-6 * max(1, abs(check.sum)), "\(check.arch) \(check.name): sum differs")
+            XCTAssertEqual(
+                sum, check.sum, accuracy: 1e-6 * max(1, abs(check.sum)), "\(check.arch) \(check.name): sum differs")
         }
     }
 
@@ -39,8 +43,9 @@ final class ParityTests: XCTestCase {
         for c in cases {
             let input = SeededWeights.input(batch: c.batch, side: c.size, seed: fixture.seed)
             let got = try net.logits(input, batch: c.batch)
-            assertLogitsClose(got, c.logits, classes: fixture.classes, tolerance: Self.tolerance,
-                              "\(arch) input \(c.size) batch \(c.batch)")
+            assertLogitsClose(
+                got, c.logits, classes: fixture.classes, tolerance: Self.tolerance,
+                "\(arch) input \(c.size) batch \(c.batch)")
         }
     }
 
@@ -57,7 +62,9 @@ final class ParityTests: XCTestCase {
         let plane = 3 * 48 * 48
         for b in 0..<3 {
             let single = try net.logits(Array(input[(b * plane)..<((b + 1) * plane)]), batch: 1)
-            assertLogitsClose(single, Array(batched[(b * 7)..<((b + 1) * 7)]), classes: 7, tolerance: 1e-5, "image \(b) alone vs in batch")
+            assertLogitsClose(
+                single, Array(batched[(b * 7)..<((b + 1) * 7)]), classes: 7, tolerance: 1e-5,
+                "image \(b) alone vs in batch")
         }
     }
 
@@ -73,12 +80,14 @@ final class ParityTests: XCTestCase {
             let hw = side * side
             var gray = [Float]()
             for b in 0..<2 { for _ in 0..<3 { gray += planes[(b * 3 * hw)..<(b * 3 * hw + hw)] } }
-            assertLogitsClose(try net.logits(gray, batch: 2), try reference.logits(gray, batch: 2), classes: 7,
-                              tolerance: 1e-4, "gray input, side \(side)")
+            assertLogitsClose(
+                try net.logits(gray, batch: 2), try reference.logits(gray, batch: 2), classes: 7,
+                tolerance: 1e-4, "gray input, side \(side)")
             XCTAssertTrue(net.tookGrayStem, "gray input, side \(side)")
             XCTAssertFalse(reference.tookGrayStem)
             let mixed = Array(gray[0..<(3 * hw)]) + Array(planes[(3 * hw)...])
-            XCTAssertEqual(try net.logits(mixed, batch: 2), try reference.logits(mixed, batch: 2), "a colour image in the batch")
+            XCTAssertEqual(
+                try net.logits(mixed, batch: 2), try reference.logits(mixed, batch: 2), "a colour image in the batch")
             XCTAssertFalse(net.tookGrayStem, "a colour image in the batch")
         }
     }
@@ -92,8 +101,10 @@ final class ParityTests: XCTestCase {
         let x = net.workspace.x
         for (batch, side) in [(1, 48), (3, 48), (2, 40), (3, 48)] {
             _ = try net.logits(SeededWeights.input(batch: batch, side: side, seed: 1), batch: batch)
-            XCTAssertEqual(net.workspace.activationCapacity, sized.0, "batch \(batch) side \(side) regrew the activations")
-            XCTAssertEqual(net.workspace.columnCapacity, sized.1, "batch \(batch) side \(side) regrew the im2col scratch")
+            XCTAssertEqual(
+                net.workspace.activationCapacity, sized.0, "batch \(batch) side \(side) regrew the activations")
+            XCTAssertEqual(
+                net.workspace.columnCapacity, sized.1, "batch \(batch) side \(side) regrew the im2col scratch")
             XCTAssertEqual(net.workspace.pooledCapacity, sized.2)
             XCTAssertEqual(net.workspace.x, x, "buffers were reallocated")
         }
@@ -105,11 +116,13 @@ final class ParityTests: XCTestCase {
         let dir = try temporaryDirectory(self)
         for c in fixture.fp16_cases {
             let path = dir + "/\(c.arch)-fp16.safetensors"
-            try SafetensorsWriter.write(try seededTensors(arch: c.arch, classes: fixture.classes, seed: fixture.seed, dtype: .f16),
-                                        metadata: ["arch": c.arch, "input_size": "\(c.size)"], to: path)
+            try SafetensorsWriter.write(
+                try seededTensors(arch: c.arch, classes: fixture.classes, seed: fixture.seed, dtype: .f16),
+                metadata: ["arch": c.arch, "input_size": "\(c.size)"], to: path)
             let net = try ResNet(contentsOf: path)
             XCTAssertEqual(net.info.arch, c.arch)
-            let got = try net.logits(SeededWeights.input(batch: c.batch, side: c.size, seed: fixture.seed), batch: c.batch)
+            let got = try net.logits(
+                SeededWeights.input(batch: c.batch, side: c.size, seed: fixture.seed), batch: c.batch)
             assertLogitsClose(got, c.logits, classes: fixture.classes, tolerance: Self.tolerance, "\(c.arch) fp16 file")
         }
     }
@@ -120,11 +133,13 @@ final class ParityTests: XCTestCase {
     func checkShipped(_ arch: String) throws {
         let fixture = try ParityFixture.load()
         let assets = try XCTUnwrap(ModelCatalog.assetsDirectory(), "tests run in the checkout: Assets/ must be found")
-        let file = arch + ".safetensors", path = assets + "/models/" + file
+        let file = arch + ".safetensors"
+        let path = assets + "/models/" + file
         let recorded = fixture.shipped.first { $0.file == file }
         guard FileManager.default.fileExists(atPath: path) else {
             if recorded != nil {
-                XCTFail("\(path) is missing but engine_parity.json has logits for it: restore the file, "
+                XCTFail(
+                    "\(path) is missing but engine_parity.json has logits for it: restore the file, "
                         + "or rerun `make fixtures`")
             }
             return  // no shipped file, no fixture: nothing was shipped to check
@@ -134,8 +149,9 @@ final class ParityTests: XCTestCase {
         }
         let digest = sha256Hex(try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped))
         guard digest == s.sha256 else {
-            return XCTFail("\(path) (sha256 \(digest.prefix(12))…) is not the file engine_parity.json was made for "
-                           + "(\(s.sha256.prefix(12))…): rerun `make fixtures`")
+            return XCTFail(
+                "\(path) (sha256 \(digest.prefix(12))…) is not the file engine_parity.json was made for "
+                    + "(\(s.sha256.prefix(12))…): rerun `make fixtures`")
         }
         let net = try ResNet(contentsOf: path)
         XCTAssertEqual(net.info.arch, s.arch)
@@ -152,10 +168,12 @@ final class ParityTests: XCTestCase {
     func testSHA256KnownAnswers() {
         XCTAssertEqual(sha256Hex(Data()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(sha256Hex(Data("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        XCTAssertEqual(sha256Hex(Data("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
-                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        XCTAssertEqual(sha256Hex(Data(repeating: 0x61, count: 1000)),
-                       "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+        XCTAssertEqual(
+            sha256Hex(Data("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        XCTAssertEqual(
+            sha256Hex(Data(repeating: 0x61, count: 1000)),
+            "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 
     /// Zero-skipping off and Winograd off are other routes to the same logits.
@@ -163,8 +181,10 @@ final class ParityTests: XCTestCase {
         let info = seededInfo(arch: "resnet18")
         let input = SeededWeights.input(batch: 2, side: 64, seed: 9)
         let want = try ResNet(arch: "resnet18", info: info, seed: 4).logits(input, batch: 2)
-        for options in [EngineOptions(skipZeros: false), EngineOptions(winogradMinTiles: .max),
-                        EngineOptions(splitMACs: 1, splitFloats: 1, threads: 3), EngineOptions(threads: 1)] {
+        for options in [
+            EngineOptions(skipZeros: false), EngineOptions(winogradMinTiles: .max),
+            EngineOptions(splitMACs: 1, splitFloats: 1, threads: 3), EngineOptions(threads: 1),
+        ] {
             let net = ResNet(arch: "resnet18", info: info, seed: 4, options: options)
             XCTAssertEqual(net.options, options)
             assertLogitsClose(try net.logits(input, batch: 2), want, classes: 7, tolerance: 1e-4, "\(options)")

@@ -3,6 +3,7 @@
 
 import Foundation
 import XCTest
+
 @testable import Engine
 
 final class SafetensorsTests: XCTestCase {
@@ -28,12 +29,13 @@ final class SafetensorsTests: XCTestCase {
 
     func testWriterRoundTripsEveryFloatType() throws {
         let values: [Float] = [0, 1, -2.5, 0.1, 65504, 6e-5, -1e-7, 3.14159]
-        let data = try SafetensorsWriter.encode([
-            .init(name: "x32", shape: [2, 4], floats: values, dtype: .f32),
-            .init(name: "x16", shape: [8], floats: values, dtype: .f16),
-            .init(name: "xb16", shape: [8], floats: values, dtype: .bf16),
-            .init(name: "n", shape: [], ints: [5]),
-        ], metadata: ["arch": "resnet34", "quote": "a \"b\""])
+        let data = try SafetensorsWriter.encode(
+            [
+                .init(name: "x32", shape: [2, 4], floats: values, dtype: .f32),
+                .init(name: "x16", shape: [8], floats: values, dtype: .f16),
+                .init(name: "xb16", shape: [8], floats: values, dtype: .bf16),
+                .init(name: "n", shape: [], ints: [5]),
+            ], metadata: ["arch": "resnet34", "quote": "a \"b\""])
         let file = try SafetensorsFile(data: data)
         XCTAssertEqual(file.metadata, ["arch": "resnet34", "quote": "a \"b\""])
         XCTAssertEqual(try file.floats("x32"), values)
@@ -64,9 +66,12 @@ final class SafetensorsTests: XCTestCase {
 
     /// Asserts `data` fails to parse with a message containing `words`.
     func assertRejects(_ data: Data, _ words: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertThrowsError(try SafetensorsFile(data: data, source: "bad.safetensors"), file: file, line: line) { error in
+        XCTAssertThrowsError(try SafetensorsFile(data: data, source: "bad.safetensors"), file: file, line: line) {
+            error in
             XCTAssertTrue("\(error)".contains(words), "message '\(error)' lacks '\(words)'", file: file, line: line)
-            XCTAssertTrue("\(error)".contains("bad.safetensors"), "message '\(error)' does not name the file", file: file, line: line)
+            XCTAssertTrue(
+                "\(error)".contains("bad.safetensors"), "message '\(error)' does not name the file", file: file,
+                line: line)
         }
     }
 
@@ -88,20 +93,26 @@ final class SafetensorsTests: XCTestCase {
         assertRejects(header("{not json"), "not valid safetensors JSON")
         assertRejects(header("[1, 2]"), "not valid safetensors JSON")
         assertRejects(header(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, dataBytes: 4), "outside")
-        assertRejects(header(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#, dataBytes: 4), "needs 2 x 4 bytes")
-        assertRejects(header(#"{"w":{"dtype":"F16","shape":[3],"data_offsets":[0,8]}}"#, dataBytes: 8), "needs 3 x 2 bytes")
-        assertRejects(header(#"{"w":{"dtype":"Q4","shape":[2],"data_offsets":[0,2]}}"#, dataBytes: 2), "unknown dtype 'Q4'")
+        assertRejects(
+            header(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#, dataBytes: 4), "needs 2 x 4 bytes")
+        assertRejects(
+            header(#"{"w":{"dtype":"F16","shape":[3],"data_offsets":[0,8]}}"#, dataBytes: 8), "needs 3 x 2 bytes")
+        assertRejects(
+            header(#"{"w":{"dtype":"Q4","shape":[2],"data_offsets":[0,2]}}"#, dataBytes: 2), "unknown dtype 'Q4'")
         assertRejects(header(#"{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, dataBytes: 4), "bad shape")
         assertRejects(header(#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}"#, dataBytes: 4), "outside")
         assertRejects(header(#"{"w":{"dtype":"F32","shape":[1]}}"#, dataBytes: 4), "not valid safetensors JSON")
         assertRejects(header(#"{"__metadata__":{"a":1}}"#), "not valid safetensors JSON")
-        assertRejects(header(#"{"w":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,4]}}"#, dataBytes: 4), "overflows")
+        assertRejects(
+            header(#"{"w":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,4]}}"#, dataBytes: 4),
+            "overflows")
     }
 
     func testRandomBytesNeverCrash() throws {
         var rng = SystemRandomNumberGenerator()
-        let valid = try SafetensorsWriter.encode([.init(name: "w", shape: [3, 3], floats: Array(repeating: 1, count: 9))],
-                                                 metadata: ["arch": "resnet18"])
+        let valid = try SafetensorsWriter.encode(
+            [.init(name: "w", shape: [3, 3], floats: Array(repeating: 1, count: 9))],
+            metadata: ["arch": "resnet18"])
         for trial in 0..<300 {
             var d = valid
             if trial < 100 {

@@ -2,9 +2,10 @@
 // or after the workers fell asleep, and a second caller or a nested split runs serially instead of
 // waiting on the first.
 
-import XCTest
 import Foundation
 import Synchronization
+import XCTest
+
 @testable import Engine
 
 final class WorkersTests: XCTestCase {
@@ -32,7 +33,9 @@ final class WorkersTests: XCTestCase {
             defer { done.deallocate() }
             done.initialize(repeating: false)
             workers.run(items: 64) { i in
-                lock.lock(); threads.insert(UInt(pthread_self())); lock.unlock()
+                lock.lock()
+                threads.insert(UInt(pthread_self()))
+                lock.unlock()
                 usleep(200)  // long enough that a woken worker takes some items
                 done[i] = true
             }

@@ -5,12 +5,14 @@
 import Engine
 import Vision
 import XCTest
+
 @testable import Pipeline
 
 final class CalibrationAndEnsembleTests: XCTestCase {
     func network(seed: UInt64, temperature: Float = 1) -> ResNet {
-        let info = ModelInfo(arch: "resnet18", inputSize: 32, classes: ModelInfo.ferClasses, mean: [0.5, 0.5, 0.5],
-                             std: [0.25, 0.25, 0.25], temperature: temperature)
+        let info = ModelInfo(
+            arch: "resnet18", inputSize: 32, classes: ModelInfo.ferClasses, mean: [0.5, 0.5, 0.5],
+            std: [0.25, 0.25, 0.25], temperature: temperature)
         return ResNet(arch: "resnet18", info: info, seed: seed)
     }
 
@@ -42,10 +44,14 @@ final class CalibrationAndEnsembleTests: XCTestCase {
     func testTemperatureMetadataIsCheckedOnLoad() throws {
         let meta = ["input_size": "48"]
         XCTAssertEqual(try ModelInfo(metadata: meta, arch: "resnet18", classCount: 7).temperature, 1)
-        XCTAssertEqual(try ModelInfo(metadata: meta.merging(["temperature": "1.35"]) { $1 }, arch: "resnet18",
-                                     classCount: 7).temperature, 1.35)
+        XCTAssertEqual(
+            try ModelInfo(
+                metadata: meta.merging(["temperature": "1.35"]) { $1 }, arch: "resnet18",
+                classCount: 7
+            ).temperature, 1.35)
         for bad in ["0", "-1", "nan", "inf", "abc", "100"] {
-            XCTAssertThrowsError(try ModelInfo(metadata: ["temperature": bad], arch: "resnet18", classCount: 7)) { error in
+            XCTAssertThrowsError(try ModelInfo(metadata: ["temperature": bad], arch: "resnet18", classCount: 7)) {
+                error in
                 XCTAssertTrue("\(error)".contains("temperature '\(bad)'"), "\(error)")
             }
         }
@@ -74,12 +80,14 @@ final class CalibrationAndEnsembleTests: XCTestCase {
 
     func testUncertainBelowTheThreshold() {
         let classes = ModelInfo.ferClasses
-        let low = FaceReading(id: 1, box: FaceBox(x: 0, y: 0, width: 1, height: 1),
-                              probabilities: [0.05, 0.02, 0.34, 0.1, 0.12, 0.31, 0.06], classes: classes)
+        let low = FaceReading(
+            id: 1, box: FaceBox(x: 0, y: 0, width: 1, height: 1),
+            probabilities: [0.05, 0.02, 0.34, 0.1, 0.12, 0.31, 0.06], classes: classes)
         XCTAssertTrue(low.isUncertain)
         XCTAssertEqual(low.topTwo(classes).map(\.name), ["fear", "sad"])
-        let high = FaceReading(id: 1, box: FaceBox(x: 0, y: 0, width: 1, height: 1),
-                               probabilities: [0.01, 0.01, 0.02, 0.9, 0.02, 0.02, 0.02], classes: classes)
+        let high = FaceReading(
+            id: 1, box: FaceBox(x: 0, y: 0, width: 1, height: 1),
+            probabilities: [0.01, 0.01, 0.02, 0.9, 0.02, 0.02, 0.02], classes: classes)
         XCTAssertFalse(high.isUncertain)
     }
 }

@@ -40,7 +40,8 @@ final class ClassificationReportTests: XCTestCase {
     func testJSONHasEveryKeyOfEvaluatePy() throws {
         let report = ClassificationReport(classes: classes, labels: MetricsFixture.labels, probs: MetricsFixture.probs)
         let object = try JSONSerialization.jsonObject(with: Data(report.json(model: "resnet18").utf8)) as! [String: Any]
-        XCTAssertEqual(Set(object.keys), ["model", "images", "accuracy", "weighted", "macro_auc", "per_class", "confusion"])
+        XCTAssertEqual(
+            Set(object.keys), ["model", "images", "accuracy", "weighted", "macro_auc", "per_class", "confusion"])
         let perClass = object["per_class"] as! [String: [String: Any]]
         XCTAssertEqual(Set(perClass.keys), Set(classes))
         XCTAssertEqual(perClass["happy"]!["support"] as? Int, MetricsFixture.labels.filter { $0 == 3 }.count)

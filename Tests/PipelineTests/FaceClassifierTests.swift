@@ -10,8 +10,9 @@ final class FaceClassifierTests: XCTestCase {
     /// One seeded model for both tests (building it dominates a debug run). Input 32, the
     /// engine's smallest, keeps the forward quick; 48 -> 32 is resized.
     static let model: ResNet = {
-        let info = ModelInfo(arch: "resnet18", inputSize: 32, classes: ModelInfo.ferClasses,
-                             mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25])
+        let info = ModelInfo(
+            arch: "resnet18", inputSize: 32, classes: ModelInfo.ferClasses,
+            mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25])
         return ResNet(arch: "resnet18", info: info, seed: 11)
     }()
 
@@ -19,7 +20,8 @@ final class FaceClassifierTests: XCTestCase {
 
     /// A 200x120 BGR frame with three different textured patches standing in for faces.
     func makeFrame() -> (Frame, [(id: Int, box: FaceBox)]) {
-        let w = 200, h = 120
+        let w = 200
+        let h = 120
         var p = [UInt8](repeating: 0, count: w * h * 3)
         for y in 0..<h {
             for x in 0..<w {
@@ -29,9 +31,11 @@ final class FaceClassifierTests: XCTestCase {
                 p[i + 2] = UInt8((x ^ y) & 255)
             }
         }
-        let faces = [(id: 4, box: FaceBox(x: 10, y: 10, width: 60, height: 60)),
-                     (id: 9, box: FaceBox(x: 90, y: 20, width: 50, height: 70)),
-                     (id: 2, box: FaceBox(x: 150, y: 60, width: 48, height: 48))]
+        let faces = [
+            (id: 4, box: FaceBox(x: 10, y: 10, width: 60, height: 60)),
+            (id: 9, box: FaceBox(x: 90, y: 20, width: 50, height: 70)),
+            (id: 2, box: FaceBox(x: 150, y: 60, width: 48, height: 48)),
+        ]
         return (Frame(width: w, height: h, channels: 3, pixels: p), faces)
     }
 
@@ -64,20 +68,23 @@ final class FaceClassifierTests: XCTestCase {
     func testMirrorAverage() throws {
         let model = makeModel()
         let (frame, faces) = makeFrame()
-        let both = try FaceClassifier(model: model, margin: 0, mirrorAverage: true).classify(frame, faces: [faces[0]])[0]
+        let both = try FaceClassifier(model: model, margin: 0, mirrorAverage: true).classify(frame, faces: [faces[0]])[
+            0]
         // The mirror image by hand: the crop flipped left-right in a new frame.
         let b = faces[0].box
         var flipped = [UInt8](repeating: 0, count: b.width * b.height * 3)
         for y in 0..<b.height {
             for x in 0..<b.width {
                 for c in 0..<3 {
-                    flipped[(y * b.width + x) * 3 + c] = frame.pixels[((b.y + y) * frame.width + b.x + b.width - 1 - x) * 3 + c]
+                    flipped[(y * b.width + x) * 3 + c] =
+                        frame.pixels[((b.y + y) * frame.width + b.x + b.width - 1 - x) * 3 + c]
                 }
             }
         }
         let plain = FaceClassifier(model: model, margin: 0, mirrorAverage: false)
         let p = try plain.classify(frame, faces: [faces[0]])[0].probabilities
-        let q = try plain.classifyWhole(Frame(width: b.width, height: b.height, channels: 3, pixels: flipped)).probabilities
+        let q = try plain.classifyWhole(Frame(width: b.width, height: b.height, channels: 3, pixels: flipped))
+            .probabilities
         for k in 0..<7 { XCTAssertEqual(both.probabilities[k], (p[k] + q[k]) / 2, accuracy: 1e-4, "class \(k)") }
         XCTAssertNotEqual(p, q, "the test patch is symmetric, so it cannot tell a mirror from none")
     }

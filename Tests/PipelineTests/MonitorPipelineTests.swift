@@ -2,16 +2,20 @@
 // replay, stale frames dropped live, the log, accuracy, freeze, model switching, dumps, and a
 // source that fails mid-run.
 
-import XCTest
 import Foundation
 import Vision
+import XCTest
+
 @testable import Pipeline
 
 final class MonitorPipelineTests: XCTestCase {
     func run(_ pipeline: MonitorPipeline, timeout: Double = 60) -> String {
         let done = expectation(description: "pipeline finishes")
         var reason = ""
-        pipeline.onFinished = { reason = $0; done.fulfill() }
+        pipeline.onFinished = {
+            reason = $0
+            done.fulfill()
+        }
         pipeline.start()
         wait(for: [done], timeout: timeout)
         pipeline.waitUntilIdle()
@@ -25,8 +29,9 @@ final class MonitorPipelineTests: XCTestCase {
         var config = PipelineConfiguration()
         config.backpressure = .block
         config.smoothing = false
-        let pipeline = MonitorPipeline(source: source, detector: CentredFaceDetector(), model: TestModels.resnet18,
-                                       modelName: "resnet18", configuration: config, loadModel: TestModels.load)
+        let pipeline = MonitorPipeline(
+            source: source, detector: CentredFaceDetector(), model: TestModels.resnet18,
+            modelName: "resnet18", configuration: config, loadModel: TestModels.load)
         let log = try PredictionLog(path: dir + "/run.jsonl")
         pipeline.onProcessed = { log.append($0) }
         let reason = run(pipeline)
@@ -62,18 +67,25 @@ final class MonitorPipelineTests: XCTestCase {
     func testLiveModeDropsStaleFramesAndClassifiesTheNewest() {
         // Frames every 2 ms, detection takes 30 ms: most frames must be dropped, none queued.
         let source = SyntheticSource(count: 120, interval: 0.002)
-        let pipeline = MonitorPipeline(source: source, detector: CentredFaceDetector(delay: 0.03), model: TestModels.resnet18,
-                                       modelName: "resnet18", loadModel: TestModels.load)
+        let pipeline = MonitorPipeline(
+            source: source, detector: CentredFaceDetector(delay: 0.03), model: TestModels.resnet18,
+            modelName: "resnet18", loadModel: TestModels.load)
         var processedIndices: [Int] = []
         let lock = NSLock()
-        pipeline.onProcessed = { p in lock.lock(); processedIndices.append(p.frameIndex); lock.unlock() }
+        pipeline.onProcessed = { p in
+            lock.lock()
+            processedIndices.append(p.frameIndex)
+            lock.unlock()
+        }
         _ = run(pipeline)
         let stats = pipeline.statistics
         XCTAssertEqual(stats.captured, 120)
         XCTAssertGreaterThan(stats.droppedBeforeDetect, 60, "a slow detector must make capture drop frames")
         XCTAssertLessThan(stats.processed, 60)
-        XCTAssertEqual(stats.processed + stats.droppedBeforeDetect + stats.droppedBeforePreprocess + stats.droppedBeforeForward, 120,
-                       "every frame is either classified or dropped: nothing waits in a queue")
+        XCTAssertEqual(
+            stats.processed + stats.droppedBeforeDetect + stats.droppedBeforePreprocess + stats.droppedBeforeForward,
+            120,
+            "every frame is either classified or dropped: nothing waits in a queue")
         lock.lock()
         XCTAssertEqual(processedIndices, processedIndices.sorted(), "frames are never classified out of order")
         XCTAssertEqual(processedIndices.last, 119, "the newest frame wins")
@@ -83,8 +95,9 @@ final class MonitorPipelineTests: XCTestCase {
     func testRenderDrawsTheNewestFrameWithoutWaitingForInference() {
         // Inference is slowed by a 50 ms detector; the render stage still sees frames at the source's pace.
         let source = SyntheticSource(count: 40, interval: 0.01)
-        let pipeline = MonitorPipeline(source: source, detector: CentredFaceDetector(delay: 0.05), model: TestModels.resnet18,
-                                       modelName: "resnet18", loadModel: TestModels.load)
+        let pipeline = MonitorPipeline(
+            source: source, detector: CentredFaceDetector(delay: 0.05), model: TestModels.resnet18,
+            modelName: "resnet18", loadModel: TestModels.load)
         var drawnFrames = Set<Int>()
         let lock = NSLock()
         pipeline.render = { snap in
@@ -95,8 +108,9 @@ final class MonitorPipelineTests: XCTestCase {
         _ = run(pipeline)
         lock.lock()
         defer { lock.unlock() }
-        XCTAssertGreaterThan(drawnFrames.count, pipeline.statistics.processed + 5,
-                             "the screen showed \(drawnFrames.count) frames while \(pipeline.statistics.processed) were classified")
+        XCTAssertGreaterThan(
+            drawnFrames.count, pipeline.statistics.processed + 5,
+            "the screen showed \(drawnFrames.count) frames while \(pipeline.statistics.processed) were classified")
         XCTAssertGreaterThan(pipeline.statistics.latencySamples, 0)
     }
 
@@ -105,8 +119,9 @@ final class MonitorPipelineTests: XCTestCase {
         var config = PipelineConfiguration()
         config.backpressure = .block
         config.smoothingWindow = 3
-        let pipeline = MonitorPipeline(source: source, detector: CentredFaceDetector(), model: TestModels.resnet18,
-                                       modelName: "resnet18", configuration: config, loadModel: TestModels.load)
+        let pipeline = MonitorPipeline(
+            source: source, detector: CentredFaceDetector(), model: TestModels.resnet18,
+            modelName: "resnet18", configuration: config, loadModel: TestModels.load)
         var shown: [[Float]] = []
         pipeline.onProcessed = { shown.append($0.faces[0].probabilities) }
         _ = run(pipeline)
@@ -115,7 +130,8 @@ final class MonitorPipelineTests: XCTestCase {
         var raw: [[Float]] = []
         while let frame = try again.nextFrame() {
             let box = try CentredFaceDetector().detect(frame)
-            raw += try TestModels.resnet18.probabilities(try TestModels.resnet18.preprocess(frame, boxes: box), batch: 1)
+            raw += try TestModels.resnet18.probabilities(
+                try TestModels.resnet18.preprocess(frame, boxes: box), batch: 1)
         }
         for i in 0..<6 {
             let window = raw[max(0, i - 2)...i]
@@ -130,8 +146,9 @@ final class MonitorPipelineTests: XCTestCase {
 
     func testFreezeHoldsTheFrameAndPredictionWhileTheFeedRuns() throws {
         let source = SyntheticSource(count: 100000, interval: 0.005)
-        let pipeline = MonitorPipeline(source: source, detector: CentredFaceDetector(), model: TestModels.resnet18,
-                                       modelName: "resnet18", loadModel: TestModels.load)
+        let pipeline = MonitorPipeline(
+            source: source, detector: CentredFaceDetector(), model: TestModels.resnet18,
+            modelName: "resnet18", loadModel: TestModels.load)
         pipeline.start()
         defer { pipeline.stop() }
         waitUntil("two frames are classified") { pipeline.statistics.processed >= 2 }
@@ -158,15 +175,21 @@ final class MonitorPipelineTests: XCTestCase {
         config.modelNames = ["resnet18", "resnet34"]
         let loading = DispatchSemaphore(value: 0)
         let gate = DispatchSemaphore(value: 0)
-        let pipeline = MonitorPipeline(source: source, detector: CentredFaceDetector(), model: TestModels.resnet18,
-                                       modelName: "resnet18", configuration: config) { name in
+        let pipeline = MonitorPipeline(
+            source: source, detector: CentredFaceDetector(), model: TestModels.resnet18,
+            modelName: "resnet18", configuration: config
+        ) { name in
             loading.signal()
             gate.wait()  // a slow load
             return try TestModels.load(name)
         }
         var models: [String] = []
         let lock = NSLock()
-        pipeline.onProcessed = { (p: ProcessedFrame) in lock.lock(); models.append(p.model); lock.unlock() }
+        pipeline.onProcessed = { (p: ProcessedFrame) in
+            lock.lock()
+            models.append(p.model)
+            lock.unlock()
+        }
         pipeline.start()
         defer { pipeline.stop() }
         waitUntil("the first frame is classified") { pipeline.statistics.processed >= 1 }
@@ -208,12 +231,15 @@ final class MonitorPipelineTests: XCTestCase {
         let source = SyntheticSource(count: 3)
         var config = PipelineConfiguration()
         config.backpressure = .block
-        let pipeline = MonitorPipeline(source: source, detector: CentredFaceDetector(), model: TestModels.resnet18,
-                                       modelName: "resnet18", configuration: config, loadModel: TestModels.load)
+        let pipeline = MonitorPipeline(
+            source: source, detector: CentredFaceDetector(), model: TestModels.resnet18,
+            modelName: "resnet18", configuration: config, loadModel: TestModels.load)
         XCTAssertThrowsError(try pipeline.writeDump(to: dir), "nothing classified yet")
         _ = run(pipeline)
         let path = try pipeline.writeDump(to: dir)
-        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path + "/prediction.json"))) as? [String: Any])
+        let json = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path + "/prediction.json")))
+                as? [String: Any])
         XCTAssertEqual(json["frame"] as? Int, 2)
         XCTAssertEqual(json["source"] as? String, "synthetic")
         XCTAssertEqual((json["faces"] as? [[String: Any]])?.count, 1)
@@ -227,8 +253,9 @@ final class MonitorPipelineTests: XCTestCase {
         let source = ScriptedSource([.frame, .frame, .error("camera unplugged"), .frame])
         var config = PipelineConfiguration()
         config.backpressure = .block
-        let pipeline = MonitorPipeline(source: source, detector: CentredFaceDetector(), model: TestModels.resnet18,
-                                       modelName: "resnet18", configuration: config, loadModel: TestModels.load)
+        let pipeline = MonitorPipeline(
+            source: source, detector: CentredFaceDetector(), model: TestModels.resnet18,
+            modelName: "resnet18", configuration: config, loadModel: TestModels.load)
         var classified: [Int] = []
         pipeline.onProcessed = { classified.append($0.frameIndex) }
         let reason = run(pipeline)

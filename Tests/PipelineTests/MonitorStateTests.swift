@@ -86,13 +86,15 @@ final class MonitorStateTests: XCTestCase {
         let seen: [Float] = [0.1, 0.1, 0.1, 0.5, 0.1, 0.05, 0.05]
         let junk: [Float] = [0.9, 0.02, 0.02, 0.02, 0.02, 0.01, 0.01]
         _ = state.readings(faces: [TrackedFace(id: 4, box: box)], probabilities: [seen], classes: TestModels.classes)
-        let held = state.readings(faces: [TrackedFace(id: 4, box: box, held: true)], probabilities: [junk],
-                                  classes: TestModels.classes)
+        let held = state.readings(
+            faces: [TrackedFace(id: 4, box: box, held: true)], probabilities: [junk],
+            classes: TestModels.classes)
         XCTAssertEqual(held[0].probabilities, seen)
         XCTAssertTrue(held[0].held)
         XCTAssertEqual(held[0].label, "happy")
         // Found again: its new reading counts.
-        let again = state.readings(faces: [TrackedFace(id: 4, box: box)], probabilities: [junk], classes: TestModels.classes)
+        let again = state.readings(
+            faces: [TrackedFace(id: 4, box: box)], probabilities: [junk], classes: TestModels.classes)
         XCTAssertEqual(again[0].label, "angry")
     }
 

@@ -34,8 +34,9 @@ final class SyntheticSource: FrameSource {
         for y in 0..<height {
             for x in 0..<width { pixels[y * width + x] = UInt8((x * 3 + y * 2 + delivered * 17) % 256) }
         }
-        let frame = Frame(width: width, height: height, channels: 1, pixels: pixels, timestamp: monotonicSeconds(),
-                          index: delivered, truth: truths.isEmpty ? nil : truths[delivered % truths.count], origin: name)
+        let frame = Frame(
+            width: width, height: height, channels: 1, pixels: pixels, timestamp: monotonicSeconds(),
+            index: delivered, truth: truths.isEmpty ? nil : truths[delivered % truths.count], origin: name)
         delivered += 1
         return frame
     }
@@ -101,7 +102,11 @@ final class ScriptedSource: FrameSource {
     }
 
     /// Calls of `nextFrame()` so far.
-    var calls: Int { lock.lock(); defer { lock.unlock() }; return next }
+    var calls: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return next
+    }
 
     func nextFrame() throws -> Frame? {
         lock.lock()
@@ -115,8 +120,9 @@ final class ScriptedSource: FrameSource {
         case .frame:
             frames += 1
             let pixels = [UInt8](repeating: UInt8(frames * 40), count: 64 * 48)
-            return Frame(width: 64, height: 48, channels: 1, pixels: pixels, timestamp: monotonicSeconds(),
-                         index: frames - 1, origin: name)
+            return Frame(
+                width: 64, height: 48, channels: 1, pixels: pixels, timestamp: monotonicSeconds(),
+                index: frames - 1, origin: name)
         }
     }
 }
@@ -125,8 +131,10 @@ extension XCTestCase {
     /// Waits until `condition` holds, checking it every few milliseconds; fails the test, saying
     /// `what` was awaited, when `timeout` seconds pass first. Returns whether it held.
     @discardableResult
-    func waitUntil(_ what: String, timeout: Double = 20, file: StaticString = #filePath, line: UInt = #line,
-                   _ condition: () -> Bool) -> Bool {
+    func waitUntil(
+        _ what: String, timeout: Double = 20, file: StaticString = #filePath, line: UInt = #line,
+        _ condition: () -> Bool
+    ) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while !condition() {
             guard Date() < deadline else {

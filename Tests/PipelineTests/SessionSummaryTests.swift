@@ -5,6 +5,7 @@
 import Foundation
 import Vision
 import XCTest
+
 @testable import Pipeline
 
 final class SessionSummaryTests: XCTestCase {
@@ -33,9 +34,10 @@ final class SessionSummaryTests: XCTestCase {
         XCTAssertEqual(history.faces[2]?.frames, 1)
         XCTAssertEqual(history.faces[2]?.secondsTracked, 0)
 
-        let summary = SessionSummary(source: "clip.mp4", model: "resnet18", classes: classes, seconds: 7,
-                                     framesClassified: 17, history: history,
-                                     accuracy: RunningAccuracy(correct: 3, total: 4), skippedFiles: 1, reason: "key")
+        let summary = SessionSummary(
+            source: "clip.mp4", model: "resnet18", classes: classes, seconds: 7,
+            framesClassified: 17, history: history,
+            accuracy: RunningAccuracy(correct: 3, total: 4), skippedFiles: 1, reason: "key")
         let text = summary.text()
         XCTAssertTrue(text.hasPrefix("fertui: key; 17 frames classified in 7.00 s"), text)
         XCTAssertTrue(text.contains("2 faces seen") && text.contains("accuracy 3/4 = 75.0%"), text)
@@ -52,8 +54,9 @@ final class SessionSummaryTests: XCTestCase {
     func testSummaryIsWrittenAtomicallyAndAMissingFolderIsRefusedEarly() throws {
         let dir = temporaryDirectory("summary")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let summary = SessionSummary(source: "demo", model: "m", classes: classes, seconds: 1, framesClassified: 0,
-                                     history: ExpressionHistory(), accuracy: nil, skippedFiles: 0, reason: "key")
+        let summary = SessionSummary(
+            source: "demo", model: "m", classes: classes, seconds: 1, framesClassified: 0,
+            history: ExpressionHistory(), accuracy: nil, skippedFiles: 0, reason: "key")
         try SessionSummary.checkWritable(dir + "/s.json")
         try Data("old".utf8).write(to: URL(fileURLWithPath: dir + "/s.json"))
         try summary.write(to: dir + "/s.json")
@@ -70,9 +73,10 @@ final class SessionSummaryTests: XCTestCase {
     func testThePipelineRecordsHistoryAndFreezesTheTimeline() throws {
         var config = PipelineConfiguration()
         config.backpressure = .block
-        let pipeline = MonitorPipeline(source: SyntheticSource(count: 6), detector: CentredFaceDetector(),
-                                       model: TestModels.resnet18, modelName: "resnet18", configuration: config,
-                                       loadModel: TestModels.load)
+        let pipeline = MonitorPipeline(
+            source: SyntheticSource(count: 6), detector: CentredFaceDetector(),
+            model: TestModels.resnet18, modelName: "resnet18", configuration: config,
+            loadModel: TestModels.load)
         let finished = expectation(description: "finished")
         pipeline.onFinished = { _ in finished.fulfill() }
         pipeline.start()

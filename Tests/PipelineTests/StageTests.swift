@@ -1,8 +1,9 @@
 // Stages drop stale items (latest wins) or block, never queue without bound; the meters and
 // the smoother compute what they say.
 
-import XCTest
 import Dispatch
+import XCTest
+
 @testable import Pipeline
 
 final class StageTests: XCTestCase {
@@ -11,7 +12,10 @@ final class StageTests: XCTestCase {
         let started = DispatchSemaphore(value: 0)
         var seen: [Int] = []
         let stage = LatestValueStage<Int>(label: "test.drop") { item in
-            if item == 0 { started.signal(); gate.wait() }
+            if item == 0 {
+                started.signal()
+                gate.wait()
+            }
             seen.append(item)
         }
         stage.submit(0)
@@ -40,13 +44,19 @@ final class StageTests: XCTestCase {
         let gate = DispatchSemaphore(value: 0)
         let started = DispatchSemaphore(value: 0)
         let stage = LatestValueStage<Int>(label: "test.wait", policy: .block) { item in
-            if item == 0 { started.signal(); gate.wait() }
+            if item == 0 {
+                started.signal()
+                gate.wait()
+            }
         }
         stage.submit(0)
         started.wait()
         stage.submit(1)  // fills the slot
         let third = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async { stage.submit(2); third.signal() }
+        DispatchQueue.global().async {
+            stage.submit(2)
+            third.signal()
+        }
         XCTAssertEqual(third.wait(timeout: .now() + 0.2), .timedOut, "submit must wait while the slot is full")
         gate.signal()
         XCTAssertEqual(third.wait(timeout: .now() + 5), .success)

@@ -4,6 +4,7 @@
 import Foundation
 import Vision
 import XCTest
+
 @testable import Pipeline
 
 /// A model whose forward takes `delay` seconds and counts the forwards under way.
@@ -16,8 +17,16 @@ final class SlowModel: ExpressionModel, @unchecked Sendable {
 
     init(delay: Double) { self.delay = delay }
 
-    var forwardsRunning: Int { lock.lock(); defer { lock.unlock() }; return running }
-    var forwardsStarted: Int { lock.lock(); defer { lock.unlock() }; return started }
+    var forwardsRunning: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return running
+    }
+    var forwardsStarted: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return started
+    }
 
     func preprocess(_ frame: Frame, boxes: [FaceBox]) throws -> [Float] {
         [Float](repeating: 0, count: boxes.count)
@@ -39,9 +48,10 @@ final class SlowModel: ExpressionModel, @unchecked Sendable {
 final class StoppingTests: XCTestCase {
     func testStopWaitsForTheForwardInFlightEvenPastItsTimeout() {
         let model = SlowModel(delay: 1.0)
-        let pipeline = MonitorPipeline(source: SyntheticSource(count: 1000, interval: 0.01),
-                                       detector: CentredFaceDetector(), model: model, modelName: "slow",
-                                       loadModel: { _ in model })
+        let pipeline = MonitorPipeline(
+            source: SyntheticSource(count: 1000, interval: 0.01),
+            detector: CentredFaceDetector(), model: model, modelName: "slow",
+            loadModel: { _ in model })
         pipeline.start()
         waitUntil("a forward is running") { model.forwardsRunning == 1 }
         pipeline.stop(waiting: 0.05)
@@ -56,9 +66,10 @@ final class StoppingTests: XCTestCase {
             var config = PipelineConfiguration()
             config.frameLimit = limit
             config.backpressure = policy
-            let pipeline = MonitorPipeline(source: SyntheticSource(count: 500), detector: CentredFaceDetector(),
-                                           model: TestModels.resnet18, modelName: "resnet18", configuration: config,
-                                           loadModel: TestModels.load)
+            let pipeline = MonitorPipeline(
+                source: SyntheticSource(count: 500), detector: CentredFaceDetector(),
+                model: TestModels.resnet18, modelName: "resnet18", configuration: config,
+                loadModel: TestModels.load)
             let lines = Locked(0)
             pipeline.onProcessed = { _ in lines.withLock { $0 += 1 } }
             let finished = expectation(description: "finished")

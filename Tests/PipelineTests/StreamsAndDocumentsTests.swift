@@ -3,6 +3,7 @@
 
 import Foundation
 import XCTest
+
 @testable import Pipeline
 
 #if canImport(Glibc)
@@ -11,8 +12,9 @@ import XCTest
 
 final class StreamsAndDocumentsTests: XCTestCase {
     func frame(_ index: Int) -> ProcessedFrame {
-        ProcessedFrame(frameIndex: index, time: 0, model: "m", classes: TestModels.classes, faces: [], truth: nil,
-                       timings: StageTimings())
+        ProcessedFrame(
+            frameIndex: index, time: 0, model: "m", classes: TestModels.classes, faces: [], truth: nil,
+            timings: StageTimings())
     }
 
     func fileType(_ path: String) -> mode_t {

@@ -2,6 +2,7 @@
 // needless cursor moves or colour changes, and nothing for cells already on screen.
 
 import XCTest
+
 @testable import Terminal
 
 final class AnsiEncoderTests: XCTestCase {
@@ -29,8 +30,9 @@ final class AnsiEncoderTests: XCTestCase {
         after[1, 0] = Cell("x", foreground: .indexed(240), background: .indexed(250))
         after[2, 0] = Cell("y", foreground: .indexed(240), background: .indexed(250))
         after[4, 1] = Cell("z", foreground: .indexed(240), background: .indexed(250), bold: true)
-        XCTAssertEqual(encoded(after, previous: before, depth: .palette256),
-                       "⎋[1;2H⎋[0;38;5;240;48;5;250mxy⎋[2;5H⎋[1mz⎋[0m")
+        XCTAssertEqual(
+            encoded(after, previous: before, depth: .palette256),
+            "⎋[1;2H⎋[0;38;5;240;48;5;250mxy⎋[2;5H⎋[1mz⎋[0m")
         // Bold off again needs a reset, then both colours.
         var third = after
         third[4, 1] = Cell("w", foreground: .indexed(240), background: .indexed(250))

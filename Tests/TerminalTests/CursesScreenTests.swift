@@ -1,9 +1,10 @@
 // The terminal adapter on a real ncurses screen written to a file: only changed cells are sent,
 // as escape codes at the terminal's colour depth, and the bytes are real output.
 
-import XCTest
 import Dispatch
 import Foundation
+import XCTest
+
 @testable import Terminal
 
 final class CursesScreenTests: XCTestCase {
@@ -38,13 +39,16 @@ final class CursesScreenTests: XCTestCase {
 
             screen.invalidate()
             screen.draw(grid)
-            XCTAssertEqual(screen.cellsWrittenLastDraw, size.width * size.height, "after invalidate everything is sent again")
+            XCTAssertEqual(
+                screen.cellsWrittenLastDraw, size.width * size.height, "after invalidate everything is sent again")
         }
         let bytes = try String(contentsOfFile: output, encoding: .utf8)
         XCTAssertTrue(bytes.contains("hell"), "the text reached the terminal")
         XCTAssertTrue(bytes.contains("▀"), "wide characters reached the terminal")
         XCTAssertTrue(bytes.contains("38;5;232;48;5;255m▀▀▀▀▀▀▀▀▀▀"), "ten half-blocks under one colour change")
-        XCTAssertTrue(bytes.contains("\u{1B}[1;4H\u{1B}[0;38;5;240;48;5;255m▀"), "the changed cell: a move, its colour, its glyph")
+        XCTAssertTrue(
+            bytes.contains("\u{1B}[1;4H\u{1B}[0;38;5;240;48;5;255m▀"), "the changed cell: a move, its colour, its glyph"
+        )
     }
 
     func testDepthFollowsCOLORTERMThenTerminfo() {

@@ -1,7 +1,8 @@
 // The half-block video: glyphs, colours, aspect, placement and averaging.
 
-import XCTest
 import Vision
+import XCTest
+
 @testable import Terminal
 
 final class HalfBlockRasterizerTests: XCTestCase {
@@ -92,8 +93,12 @@ final class HalfBlockRasterizerTests: XCTestCase {
 
     func testColor256ModeGivesExactPaletteEntries() {
         // BGR pixels, one per half-cell: pure red, gray 128, teal (0,128,128), a skin tone.
-        let frame = Frame(width: 2, height: 2, channels: 3, pixels: [0, 0, 255, 128, 128, 128,
-                                                                     128, 128, 0, 150, 180, 230])
+        let frame = Frame(
+            width: 2, height: 2, channels: 3,
+            pixels: [
+                0, 0, 255, 128, 128, 128,
+                128, 128, 0, 150, 180, 230,
+            ])
         var grid = markedGrid(width: 2, height: 1)
         HalfBlockRasterizer(colorMode: .color256).draw(frame, into: &grid, area: grid.bounds)
         XCTAssertEqual(grid[0, 0].foreground, .indexed(196), "pure red is cube entry 196")
@@ -111,8 +116,9 @@ final class HalfBlockRasterizerTests: XCTestCase {
         // A flat colour halfway between two cube levels: plain mapping gives one entry everywhere,
         // ordered dithering a mix of the two.
         let side = 8
-        let frame = Frame(width: side, height: side, channels: 3,
-                          pixels: [UInt8]((0..<(side * side)).flatMap { _ in [UInt8(40), 40, 115] }))
+        let frame = Frame(
+            width: side, height: side, channels: 3,
+            pixels: [UInt8]((0..<(side * side)).flatMap { _ in [UInt8(40), 40, 115] }))
         var plain = CellGrid(width: side, height: side / 2)
         HalfBlockRasterizer(colorMode: .color256).draw(frame, into: &plain, area: plain.bounds)
         var dithered = CellGrid(width: side, height: side / 2)
@@ -125,8 +131,10 @@ final class HalfBlockRasterizerTests: XCTestCase {
 
     func testPlacementMapsFramePixelsToCells() throws {
         // 640x480 into 80x30 cells: canvas 80x60 half-pixels, scale 1/8, exactly filled.
-        let p = try XCTUnwrap(HalfBlockRasterizer().placement(frameWidth: 640, frameHeight: 480,
-                                                              in: CellRect(x: 0, y: 0, width: 80, height: 30)))
+        let p = try XCTUnwrap(
+            HalfBlockRasterizer().placement(
+                frameWidth: 640, frameHeight: 480,
+                in: CellRect(x: 0, y: 0, width: 80, height: 30)))
         XCTAssertEqual(p.cells, CellRect(x: 0, y: 0, width: 80, height: 30))
         XCTAssertEqual(p.column(forFrameX: 320), 40)
         XCTAssertEqual(p.row(forFrameY: 240), 15)

@@ -1,10 +1,11 @@
 // The whole screen: layout, status line, help, "too small", keys, and full-screen snapshots
 // kept in Fixtures/ (re-record deliberately with FERTUI_RECORD_SNAPSHOTS=1).
 
-import XCTest
 import Foundation
 import Pipeline
 import Vision
+import XCTest
+
 @testable import Terminal
 
 final class ScreenComposerTests: XCTestCase {
@@ -16,7 +17,9 @@ final class ScreenComposerTests: XCTestCase {
                 let inFace = x >= 60 && x < 100 && y >= 30 && y < 80
                 let v = UInt8(inFace ? 220 : x * 200 / 160)
                 let i = (y * 160 + x) * 3
-                pixels[i] = v; pixels[i + 1] = v; pixels[i + 2] = v
+                pixels[i] = v
+                pixels[i + 1] = v
+                pixels[i + 2] = v
             }
         }
         return Frame(width: 160, height: 120, channels: 3, pixels: pixels, index: 7, origin: "sample")
@@ -28,8 +31,11 @@ final class ScreenComposerTests: XCTestCase {
         snap.modelName = "resnet18"
         snap.inputSize = 48
         snap.sourceName = "sample"
-        snap.faces = [FaceReading(id: 1, box: FaceBox(x: 60, y: 30, width: 40, height: 50),
-                                  probabilities: [0.02, 0.01, 0.03, 0.81, 0.08, 0.03, 0.02], classes: ModelInfo7.classes)]
+        snap.faces = [
+            FaceReading(
+                id: 1, box: FaceBox(x: 60, y: 30, width: 40, height: 50),
+                probabilities: [0.02, 0.01, 0.03, 0.81, 0.08, 0.03, 0.02], classes: ModelInfo7.classes)
+        ]
         snap.rates = PipelineRates(source: 30, inference: 22.4, display: 29.9)
         snap.timings = StageTimings(capture: 0.8, detect: 7.1, preprocess: 0.3, forward: 18.9, render: 1.4)
         return snap
@@ -58,18 +64,20 @@ final class ScreenComposerTests: XCTestCase {
 
     func testTooSmallSaysSoInsteadOfDrawing() {
         let grid = ScreenComposer().compose(sampleSnapshot(), width: 40, height: 10)
-        assertRows(grid, [
-            "                                        ",
-            "                                        ",
-            "                                        ",
-            "           terminal too small           ",
-            "           40x10, need 60x16            ",
-            "        enlarge it, or q to quit        ",
-            "                                        ",
-            "                                        ",
-            "                                        ",
-            "                                        ",
-        ])
+        assertRows(
+            grid,
+            [
+                "                                        ",
+                "                                        ",
+                "                                        ",
+                "           terminal too small           ",
+                "           40x10, need 60x16            ",
+                "        enlarge it, or q to quit        ",
+                "                                        ",
+                "                                        ",
+                "                                        ",
+                "                                        ",
+            ])
         XCTAssertFalse(grid.cells.contains { $0.glyph == HalfBlockRasterizer.upperHalf })
     }
 
@@ -86,7 +94,8 @@ final class ScreenComposerTests: XCTestCase {
         var snap = MonitorSnapshot()
         snap.sourceName = "/dev/video0"
         let grid = ScreenComposer().compose(snap, width: 80, height: 24)
-        XCTAssertTrue(grid.rows.contains { $0.contains("waiting for the first frame from /dev/video0") }, grid.debugDescription)
+        XCTAssertTrue(
+            grid.rows.contains { $0.contains("waiting for the first frame from /dev/video0") }, grid.debugDescription)
     }
 
     func testKeysMapToActions() {
@@ -108,35 +117,42 @@ final class ScreenComposerTests: XCTestCase {
     // MARK: Snapshot files
 
     func testFullScreenGraySnapshot() throws {
-        try assertSnapshot(ScreenComposer(colorMode: .grayscale256).compose(sampleSnapshot(), width: 100, height: 30),
-                           named: "monitor-100x30-gray")
+        try assertSnapshot(
+            ScreenComposer(colorMode: .grayscale256).compose(sampleSnapshot(), width: 100, height: 30),
+            named: "monitor-100x30-gray")
     }
 
     func testFullScreenTruecolorSnapshot() throws {
         var snap = sampleSnapshot()
         snap.frozen = true
         snap.accuracy = RunningAccuracy(correct: 41, total: 60)
-        try assertSnapshot(ScreenComposer(colorMode: .truecolor).compose(snap, width: 90, height: 26),
-                           named: "monitor-90x26-truecolor-frozen")
+        try assertSnapshot(
+            ScreenComposer(colorMode: .truecolor).compose(snap, width: 90, height: 26),
+            named: "monitor-90x26-truecolor-frozen")
     }
 
     /// Compares with Fixtures/<name>.txt: the glyph rows, then one line per row of colour codes.
-    func assertSnapshot(_ grid: CellGrid, named name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertSnapshot(_ grid: CellGrid, named name: String, file: StaticString = #filePath, line: UInt = #line) throws
+    {
         let text = Self.serialise(grid)
-        let sourceFixtures = URL(fileURLWithPath: "\(file)").deletingLastPathComponent().appendingPathComponent("Fixtures")
+        let sourceFixtures = URL(fileURLWithPath: "\(file)").deletingLastPathComponent().appendingPathComponent(
+            "Fixtures")
         if ProcessInfo.processInfo.environment["FERTUI_RECORD_SNAPSHOTS"] == "1" {
             try text.write(to: sourceFixtures.appendingPathComponent("\(name).txt"), atomically: true, encoding: .utf8)
             return
         }
-        let url = Bundle.module.url(forResource: name, withExtension: "txt", subdirectory: "Fixtures")
+        let url =
+            Bundle.module.url(forResource: name, withExtension: "txt", subdirectory: "Fixtures")
             ?? sourceFixtures.appendingPathComponent("\(name).txt")
         guard let expected = try? String(contentsOf: url, encoding: .utf8) else {
-            XCTFail("no snapshot \(name).txt in Fixtures; record it with FERTUI_RECORD_SNAPSHOTS=1 swift test --filter TerminalTests",
-                    file: file, line: line)
+            XCTFail(
+                "no snapshot \(name).txt in Fixtures; record it with FERTUI_RECORD_SNAPSHOTS=1 swift test --filter TerminalTests",
+                file: file, line: line)
             return
         }
         if expected != text {
-            XCTFail("screen differs from Fixtures/\(name).txt (re-record deliberately with FERTUI_RECORD_SNAPSHOTS=1)\n"
+            XCTFail(
+                "screen differs from Fixtures/\(name).txt (re-record deliberately with FERTUI_RECORD_SNAPSHOTS=1)\n"
                     + grid.debugDescription, file: file, line: line)
         }
     }
@@ -153,10 +169,11 @@ final class ScreenComposerTests: XCTestCase {
         var lines = grid.rows
         lines.append("")
         for y in 0..<grid.height {
-            lines.append((0..<grid.width).map { x in
-                let c = grid[x, y]
-                return code(c.foreground) + "/" + code(c.background) + (c.bold ? "b" : "")
-            }.joined(separator: " "))
+            lines.append(
+                (0..<grid.width).map { x in
+                    let c = grid[x, y]
+                    return code(c.foreground) + "/" + code(c.background) + (c.bold ? "b" : "")
+                }.joined(separator: " "))
         }
         return lines.joined(separator: "\n") + "\n"
     }

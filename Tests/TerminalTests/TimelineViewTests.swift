@@ -1,8 +1,9 @@
 // The expression timeline: one sparkline row per class over the last seconds, blank where the face
 // was not seen, the column's top class bright; the axis under it.
 
-import XCTest
 import Pipeline
+import XCTest
+
 @testable import Terminal
 
 final class TimelineViewTests: XCTestCase {
@@ -19,22 +20,25 @@ final class TimelineViewTests: XCTestCase {
         snap.timelineSeconds = 10
         snap.timelineEnd = 110
         // 10 columns of one second each: happy at 0.95 for the first 4 s, unseen for 3 s, then sad 0.55.
-        snap.timeline = (0..<4).map { TimelineSample(time: 100.5 + Double($0), probabilities: probabilities(3, 0.95)) }
+        snap.timeline =
+            (0..<4).map { TimelineSample(time: 100.5 + Double($0), probabilities: probabilities(3, 0.95)) }
             + (7..<10).map { TimelineSample(time: 100.5 + Double($0), probabilities: probabilities(5, 0.55)) }
         var grid = markedGrid(width: 19, height: 10)
         TimelineView.draw(snap, in: CellRect(x: 0, y: 0, width: 19, height: 9), into: &grid)
-        assertRows(grid, [
-            "timeline  face #4  ",
-            "angry    ▁▁▁▁   ▁▁▁",
-            "disgust  ▁▁▁▁   ▁▁▁",
-            "fear     ▁▁▁▁   ▁▁▁",
-            "happy    ████   ▁▁▁",
-            "neutral  ▁▁▁▁   ▁▁▁",
-            "sad      ▁▁▁▁   ▅▅▅",
-            "surprise ▁▁▁▁   ▁▁▁",
-            "         -10s   now",
-            "···················",
-        ])
+        assertRows(
+            grid,
+            [
+                "timeline  face #4  ",
+                "angry    ▁▁▁▁   ▁▁▁",
+                "disgust  ▁▁▁▁   ▁▁▁",
+                "fear     ▁▁▁▁   ▁▁▁",
+                "happy    ████   ▁▁▁",
+                "neutral  ▁▁▁▁   ▁▁▁",
+                "sad      ▁▁▁▁   ▅▅▅",
+                "surprise ▁▁▁▁   ▁▁▁",
+                "         -10s   now",
+                "···················",
+            ])
         XCTAssertEqual(grid[9, 4].foreground, Palette.primaryBar, "the column's top class is bright")
         XCTAssertEqual(grid[9, 6].foreground, Palette.dim)
         XCTAssertEqual(grid[16, 6].foreground, Palette.primaryBar)

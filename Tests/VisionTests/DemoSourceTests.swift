@@ -1,14 +1,17 @@
 // The demo source: frames the detector finds, with the expression shown as truth.
 
 import XCTest
+
 @testable import Vision
 
 final class DemoSourceTests: XCTestCase {
     func testDetectorFindsTheDemoFace() throws {
-        let demo = try DemoSource(assets: repositoryRoot + "/Assets/demo", width: 320, height: 240, fps: 2,
-                                  realtime: false, frames: 28)
+        let demo = try DemoSource(
+            assets: repositoryRoot + "/Assets/demo", width: 320, height: 240, fps: 2,
+            realtime: false, frames: 28)
         let detector = try CascadeDetector()
-        var found = 0, total = 0
+        var found = 0
+        var total = 0
         var truths = Set<String>()
         while let frame = try demo.nextFrame() {
             let t = Double(frame.index) / 2
@@ -22,7 +25,8 @@ final class DemoSourceTests: XCTestCase {
         XCTAssertEqual(total, 28)
         // 28 frames at 2 fps span 14 s: four expressions at least at 3.5 s each.
         XCTAssertGreaterThanOrEqual(truths.count, 4, "demo showed only \(truths)")
-        XCTAssertGreaterThanOrEqual(Double(found) / Double(total), 0.8, "detector found the demo face in \(found) of \(total) frames")
+        XCTAssertGreaterThanOrEqual(
+            Double(found) / Double(total), 0.8, "detector found the demo face in \(found) of \(total) frames")
     }
 
     func testFramesAreDeterministicAndMove() throws {
@@ -37,10 +41,14 @@ final class DemoSourceTests: XCTestCase {
     }
 
     func testTooSmallAFrameIsAnErrorNamingTheSize() {
-        XCTAssertThrowsError(try DemoSource(assets: repositoryRoot + "/Assets/demo", width: 100, height: 100,
-                                            realtime: false)) { error in
+        XCTAssertThrowsError(
+            try DemoSource(
+                assets: repositoryRoot + "/Assets/demo", width: 100, height: 100,
+                realtime: false)
+        ) { error in
             XCTAssertTrue("\(error)".contains("100x100") && "\(error)".contains("--size"), "\(error)")
         }
-        XCTAssertNoThrow(try DemoSource(assets: repositoryRoot + "/Assets/demo", width: 160, height: 120, realtime: false))
+        XCTAssertNoThrow(
+            try DemoSource(assets: repositoryRoot + "/Assets/demo", width: 160, height: 120, realtime: false))
     }
 }

@@ -4,6 +4,7 @@
 
 import Foundation
 import XCTest
+
 @testable import Vision
 
 final class ImageFuzzTests: XCTestCase {
@@ -32,7 +33,8 @@ final class ImageFuzzTests: XCTestCase {
             close(quiet)
         }
         var rng = SplitMix64(seed: 20_261_204)
-        var decoded = 0, refused = 0
+        var decoded = 0
+        var refused = 0
         for n in 0..<320 {
             let (ext, original) = base[n % base.count]
             var bytes = original
@@ -64,7 +66,8 @@ final class ImageFuzzTests: XCTestCase {
             }
         }
         XCTAssertEqual(decoded + refused, 320)
-        XCTAssertGreaterThan(refused, 50, "the mutations should break many files (\(decoded) decoded, \(refused) refused)")
+        XCTAssertGreaterThan(
+            refused, 50, "the mutations should break many files (\(decoded) decoded, \(refused) refused)")
 
         // The same files as a folder replay: it plays what decodes and counts the rest.
         let source = try ImageFolderSource(folder: dir)

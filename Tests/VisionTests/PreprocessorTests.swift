@@ -3,6 +3,7 @@
 
 import Foundation
 import XCTest
+
 @testable import Vision
 
 final class PreprocessorTests: XCTestCase {
@@ -34,7 +35,11 @@ final class PreprocessorTests: XCTestCase {
 
     func loadTensor(_ name: String) throws -> [Float] {
         let data = try Data(contentsOf: URL(fileURLWithPath: fixtures + "/" + name))
-        return data.withUnsafeBytes { raw in (0..<(data.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) } }
+        return data.withUnsafeBytes { raw in
+            (0..<(data.count / 4)).map {
+                Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
+            }
+        }
     }
 
     func check(_ c: Manifest.Case, frame: Frame, manifest m: Manifest) throws {
@@ -48,12 +53,16 @@ final class PreprocessorTests: XCTestCase {
         XCTAssertTrue(buffer[0..<pre.floatsPerFace].allSatisfy { $0.isNaN }, "\(c.name): batch slot 0 was written")
         let got = Array(buffer[pre.floatsPerFace...])
         XCTAssertEqual(got.count, expected.count)
-        var worst = 0.0, worstAt = 0
+        var worst = 0.0
+        var worstAt = 0
         for i in 0..<got.count where Double(abs(got[i] - expected[i])) > worst {
             worst = Double(abs(got[i] - expected[i]))
             worstAt = i
         }
-        XCTAssertLessThan(worst, 1e-3, "\(c.name): largest difference \(worst) at \(worstAt) (ours \(got[worstAt]), torch \(expected[worstAt])); first values ours \(got.prefix(4)), torch \(expected.prefix(4))")
+        XCTAssertLessThan(
+            worst, 1e-3,
+            "\(c.name): largest difference \(worst) at \(worstAt) (ours \(got[worstAt]), torch \(expected[worstAt])); first values ours \(got.prefix(4)), torch \(expected.prefix(4))"
+        )
     }
 
     /// Demo-face crops in noise frames: the antialiased downscale to 48 and the upscale to 112.
@@ -63,7 +72,9 @@ final class PreprocessorTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(cases.count, 3)
         for c in cases {
             let image = try OpenCV.readImage(fixtures + "/" + c.frame!, channels: 1)
-            try check(c, frame: Frame(width: image.width, height: image.height, channels: 1, pixels: image.pixels), manifest: m)
+            try check(
+                c, frame: Frame(width: image.width, height: image.height, channels: 1, pixels: image.pixels),
+                manifest: m)
         }
     }
 
@@ -77,7 +88,9 @@ final class PreprocessorTests: XCTestCase {
             let image = try OpenCV.readImage(fer + "/" + c.fer_file!, channels: 1)
             let sum = image.pixels.reduce(0) { $0 + Int($1) }
             XCTAssertEqual(sum, c.fer_pixel_sum, "\(c.fer_file!) decodes differently in OpenCV and PIL")
-            try check(c, frame: Frame(width: image.width, height: image.height, channels: 1, pixels: image.pixels), manifest: m)
+            try check(
+                c, frame: Frame(width: image.width, height: image.height, channels: 1, pixels: image.pixels),
+                manifest: m)
         }
     }
 
@@ -100,7 +113,8 @@ final class PreprocessorTests: XCTestCase {
 
     /// A BGR frame gives the same tensor as its gray version made by OpenCV's cvtColor.
     func testColourFrameUsesOpenCVGrayWeights() throws {
-        let w = 64, h = 50
+        let w = 64
+        let h = 50
         let bgr = syntheticBackground(width: w, height: h, seed: 3)
         let gray = try OpenCV.bgrToGray(bgr, width: w, height: h)
         let pre = Preprocessor(inputSize: 48, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
@@ -115,10 +129,12 @@ final class PreprocessorTests: XCTestCase {
 
     func testMarginGrowsAndClipsTheBox() {
         let pre = Preprocessor(inputSize: 48, mean: [0, 0, 0], std: [1, 1, 1], margin: 0.1)
-        XCTAssertEqual(pre.cropBox(FaceBox(x: 100, y: 50, width: 100, height: 80), frameWidth: 640, frameHeight: 480),
-                       FaceBox(x: 90, y: 42, width: 120, height: 96))
-        XCTAssertEqual(pre.cropBox(FaceBox(x: 5, y: 2, width: 100, height: 100), frameWidth: 100, frameHeight: 90),
-                       FaceBox(x: 0, y: 0, width: 100, height: 90))
+        XCTAssertEqual(
+            pre.cropBox(FaceBox(x: 100, y: 50, width: 100, height: 80), frameWidth: 640, frameHeight: 480),
+            FaceBox(x: 90, y: 42, width: 120, height: 96))
+        XCTAssertEqual(
+            pre.cropBox(FaceBox(x: 5, y: 2, width: 100, height: 100), frameWidth: 100, frameHeight: 90),
+            FaceBox(x: 0, y: 0, width: 100, height: 90))
     }
 
     /// A 48x48 face at input 48 is only scaled and normalised: no resampling blur.
@@ -126,7 +142,8 @@ final class PreprocessorTests: XCTestCase {
         var rng = SplitMix64(seed: 9)
         let pixels = (0..<(48 * 48)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         let pre = Preprocessor(inputSize: 48, mean: [0, 0, 0], std: [1, 1, 1])
-        let t = pre.tensor(Frame(width: 48, height: 48, channels: 1, pixels: pixels), box: FaceBox(x: 0, y: 0, width: 48, height: 48))
+        let t = pre.tensor(
+            Frame(width: 48, height: 48, channels: 1, pixels: pixels), box: FaceBox(x: 0, y: 0, width: 48, height: 48))
         for i in 0..<(48 * 48) { XCTAssertEqual(t[i], Float(pixels[i]) / 255, accuracy: 1e-6) }
     }
 }

@@ -3,6 +3,7 @@
 
 import Foundation
 import XCTest
+
 @testable import Vision
 
 final class SourceTests: XCTestCase {
@@ -80,11 +81,13 @@ final class SourceTests: XCTestCase {
         let dir = try scratchFolder(self)
         // Written out of order; names decide the order, numbers compared as numbers.
         for (name, n) in [("frame_10.png", 3), ("frame_1.png", 1), ("frame_9.jpg", 2)] {
-            try OpenCV.writeImage(dir + "/" + name, pixels: numberedFrame(n, width: 64, height: 48), width: 64, height: 48, channels: 3)
+            try OpenCV.writeImage(
+                dir + "/" + name, pixels: numberedFrame(n, width: 64, height: 48), width: 64, height: 48, channels: 3)
         }
         try Data("notes".utf8).write(to: URL(fileURLWithPath: dir + "/readme.txt"))
         let source = try ImageFolderSource(folder: dir)
-        XCTAssertEqual(source.paths.map { ($0 as NSString).lastPathComponent }, ["frame_1.png", "frame_9.jpg", "frame_10.png"])
+        XCTAssertEqual(
+            source.paths.map { ($0 as NSString).lastPathComponent }, ["frame_1.png", "frame_9.jpg", "frame_10.png"])
         var blues: [Double] = []
         while let f = try source.nextFrame() {
             XCTAssertEqual(f.width, 64)
@@ -98,8 +101,9 @@ final class SourceTests: XCTestCase {
     func testUnreadableImagesAreSkippedAndCounted() throws {
         let dir = try scratchFolder(self)
         for (name, n) in [("a.png", 1), ("c.png", 3)] {
-            try OpenCV.writeImage(dir + "/" + name, pixels: numberedFrame(n, width: 32, height: 32), width: 32, height: 32,
-                                  channels: 3)
+            try OpenCV.writeImage(
+                dir + "/" + name, pixels: numberedFrame(n, width: 32, height: 32), width: 32, height: 32,
+                channels: 3)
         }
         try Data("not a png".utf8).write(to: URL(fileURLWithPath: dir + "/b.png"))
         let source = try ImageFolderSource(folder: dir)
@@ -113,8 +117,9 @@ final class SourceTests: XCTestCase {
         let labelled = try scratchFolder(self)
         for label in ["happy", "sad"] {
             try FileManager.default.createDirectory(atPath: labelled + "/" + label, withIntermediateDirectories: true)
-            try OpenCV.writeImage(labelled + "/\(label)/0.png", pixels: numberedFrame(1, width: 16, height: 16), width: 16,
-                                  height: 16, channels: 3)
+            try OpenCV.writeImage(
+                labelled + "/\(label)/0.png", pixels: numberedFrame(1, width: 16, height: 16), width: 16,
+                height: 16, channels: 3)
             try Data("junk".utf8).write(to: URL(fileURLWithPath: labelled + "/\(label)/1.png"))
         }
         let replay = try LabelledFolderSource(folder: labelled)
@@ -134,12 +139,15 @@ final class SourceTests: XCTestCase {
     }
 
     func testSmallImagesAreRecognisedAsFaceCrops() throws {
-        let crops = try scratchFolder(self), photos = try scratchFolder(self)
+        let crops = try scratchFolder(self)
+        let photos = try scratchFolder(self)
         for i in 0..<5 {
-            try OpenCV.writeImage(crops + "/\(i).png", pixels: numberedFrame(i, width: 48, height: 48), width: 48,
-                                  height: 48, channels: 3)
-            try OpenCV.writeImage(photos + "/\(i).png", pixels: numberedFrame(i, width: 320, height: 240), width: 320,
-                                  height: 240, channels: 3)
+            try OpenCV.writeImage(
+                crops + "/\(i).png", pixels: numberedFrame(i, width: 48, height: 48), width: 48,
+                height: 48, channels: 3)
+            try OpenCV.writeImage(
+                photos + "/\(i).png", pixels: numberedFrame(i, width: 320, height: 240), width: 320,
+                height: 240, channels: 3)
         }
         XCTAssertTrue(try ImageFolderSource(folder: crops).looksLikeFaceCrops())
         XCTAssertFalse(try ImageFolderSource(folder: photos).looksLikeFaceCrops())
@@ -159,8 +167,9 @@ final class SourceTests: XCTestCase {
         for (k, label) in ["happy", "sad", "surprise"].enumerated() {
             try FileManager.default.createDirectory(atPath: dir + "/" + label, withIntermediateDirectories: true)
             for i in 0..<2 {
-                try OpenCV.writeImage(dir + "/\(label)/\(i).png", pixels: numberedFrame(k, width: 48, height: 48),
-                                      width: 48, height: 48, channels: 3)
+                try OpenCV.writeImage(
+                    dir + "/\(label)/\(i).png", pixels: numberedFrame(k, width: 48, height: 48),
+                    width: 48, height: 48, channels: 3)
             }
             expected[label] = Double(20 + 20 * k)
         }
@@ -171,7 +180,8 @@ final class SourceTests: XCTestCase {
         var seen: [String] = []
         while let f = try source.nextFrame() {
             let truth = try XCTUnwrap(f.truth)
-            XCTAssertEqual(meanBlue(f), expected[truth]!, accuracy: 1, "frame labelled \(truth) shows another class's image")
+            XCTAssertEqual(
+                meanBlue(f), expected[truth]!, accuracy: 1, "frame labelled \(truth) shows another class's image")
             seen.append(truth)
         }
         XCTAssertEqual(seen.sorted(), ["happy", "happy", "sad", "sad", "surprise", "surprise"])
@@ -220,8 +230,10 @@ final class SourceTests: XCTestCase {
     }
 
     func testDemoSpecOpensFromAssets() throws {
-        let source = try SourceSpec.demo.open(SourceOptions(width: 320, height: 240, realtime: false,
-                                                            demoAssets: repositoryRoot + "/Assets/demo"))
+        let source = try SourceSpec.demo.open(
+            SourceOptions(
+                width: 320, height: 240, realtime: false,
+                demoAssets: repositoryRoot + "/Assets/demo"))
         let f = try XCTUnwrap(source.nextFrame())
         XCTAssertEqual(f.width, 320)
         XCTAssertNotNil(f.truth)

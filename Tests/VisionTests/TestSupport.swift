@@ -2,6 +2,7 @@
 
 import Foundation
 import XCTest
+
 @testable import Vision
 
 /// FER-2013's root from $FER2013_DIR (set by the Makefile); skips the test when absent.
@@ -34,15 +35,19 @@ let repositoryRoot: String = {
 /// enlarged, which keeps debug-build tests quick).
 func syntheticBackground(width: Int, height: Int, seed: UInt64) -> [UInt8] {
     let small = syntheticTexture(width: max(1, width / 4), height: max(1, height / 4), seed: seed)
-    return try! OpenCV.resize(small, width: max(1, width / 4), height: max(1, height / 4), channels: 3,
-                              toWidth: width, toHeight: height, interpolation: .linear)
+    return try! OpenCV.resize(
+        small, width: max(1, width / 4), height: max(1, height / 4), channels: 3,
+        toWidth: width, toHeight: height, interpolation: .linear)
 }
 
 func syntheticTexture(width: Int, height: Int, seed: UInt64) -> [UInt8] {
     var rng = SplitMix64(seed: seed)
-    let base = (Double.random(in: 40...200, using: &rng), Double.random(in: 40...200, using: &rng),
-                Double.random(in: 40...200, using: &rng))
-    let fx = Double.random(in: 0.04...0.2, using: &rng), fy = Double.random(in: 0.04...0.2, using: &rng)
+    let base = (
+        Double.random(in: 40...200, using: &rng), Double.random(in: 40...200, using: &rng),
+        Double.random(in: 40...200, using: &rng)
+    )
+    let fx = Double.random(in: 0.04...0.2, using: &rng)
+    let fy = Double.random(in: 0.04...0.2, using: &rng)
     var p = [UInt8](repeating: 0, count: width * height * 3)
     let sx = (0..<width).map { sin(Double($0) * fx) }
     for y in 0..<height {
@@ -61,8 +66,9 @@ func syntheticTexture(width: Int, height: Int, seed: UInt64) -> [UInt8] {
 
 /// Pastes a gray image, resized to `box`, into a BGR frame buffer.
 func paste(gray: [UInt8], width: Int, height: Int, into frame: inout [UInt8], frameWidth: Int, box: FaceBox) throws {
-    let scaled = try OpenCV.resize(gray, width: width, height: height, channels: 1, toWidth: box.width,
-                                   toHeight: box.height, interpolation: .linear)
+    let scaled = try OpenCV.resize(
+        gray, width: width, height: height, channels: 1, toWidth: box.width,
+        toHeight: box.height, interpolation: .linear)
     for y in 0..<box.height {
         for x in 0..<box.width {
             let v = scaled[y * box.width + x]

@@ -4,6 +4,7 @@
 import CV4L2
 import Foundation
 import XCTest
+
 @testable import Vision
 
 /// A camera in memory answering the ioctls V4L2Camera makes, the way a UVC driver would.
@@ -26,8 +27,10 @@ final class FakeV4L2Device: V4L2Device {
     /// waitReadable reports no frame (a select/poll timeout) this many more times.
     var timeouts = 0
     /// Formats ENUM_FMT lists: (code, description).
-    var formats: [(UInt32, String)] = [(CV4L2_PIX_FMT_YUYV, "YUYV 4:2:2"), (CV4L2_PIX_FMT_MJPEG, "Motion-JPEG"),
-                                       (CV4L2_PIX_FMT_BGR24, "BGR3 (emulated)")]
+    var formats: [(UInt32, String)] = [
+        (CV4L2_PIX_FMT_YUYV, "YUYV 4:2:2"), (CV4L2_PIX_FMT_MJPEG, "Motion-JPEG"),
+        (CV4L2_PIX_FMT_BGR24, "BGR3 (emulated)"),
+    ]
 
     var opens = 0, closes = 0, mapped = 0
     var width = 0, height = 0, timePerFrame = (num: UInt32(1), den: UInt32(30))
@@ -66,7 +69,8 @@ final class FakeV4L2Device: V4L2Device {
             }
         case CV4L2_VIDIOC_ENUM_FRAMESIZES:
             let fs = arg.assumingMemoryBound(to: v4l2_frmsizeenum.self)
-            guard formats.contains(where: { $0.0 == fs.pointee.pixel_format }), Int(fs.pointee.index) < sizes.count else {
+            guard formats.contains(where: { $0.0 == fs.pointee.pixel_format }), Int(fs.pointee.index) < sizes.count
+            else {
                 throw fail(EINVAL)
             }
             fs.pointee.type = V4L2_FRMSIZE_TYPE_DISCRETE.rawValue
@@ -84,7 +88,8 @@ final class FakeV4L2Device: V4L2Device {
             if let e = setFormatErrno { throw fail(e) }
             let f = arg.assumingMemoryBound(to: v4l2_format.self)
             // Like a driver: the supported size nearest the request.
-            let w = Int(f.pointee.fmt.pix.width), h = Int(f.pointee.fmt.pix.height)
+            let w = Int(f.pointee.fmt.pix.width)
+            let h = Int(f.pointee.fmt.pix.height)
             let best = sizes.min { abs($0.0 * $0.1 - w * h) < abs($1.0 * $1.1 - w * h) }!
             (width, height) = best
             f.pointee.fmt.pix.width = UInt32(width)
@@ -171,7 +176,8 @@ final class V4L2CameraTests: XCTestCase {
         XCTAssertTrue(fake.streaming)
         XCTAssertEqual(fake.mapped, 3)
 
-        let camera720 = try V4L2Camera(path: "/dev/video-fake", width: 1280, height: 720, fps: 30, device: FakeV4L2Device())
+        let camera720 = try V4L2Camera(
+            path: "/dev/video-fake", width: 1280, height: 720, fps: 30, device: FakeV4L2Device())
         XCTAssertEqual(camera720.width, 1280)
         XCTAssertEqual(camera720.nominalFPS, 30)
     }
@@ -187,7 +193,8 @@ final class V4L2CameraTests: XCTestCase {
             XCTAssertEqual(f.origin, "/dev/video-fake")
             XCTAssertEqual(Array(f.pixels[0..<3]), [UInt8(n), 0, 200])
             let last = (239 * 320 + 319) * 3
-            XCTAssertEqual(Array(f.pixels[last..<(last + 3)]), [UInt8(n), 239, 200], "rows copied with the wrong stride")
+            XCTAssertEqual(
+                Array(f.pixels[last..<(last + 3)]), [UInt8(n), 239, 200], "rows copied with the wrong stride")
             XCTAssertFalse(f.pixels.contains(255), "padding bytes leaked into the frame")
         }
         camera.stop()
@@ -321,7 +328,9 @@ final class V4L2CameraTests: XCTestCase {
     func testListsCaptureDevicesThroughTheSeam() throws {
         let fake = FakeV4L2Device()
         let text = CameraList.text(paths: ["/dev/video0"], device: fake)
-        XCTAssertEqual(text, """
+        XCTAssertEqual(
+            text,
+            """
             /dev/video0: Fake Cam
               YUYV (YUYV 4:2:2): 320x240 640x480 1280x720
               MJPG (Motion-JPEG): 320x240 640x480 1280x720
@@ -341,7 +350,9 @@ final class V4L2CameraTests: XCTestCase {
     }
 
     func testNegotiationRules() {
-        let sizes = [(width: 160, height: 120), (width: 640, height: 480), (width: 848, height: 480), (width: 1280, height: 720)]
+        let sizes = [
+            (width: 160, height: 120), (width: 640, height: 480), (width: 848, height: 480), (width: 1280, height: 720),
+        ]
         XCTAssertTrue(V4L2Negotiation.closestSize(to: (640, 480), among: sizes)! == (640, 480))
         XCTAssertTrue(V4L2Negotiation.closestSize(to: (1920, 1080), among: sizes)! == (1280, 720))
         XCTAssertTrue(V4L2Negotiation.closestSize(to: (100, 100), among: sizes)! == (160, 120))
