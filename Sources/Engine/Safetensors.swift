@@ -67,6 +67,17 @@ public final class SafetensorsFile: @unchecked Sendable {
 
     /// Maps the file and parses its header; every malformed input is a thrown `SafetensorsError`.
     public convenience init(contentsOf path: String) throws {
+        // Only a regular file can be a weights file: a FIFO or a device would block or never end.
+        var attributes = stat()
+        if stat(path, &attributes) == 0 {
+            let kind = attributes.st_mode & S_IFMT
+            let what: String? =
+                kind == S_IFDIR ? "a folder" : kind == S_IFIFO ? "a FIFO (named pipe)"
+                : kind == S_IFCHR || kind == S_IFBLK ? "a device" : kind == S_IFSOCK ? "a socket" : nil
+            if let what {
+                throw SafetensorsError("\(path) is \(what), not a weights file: pass a .safetensors file")
+            }
+        }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)

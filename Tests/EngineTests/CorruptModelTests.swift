@@ -83,6 +83,23 @@ final class CorruptModelTests: XCTestCase {
         ])
     }
 
+    /// A FIFO, a device twin or a folder named as the model: said for what it is, at once (a
+    /// FIFO would block a reader forever; a device like /dev/zero never ends).
+    func testWhatIsNotARegularFileIsSaidForWhatItIs() throws {
+        let dir = try temporaryDirectory(self)
+        XCTAssertEqual(mkfifo(dir + "/pipe.safetensors", 0o600), 0)
+        var cases = [(dir + "/pipe.safetensors", "a FIFO (named pipe)"), (dir, "a folder")]
+        // The kernel's zero device is 1:5 (glibc's makedev is a macro: major << 8 | minor here).
+        if getuid() == 0, mknod(dir + "/zero.safetensors", S_IFCHR | 0o600, dev_t(1 << 8 | 5)) == 0 {
+            cases.append((dir + "/zero.safetensors", "a device"))
+        }
+        for (path, what) in cases {
+            XCTAssertThrowsError(try SafetensorsFile(contentsOf: path)) { error in
+                XCTAssertTrue("\(error)".contains("\(path) is \(what), not a weights file"), "\(error)")
+            }
+        }
+    }
+
     func testTruncatedFilesAreErrors() throws {
         let g = try CorruptModelFiles()
         let d = g.valid
