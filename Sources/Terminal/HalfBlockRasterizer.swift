@@ -44,11 +44,20 @@ public struct VideoPlacement: Equatable, Sendable {
     public var cells: CellRect
     public var frameWidth: Int
     public var frameHeight: Int
+    /// The picture is shown mirrored (selfie view): frame column x appears where column
+    /// frameWidth - 1 - x would.
+    public var mirrored = false
 
     /// Pixel rows drawn (two per cell row).
     public var pixelHeight: Int { cells.height * 2 }
 
-    /// The column showing frame column `x`.
+    /// The first and last columns showing frame columns `x0...x1`, mirrored or not.
+    public func columns(forFrameX x0: Int, through x1: Int) -> (left: Int, right: Int) {
+        guard mirrored else { return (column(forFrameX: x0), lastColumn(forFrameX: x1)) }
+        return (column(forFrameX: frameWidth - 1 - x1), lastColumn(forFrameX: frameWidth - 1 - x0))
+    }
+
+    /// The column showing frame column `x` (unmirrored).
     public func column(forFrameX x: Int) -> Int {
         let clamped = min(max(x, 0), frameWidth - 1)
         return cells.x + clamped * cells.width / frameWidth
@@ -78,6 +87,8 @@ public struct HalfBlockRasterizer: Sendable {
     public var colorMode: ColorMode
     /// Ordered (4x4 Bayer) dithering in the 256-colour mode: smoother gradients, grainier edges.
     public var dither: Bool
+    /// Draw the picture mirrored left to right (selfie view, `--mirror`); boxes follow.
+    public var mirrored = false
 
     public init(colorMode: ColorMode = .grayscale256, dither: Bool = false) {
         self.colorMode = colorMode
@@ -112,7 +123,7 @@ public struct HalfBlockRasterizer: Sendable {
         let y = area.y + (area.height - rows) / 2
         return VideoPlacement(
             cells: CellRect(x: x, y: y, width: pixelW, height: rows),
-            frameWidth: frameWidth, frameHeight: frameHeight)
+            frameWidth: frameWidth, frameHeight: frameHeight, mirrored: mirrored)
     }
 
     /// Draws `frame` into `area` of `grid` (area-averaged down- or nearest up-sampling) and
@@ -123,7 +134,8 @@ public struct HalfBlockRasterizer: Sendable {
         let outW = place.cells.width
         let outH = place.pixelHeight
         // Source span [start, end) of every output column and pixel row, computed once per frame.
-        let xs = Self.spans(source: frame.width, output: outW)
+        var xs = Self.spans(source: frame.width, output: outW)
+        if mirrored { xs.reverse() }
         let ys = Self.spans(source: frame.height, output: outH)
         let channels = frame.channels
         let stride = frame.width * channels

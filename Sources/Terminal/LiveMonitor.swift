@@ -19,15 +19,20 @@ public final class LiveMonitor: @unchecked Sendable {
 
     private let color: ColorChoice
     private let dither: Bool
+    private let mirror: Bool
 
     /// `color` is resolved against the terminal once it is open (see `ColorMode.resolve`).
-    public init(pipeline: MonitorPipeline, color: ColorChoice, dither: Bool = false, dumpDirectory: String) {
+    /// `mirror`: show the picture mirrored (selfie view); boxes follow, dumps and logs keep the
+    /// source's coordinates.
+    public init(pipeline: MonitorPipeline, color: ColorChoice, dither: Bool = false, mirror: Bool = false,
+                dumpDirectory: String) {
         self.pipeline = pipeline
         self.dumpDirectory = dumpDirectory
         self.screen = CursesScreen(queue: pipeline.renderQueue)
         self.composer = ScreenComposer()
         self.color = color
         self.dither = dither
+        self.mirror = mirror
     }
 
     /// Opens the screen, starts the pipeline, and returns once the user quits (or a signal
@@ -42,6 +47,7 @@ public final class LiveMonitor: @unchecked Sendable {
             if color == .truecolor { screen.depth = .direct }
             let mode = ColorMode.resolve(color, depth: screen.depth, environment: ProcessInfo.processInfo.environment)
             composer.rasterizer = HalfBlockRasterizer(colorMode: mode, dither: dither)
+            composer.rasterizer.mirrored = mirror
         }
 
         // Signals become a normal quit, so the terminal is restored on the way out.

@@ -32,8 +32,8 @@ public enum FaceOverlay {
         for face in ordered {
             let primary = face.id == primaryID
             let b = face.box
-            let left = placement.column(forFrameX: b.x)
-            var right = placement.lastColumn(forFrameX: b.x + b.width - 1)
+            let (left, lastColumn) = placement.columns(forFrameX: b.x, through: b.x + b.width - 1)
+            var right = lastColumn
             let top = placement.row(forFrameY: b.y)
             var bottom = placement.lastRow(forFrameY: b.y + b.height - 1)
             right = max(right, left + 1)

@@ -45,6 +45,8 @@ enum MonitorCommand {
                              COLORTERM is truecolor or 24bit, else 256 colours when the
                              terminal has them; gray when NO_COLOR is set)
           --dither           ordered dithering in the 256-colour mode
+          --mirror           show the picture mirrored (selfie view); boxes follow it, while
+                             dumps, logs and summaries keep the source's coordinates
           --dump-dir DIR     where `d` writes dumps (default ./dumps)
         Headless:
           --headless         run the pipeline without the screen, every frame classified
@@ -86,6 +88,7 @@ enum MonitorCommand {
         var inputSize = 48
         var color = ColorChoice.auto
         var dither = false
+        var mirror = false
         var dumpDir = "dumps"
         var headless = false
         var frames: Int?
@@ -128,6 +131,7 @@ enum MonitorCommand {
             o.color = choice
         }
         o.dither = args.flag("--dither")
+        o.mirror = args.flag("--mirror")
         o.dumpDir = try args.value("--dump-dir") ?? o.dumpDir
         o.headless = args.flag("--headless")
         if args.contains("--frames") { o.frames = try args.int("--frames", default: 0, in: 1...Int.max) }
@@ -221,7 +225,8 @@ enum MonitorCommand {
         }
         if let notice { pipeline.setMessage(notice) }
         DumpWriter.removeAbandonedPartials(in: o.dumpDir)
-        let monitor = LiveMonitor(pipeline: pipeline, color: o.color, dither: o.dither, dumpDirectory: o.dumpDir)
+        let monitor = LiveMonitor(
+            pipeline: pipeline, color: o.color, dither: o.dither, mirror: o.mirror, dumpDirectory: o.dumpDir)
         log?.onFailure = { error in monitor.requestQuit("\(error)") }
         try monitor.run()
         pipeline.stop(waiting: 5)

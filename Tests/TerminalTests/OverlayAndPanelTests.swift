@@ -110,6 +110,26 @@ final class OverlayAndPanelTests: XCTestCase {
         XCTAssertEqual(grid[1, 2].foreground, Palette.dim, "the held box's outline is dim")
     }
 
+    func testMirroredPictureAndBoxesSwapSides() {
+        // A 4x2 gray frame, dark on the left, bright on the right; a face box on the left half.
+        let frame = Frame(width: 4, height: 2, channels: 1, pixels: [0, 0, 255, 255, 0, 0, 255, 255])
+        var plain = HalfBlockRasterizer()
+        var grid = markedGrid(width: 4, height: 1)
+        plain.draw(frame, into: &grid, area: grid.bounds)
+        XCTAssertEqual(grid[0, 0].foreground, .indexed(16))
+        plain.mirrored = true
+        plain.draw(frame, into: &grid, area: grid.bounds)
+        XCTAssertEqual(grid[0, 0].foreground, .indexed(231), "mirrored: the bright side is on the left")
+        XCTAssertEqual(grid[3, 0].foreground, .indexed(16))
+
+        // 40x40 into 20x10 mirrored: a box at frame x 4..<32 lands at columns 4...17 instead of 2...15.
+        var mirrored = placement()
+        mirrored.mirrored = true
+        XCTAssertEqual(mirrored.columns(forFrameX: 4, through: 31).left, 4)
+        XCTAssertEqual(mirrored.columns(forFrameX: 4, through: 31).right, 17)
+        XCTAssertEqual(placement().columns(forFrameX: 4, through: 31).left, 2)
+    }
+
     func testPrimaryFaceIsHighlightedAndOthersAreNot() {
         var grid = markedGrid(width: 20, height: 10)
         let a = FaceReading(
