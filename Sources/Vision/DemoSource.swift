@@ -25,13 +25,21 @@ public final class DemoSource: FrameSource {
     /// The smallest frame the demo draws: the face must fit with room to drift.
     public static let minimumSize = (width: 160, height: 120)
 
+    /// Faces drawn; with several, face k moves in the k-th of as many columns of the frame, its
+    /// expressions a few seconds out of step with the others'.
+    public let faceCount: Int
+
     /// `assets`: the folder holding <class>.png (Assets/demo). `frames`: stop after this many
-    /// (nil: endless). `realtime`: deliver at `fps`; false: as fast as asked (tests).
+    /// (nil: endless). `realtime`: deliver at `fps`; false: as fast as asked (tests). `faces`:
+    /// how many faces to show (1...8; the benchmark's crowd).
     public init(
         assets: String, classes: [String] = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"],
         width: Int = 640, height: Int = 480, fps: Double = 15, realtime: Bool = true,
-        hold: Double = 2.5, morph: Double = 1.0, frames: Int? = nil
+        hold: Double = 2.5, morph: Double = 1.0, frames: Int? = nil, faces faceCount: Int = 1
     ) throws {
+        guard (1...8).contains(faceCount) else {
+            throw SourceError("the demo shows 1 to 8 faces, not \(faceCount)")
+        }
         var faces: [[Float]] = []
         var side = 0
         for c in classes {
@@ -66,12 +74,17 @@ public final class DemoSource: FrameSource {
         self.hold = hold
         self.morph = morph
         self.frameLimit = frames
+        self.faceCount = faceCount
         self.background = DemoSource.makeBackground(width: width, height: height)
     }
 
     /// Where the demo is at time `t` seconds: the two expressions being blended, the weight of
     /// the second, the face's centre and side in pixels.
-    public func state(at t: Double) -> (from: Int, to: Int, mix: Double, cx: Double, cy: Double, side: Double) {
+    public func state(at t: Double, face k: Int = 0) -> (from: Int, to: Int, mix: Double, cx: Double, cy: Double, side: Double) {
+        // Face k lives in the k-th column of the frame and runs 1.7 s per face ahead in time.
+        let column = Double(width) / Double(faceCount)
+        let left = column * Double(k)
+        let t = t + 1.7 * Double(k)
         let period = hold + morph
         let step = Int(t / period)
         let phase = t - Double(step) * period
@@ -79,10 +92,10 @@ public final class DemoSource: FrameSource {
         let to = (step + 1) % classes.count
         let x = max(0, phase - hold) / morph
         let mix = x * x * (3 - 2 * x)  // smoothstep: eases in and out of each expression
-        let w = Double(width)
+        let w = column
         let h = Double(height)
         let side = min(w, h) * (0.42 + 0.08 * sin(t * 0.9))
-        let cx = w / 2 + (w / 2 - side * 0.6) * 0.8 * sin(t * 0.37)
+        let cx = left + w / 2 + max(0, w / 2 - side * 0.6) * 0.8 * sin(t * 0.37)
         let cy = h / 2 + (h / 2 - side * 0.6) * 0.7 * sin(t * 0.53 + 1)
         return (from, to, mix, cx, cy, side)
     }
@@ -93,9 +106,9 @@ public final class DemoSource: FrameSource {
         return classes[s.mix < 0.5 ? s.from : s.to]
     }
 
-    /// The square the face occupies at time `t`.
-    public func faceBox(at t: Double) -> FaceBox {
-        let s = state(at: t)
+    /// The square face `k` occupies at time `t`.
+    public func faceBox(at t: Double, face k: Int = 0) -> FaceBox {
+        let s = state(at: t, face: k)
         let side = Int(s.side.rounded())
         return FaceBox(
             x: Int((s.cx - s.side / 2).rounded()), y: Int((s.cy - s.side / 2).rounded()), width: side, height: side)
@@ -114,14 +127,19 @@ public final class DemoSource: FrameSource {
         return frame
     }
 
-    /// Draws the blended face over the background at time `t`.
+    /// Draws the blended faces over the background at time `t`.
     public func render(at t: Double) -> [UInt8] {
-        let s = state(at: t)
         var pixels = background
+        for k in 0..<faceCount { draw(face: k, at: t, into: &pixels) }
+        return pixels
+    }
+
+    private func draw(face k: Int, at t: Double, into pixels: inout [UInt8]) {
+        let s = state(at: t, face: k)
         let a = faces[s.from]
         let b = faces[s.to]
         let mix = Float(s.mix)
-        let box = faceBox(at: t)
+        let box = faceBox(at: t, face: k)
         let n = faceSide
         let scale = Float(n) / Float(box.width)
         // Skin-ish tint so the face reads as a face in colour; gray stays close to the average.
@@ -153,7 +171,6 @@ public final class DemoSource: FrameSource {
                 pixels[i + 2] = UInt8(Float(pixels[i + 2]) * (1 - alpha) + value * tint.2 * alpha)
             }
         }
-        return pixels
     }
 
     /// A calm backdrop: a vertical blue-gray gradient with a few soft light patches.

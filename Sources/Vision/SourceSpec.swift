@@ -57,6 +57,8 @@ public struct SourceOptions: Sendable {
     public var loop = false
     /// The folder holding the demo's faces (the checkout's Assets/demo).
     public var demoAssets: String?
+    /// Faces the demo shows (the pipeline benchmark's crowd).
+    public var demoFaces = 1
 
     public init(
         width: Int = 640, height: Int = 480, fps: Double? = nil, realtime: Bool = true, loop: Bool = false,
@@ -99,7 +101,8 @@ extension SourceSpec {
                 )
             }
             return try DemoSource(
-                assets: assets, width: o.width, height: o.height, fps: o.fps ?? 15, realtime: o.realtime)
+                assets: assets, width: o.width, height: o.height, fps: o.fps ?? 15, realtime: o.realtime,
+                faces: o.demoFaces)
         }
     }
 }

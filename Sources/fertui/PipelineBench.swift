@@ -26,8 +26,8 @@ enum PipelineBench {
           --seconds S       how long the pipeline runs (default 10)
           --screen WxH      grid composed per frame (default 200x60)
           --threads T       engine threads (default 1, as the monitor: detection has the other core)
-          --detect-width N  cascade input width (default 320)
-          --detect-scale F  cascade pyramid step (default 1.1)
+          --faces N         faces the demo shows, 1 to 8 (default 1; e.g. --faces 5 --size 1280x720)
+          detection options as the monitor's (--min-face, --detect-budget, --hold, ...)
           --no-memory       skip loading the three models for the memory figure
           --json            one JSON object instead of text
 
@@ -38,10 +38,10 @@ enum PipelineBench {
     static func run(_ tokens: [String]) throws -> Int32 {
         var args = Arguments(
             tokens.filter { $0 != "--pipeline" },
-            valueOptions: [
+            valueOptions: DetectionOptions.valueOptions.union([
                 "--source", "--size", "--fps", "--model", "--models-dir", "--seconds", "--screen", "--threads",
-                "--detect-width", "--detect-scale",
-            ])
+                "--faces",
+            ]))
         let sourceName = try args.value("--source") ?? "demo"
         let (width, height) = try args.size("--size", default: (640, 480))
         let fps = try args.double("--fps", default: 30, in: 1...240)
@@ -50,17 +50,15 @@ enum PipelineBench {
         let seconds = try args.double("--seconds", default: 10, in: 1...3600)
         let (screenW, screenH) = try args.size("--screen", default: (200, 60))
         let threads = try args.int("--threads", default: 1, in: 1...64)
-        var detectorSettings = DetectorSettings()
-        detectorSettings.detectionWidth = try args.int(
-            "--detect-width", default: detectorSettings.detectionWidth, in: 64...4096)
-        detectorSettings.scaleFactor = try args.double(
-            "--detect-scale", default: detectorSettings.scaleFactor, in: 1.01...2)
+        let faces = try args.int("--faces", default: 1, in: 1...8)
+        let detection = try DetectionOptions.parse(&args, stills: false)
         let measureMemory = !args.flag("--no-memory")
         let json = args.flag("--json")
         try args.finish(command: "bench --pipeline")
         OpenCV.setThreads(1)  // as the monitor: detection beside the forward pass, one thread each
 
-        let options = SourceOptions(width: width, height: height, fps: fps, realtime: true, loop: true)
+        var options = SourceOptions(width: width, height: height, fps: fps, realtime: true, loop: true)
+        options.demoFaces = faces
         let (source, _) = try MonitorCommand.openSource(sourceName, options: options)
         var weights: [String: WeightsOrigin] = [:]
         let load: (String) throws -> ExpressionModel = { name in
@@ -74,7 +72,7 @@ enum PipelineBench {
         var config = PipelineConfiguration()
         config.backpressure = .dropOldest
         let pipeline = MonitorPipeline(
-            source: source, detector: try CascadeDetector(settings: detectorSettings),
+            source: source, detector: try DetectionOptions.schedule(detection, source: source, realtime: true),
             model: try load(modelName), modelName: modelName,
             configuration: config, loadModel: load)
         // The render stage composes the whole screen as the monitor does; only the terminal write is left out.
@@ -108,7 +106,12 @@ enum PipelineBench {
         // The screen's output per colour mode, on the next 3 s of the source at its rate.
         var outputRows: [ScreenOutputBench.Row] = []
         if let replay = try? MonitorCommand.openSource(
-            sourceName, options: SourceOptions(width: width, height: height, fps: fps, realtime: false, loop: true)
+            sourceName,
+            options: {
+                var o = options
+                o.realtime = false
+                return o
+            }()
         ).0 {
             var frames: [Frame] = []
             while frames.count < Int(fps * 3), let f = try? replay.nextFrame() { frames.append(f) }
@@ -162,8 +165,8 @@ enum PipelineBench {
         } else {
             print(
                 "pipeline: \(source.name) \(width)x\(height) at \(oneDecimal(fps)) fps, \(modelName), "
-                    + "\(threads) threads, cascade at \(detectorSettings.detectionWidth) px "
-                    + "step \(detectorSettings.scaleFactor), "
+                    + "\(threads) threads, \(faces) demo face\(faces == 1 ? "" : "s"), face schedule "
+                    + "(min face \(detection.minFace) px, budget \(oneDecimal(detection.fullPassBudget ?? 0)) ms), "
                     + "\(oneDecimal(seconds)) s (weights: \(weightNote))")
             print(
                 "  rates     source \(oneDecimal(sourceFPS)) fps   inference \(oneDecimal(inferenceFPS)) fps   "

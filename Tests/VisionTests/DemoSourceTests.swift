@@ -51,4 +51,21 @@ final class DemoSourceTests: XCTestCase {
         XCTAssertNoThrow(
             try DemoSource(assets: repositoryRoot + "/Assets/demo", width: 160, height: 120, realtime: false))
     }
+
+    func testSeveralFacesEachKeepToTheirColumn() throws {
+        let demo = try DemoSource(assets: repositoryRoot + "/Assets/demo", width: 960, height: 360, realtime: false,
+                                  faces: 3)
+        for t in stride(from: 0.0, through: 20, by: 1.3) {
+            let boxes = (0..<3).map { demo.faceBox(at: t, face: $0) }
+            for (k, b) in boxes.enumerated() {
+                XCTAssertGreaterThanOrEqual(b.x, 320 * k - 2, "face \(k) at \(t) s left its column: \(b)")
+                XCTAssertLessThanOrEqual(b.x + b.width, 320 * (k + 1) + 2, "face \(k) at \(t) s: \(b)")
+            }
+        }
+        let frame = try XCTUnwrap(demo.nextFrame())
+        let found = try CascadeDetector().detect(frame)
+        let expected = (0..<3).map { demo.faceBox(at: 0, face: $0) }
+        XCTAssertEqual(expected.filter { e in found.contains { $0.iou(e) >= 0.3 } }.count, 3, "\(found)")
+        XCTAssertThrowsError(try DemoSource(assets: repositoryRoot + "/Assets/demo", faces: 9))
+    }
 }
