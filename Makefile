@@ -9,7 +9,7 @@ BIN_RELEASE := .build/release/fertui
 CONFIG ?= Training/configs/fertui-resnet18.yaml
 ARGS ?=
 
-.PHONY: deps deps-apt deps-python build release run test test-swift test-python bench soak eval train fixtures format clean
+.PHONY: deps deps-apt deps-python build release run test test-swift test-python bench soak eval train fixtures format format-check clean
 
 ## deps: install missing system packages (apt) and the Python training requirements (pip)
 deps: deps-apt deps-python
@@ -70,8 +70,26 @@ fixtures: deps-python
 	$(PYTHON) Training/make_engine_fixtures.py
 	$(PYTHON) Training/make_preprocess_fixtures.py
 
+## format: rewrite the Swift sources with swift-format (.swift-format); format-check: what CI runs,
+## failing on any swift-format warning or on a Swift line over 120 columns (counted in bytes, so
+## box-drawing characters count 3: swift-format cannot wrap string literals, so that is checked here)
+FORMAT_PATHS := Sources Tests Package.swift
+SWIFT_FORMAT_MISSING := 'swift format' is not available: install a Swift 6 toolchain (it ships swift-format) and put its usr/bin on PATH
+
 format:
-	swift format --in-place --recursive Sources Tests Package.swift
+	@swift format --version >/dev/null 2>&1 || { echo "format: $(SWIFT_FORMAT_MISSING)" >&2; exit 1; }
+	swift format --in-place --recursive $(FORMAT_PATHS)
+
+format-check:
+	@swift format --version >/dev/null 2>&1 || { echo "format-check: $(SWIFT_FORMAT_MISSING)" >&2; exit 1; }
+	swift format lint --strict --recursive $(FORMAT_PATHS)
+	@long=$$(find Sources Tests -name '*.swift' -exec env LC_ALL=C awk 'length > 120 { print FILENAME ":" FNR ": " length " columns" }' {} +); \
+	if [ -n "$$long" ]; then \
+	  echo "$$long" >&2; \
+	  echo "format-check: the lines above are over 120 columns; wrap them (split long strings with +)" >&2; \
+	  exit 1; \
+	fi; \
+	echo "format-check: swift-format lint clean, no Swift line over 120 columns"
 
 clean:
 	rm -rf .build

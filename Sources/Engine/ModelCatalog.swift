@@ -15,14 +15,16 @@ public enum ModelCatalog {
         if nameOrPath.hasSuffix(".safetensors") || nameOrPath.contains("/") {
             guard fm.fileExists(atPath: nameOrPath) else {
                 throw EngineError(
-                    "model file \(nameOrPath) does not exist; give a path to a .safetensors file or one of \(names.joined(separator: ", "))"
+                    "model file \(nameOrPath) does not exist; "
+                        + "give a path to a .safetensors file or one of \(names.joined(separator: ", "))"
                 )
             }
             return nameOrPath
         }
         guard names.contains(nameOrPath) else {
             throw EngineError(
-                "unknown model '\(nameOrPath)': expected \(names.joined(separator: ", ")) or a path to a .safetensors file"
+                "unknown model '\(nameOrPath)': expected \(names.joined(separator: ", ")) "
+                    + "or a path to a .safetensors file"
             )
         }
         let env = ProcessInfo.processInfo.environment["FERTUI_MODELS"].flatMap { $0.isEmpty ? nil : $0 }
@@ -39,13 +41,16 @@ public enum ModelCatalog {
             how = "the checkout's Assets/models"
         } else {
             throw EngineError(
-                "model \(nameOrPath): no models folder: no --models-dir, FERTUI_MODELS is unset, and no checkout with Assets/ was found above \(executableDirectory() ?? "the executable") or \(fm.currentDirectoryPath); pass --models-dir DIR or a .safetensors path"
+                "model \(nameOrPath): no models folder: no --models-dir, FERTUI_MODELS is unset, "
+                    + "and no checkout with Assets/ was found above \(executableDirectory() ?? "the executable") "
+                    + "or \(fm.currentDirectoryPath); pass --models-dir DIR or a .safetensors path"
             )
         }
         let path = (dir as NSString).appendingPathComponent("\(nameOrPath).safetensors")
         guard fm.fileExists(atPath: path) else {
             throw EngineError(
-                "model \(nameOrPath): \(path) does not exist (looked in \(how)); train and export it (make train) or pass --models-dir DIR or a .safetensors path"
+                "model \(nameOrPath): \(path) does not exist (looked in \(how)); "
+                    + "train and export it (make train) or pass --models-dir DIR or a .safetensors path"
             )
         }
         return path

@@ -212,7 +212,8 @@ public final class ResNet: @unchecked Sendable {
         if file["layer3.5.conv1.weight"] != nil { return "resnet34" }
         if file["layer1.0.conv1.weight"] != nil { return "resnet18" }
         throw EngineError(
-            "no `arch` in __metadata__ and the tensors are not a torchvision ResNet state_dict (missing layer1.0.conv1.weight)"
+            "no `arch` in __metadata__ and the tensors are not a torchvision ResNet state_dict "
+                + "(missing layer1.0.conv1.weight)"
         )
     }
 

@@ -94,7 +94,8 @@ public final class SafetensorsFile: @unchecked Sendable {
         let total = data.count
         guard total >= 8 else {
             throw SafetensorsError(
-                "\(source): \(total) bytes is too short for a safetensors file (needs an 8-byte header length); the file is truncated or not safetensors"
+                "\(source): \(total) bytes is too short for a safetensors file (needs an 8-byte header length); "
+                    + "the file is truncated or not safetensors"
             )
         }
         let headerLength: UInt64 = data.withUnsafeBytes { raw in
@@ -104,12 +105,14 @@ public final class SafetensorsFile: @unchecked Sendable {
         }
         guard headerLength <= UInt64(Self.maxHeaderBytes) else {
             throw SafetensorsError(
-                "\(source): header length \(headerLength) bytes is absurd (limit \(Self.maxHeaderBytes)); the file is corrupt or not safetensors"
+                "\(source): header length \(headerLength) bytes is absurd (limit \(Self.maxHeaderBytes)); "
+                    + "the file is corrupt or not safetensors"
             )
         }
         guard headerLength >= 2, Int(headerLength) <= total - 8 else {
             throw SafetensorsError(
-                "\(source): header length \(headerLength) does not fit in a \(total)-byte file; the file is truncated or not safetensors"
+                "\(source): header length \(headerLength) does not fit in a \(total)-byte file; "
+                    + "the file is truncated or not safetensors"
             )
         }
         let headerData = data.subdata(in: 8..<(8 + Int(headerLength)))
@@ -121,7 +124,8 @@ public final class SafetensorsFile: @unchecked Sendable {
             header = try JSONDecoder().decode([String: HeaderValue].self, from: headerData)
         } catch {
             throw SafetensorsError(
-                "\(source): header is not valid safetensors JSON (\(Self.reason(error))); the file is corrupt or not safetensors"
+                "\(source): header is not valid safetensors JSON (\(Self.reason(error))); "
+                    + "the file is corrupt or not safetensors"
             )
         }
         var metadata: [String: String] = [:]
@@ -140,7 +144,8 @@ public final class SafetensorsFile: @unchecked Sendable {
                 }
                 guard let dtype = TensorDType(rawValue: dtypeName) else {
                     throw SafetensorsError(
-                        "\(source): tensor \(name) has unknown dtype '\(dtypeName)' (known: \(TensorDType.allCases.map(\.rawValue).joined(separator: ", ")))"
+                        "\(source): tensor \(name) has unknown dtype '\(dtypeName)' (known: "
+                            + "\(TensorDType.allCases.map(\.rawValue).joined(separator: ", ")))"
                     )
                 }
                 guard shape.allSatisfy({ $0 >= 0 }), offsets.count == 2 else {
@@ -159,13 +164,15 @@ public final class SafetensorsFile: @unchecked Sendable {
                 let end = offsets[1]
                 guard begin >= 0, end >= begin, end <= dataSize else {
                     throw SafetensorsError(
-                        "\(source): tensor \(name) data_offsets [\(begin), \(end)] lie outside the \(dataSize)-byte data section; the file is truncated or corrupt"
+                        "\(source): tensor \(name) data_offsets [\(begin), \(end)] "
+                            + "lie outside the \(dataSize)-byte data section; the file is truncated or corrupt"
                     )
                 }
                 let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
                 guard !overflow, end - begin == bytes else {
                     throw SafetensorsError(
-                        "\(source): tensor \(name) holds \(end - begin) bytes but \(dtype.rawValue) \(shape) needs \(count) x \(dtype.byteSize) bytes; the file is corrupt"
+                        "\(source): tensor \(name) holds \(end - begin) bytes but "
+                            + "\(dtype.rawValue) \(shape) needs \(count) x \(dtype.byteSize) bytes; the file is corrupt"
                     )
                 }
                 entries.append(TensorEntry(name: name, dtype: dtype, shape: shape, byteRange: begin..<end))
@@ -315,7 +322,10 @@ private enum HeaderValue: Decodable {
     case tensor(dtype: String, shape: [Int], offsets: [Int])
     case metadata([String: String])
 
-    private enum Keys: String, CodingKey { case dtype, shape, data_offsets }
+    private enum Keys: String, CodingKey {
+        case dtype, shape
+        case dataOffsets = "data_offsets"
+    }
 
     init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
@@ -323,7 +333,7 @@ private enum HeaderValue: Decodable {
             self = .tensor(
                 dtype: try c.decode(String.self, forKey: .dtype),
                 shape: try c.decode([Int].self, forKey: .shape),
-                offsets: try c.decode([Int].self, forKey: .data_offsets))
+                offsets: try c.decode([Int].self, forKey: .dataOffsets))
         } else {
             self = .metadata(try decoder.singleValueContainer().decode([String: String].self))
         }
@@ -388,7 +398,9 @@ public enum SafetensorsWriter {
             let nameJSON = String(decoding: try JSONSerialization.data(withJSONObject: [t.name]), as: UTF8.self)
                 .dropFirst().dropLast()
             headerParts.append(
-                "\(nameJSON):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(begin),\(body.count)]}"
+                "\(nameJSON):{\"dtype\":\"\(t.dtype.rawValue)\","
+                    + "\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],"
+                    + "\"data_offsets\":[\(begin),\(body.count)]}"
             )
         }
         var header = Data(("{" + headerParts.joined(separator: ",") + "}").utf8)

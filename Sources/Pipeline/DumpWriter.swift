@@ -1,7 +1,7 @@
 // `d` in the monitor: the shown prediction as a folder holding prediction.json, frame.png, the
 // frame with boxes and labels drawn (annotated.png), one face-<id>.png crop per face, and any
-// extra files the caller adds (the monitor adds screen.ans, the screen as shown). The folder is written under a temporary name and renamed,
-// so a reader never sees half a dump.
+// extra files the caller adds (the monitor adds screen.ans, the screen as shown). The folder is
+// written under a temporary name and renamed, so a reader never sees half a dump.
 
 import Foundation
 import Vision
@@ -19,7 +19,8 @@ public enum DumpWriter {
             try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
             throw PipelineError(
-                "cannot create the dump folder \(directory): \(error.localizedDescription); pass --dump-dir to a writable folder"
+                "cannot create the dump folder \(directory): \(error.localizedDescription); "
+                    + "pass --dump-dir to a writable folder"
             )
         }
         let stamp = timestamp(now)
@@ -51,14 +52,16 @@ public enum DumpWriter {
                     width: crop.width, height: crop.height, channels: frame.channels)
                 crops.append(file)
             }
+            let fileNames = ["frame.png", "annotated.png"] + extraFiles.map(\.name) + crops
             let json = """
                 {"time":\(PredictionJSON.string(stamp.iso)),"elapsed":\(PredictionJSON.number(elapsed, decimals: 3)),\
                 "source":\(PredictionJSON.string(source)),"origin":\(PredictionJSON.string(frame.origin)),\
                 "frame":\(frame.index),"frame_size":[\(frame.width),\(frame.height)],\
-                "model":\(PredictionJSON.string(model)),"classes":[\(classes.map(PredictionJSON.string).joined(separator: ","))],\
+                "model":\(PredictionJSON.string(model)),\
+                "classes":[\(classes.map(PredictionJSON.string).joined(separator: ","))],\
                 "timings_ms":\(PredictionJSON.timings(timings)),\
                 "faces":\(PredictionJSON.faces(faces, classes: classes)),\
-                "files":[\((["frame.png", "annotated.png"] + extraFiles.map(\.name) + crops).map(PredictionJSON.string).joined(separator: ","))]\
+                "files":[\(fileNames.map(PredictionJSON.string).joined(separator: ","))]\
                 \(frame.truth.map { ",\"truth\":" + PredictionJSON.string($0) } ?? "")}
 
                 """

@@ -1,6 +1,7 @@
 // `--log FILE.jsonl` (one JSON line per classified frame) or `--log FILE.csv` (one row per face
-// per frame), written on its own queue so the forward stage never waits for the disk. A log is a stream: the path is opened in place (created
-// or truncated, as a shell's `>` does), so a device, a FIFO or a symlink stays what it is.
+// per frame), written on its own queue so the forward stage never waits for the disk. A log is a
+// stream: the path is opened in place (created or truncated, as a shell's `>` does), so a device,
+// a FIFO or a symlink stays what it is.
 
 import Dispatch
 import Foundation
@@ -80,7 +81,8 @@ public final class PredictionLog: @unchecked Sendable {
                     ? "the disk is full" : code == EPIPE ? "the reader closed the pipe" : "a write failed"
                 let target = path == "-" ? "standard output" : path
                 let error = PipelineError(
-                    "logging stopped after \(lines) line\(lines == 1 ? "" : "s"): \(hint) writing \(target) (\(String(cString: strerror(code))))"
+                    "logging stopped after \(lines) line\(lines == 1 ? "" : "s"): \(hint) writing \(target) "
+                        + "(\(String(cString: strerror(code))))"
                 )
                 failure = error
                 onFailure?(error)

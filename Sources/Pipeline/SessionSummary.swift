@@ -53,7 +53,8 @@ public struct SessionSummary: Sendable {
         var lines: [String] = []
         var head =
             "fertui: \(reason); \(framesClassified) frames classified in \(format(seconds, 2)) s "
-            + "(\(format(framesPerSecond, 1)) fps) with \(model), \(faces.count) face\(faces.count == 1 ? "" : "s") seen"
+            + "(\(format(framesPerSecond, 1)) fps) with \(model), "
+            + "\(faces.count) face\(faces.count == 1 ? "" : "s") seen"
         if droppedFrames > 0 { head += ", \(droppedFrames) late frames dropped" }
         if let accuracy {
             head += ", accuracy \(accuracy.correct)/\(accuracy.total) = \(format(accuracy.fraction * 100, 1))%"
@@ -92,8 +93,8 @@ public struct SessionSummary: Sendable {
         }
         var s = "{\"source\":\(PredictionJSON.string(source)),\"model\":\(PredictionJSON.string(model)),"
         s += "\"reason\":\(PredictionJSON.string(reason)),\"seconds\":\(PredictionJSON.number(seconds, decimals: 3)),"
-        s +=
-            "\"frames\":\(framesClassified),\"dropped_frames\":\(droppedFrames),\"fps\":\(PredictionJSON.number(framesPerSecond, decimals: 2)),"
+        s += "\"frames\":\(framesClassified),\"dropped_frames\":\(droppedFrames),"
+        s += "\"fps\":\(PredictionJSON.number(framesPerSecond, decimals: 2)),"
         s += "\"faces_seen\":\(faces.count),\"skipped_files\":\(skippedFiles),"
         if let accuracy {
             s +=

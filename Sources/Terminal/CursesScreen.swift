@@ -54,7 +54,9 @@ public final class CursesScreen: @unchecked Sendable {
             guard initscr() != nil else {
                 _ = StandardErrorHold.end()
                 throw TerminalError(
-                    "ncurses could not open the terminal (TERM=\(getenv("TERM").map { String(cString: $0) } ?? "unset")); run fertui in a terminal, or use --headless"
+                    "ncurses could not open the terminal "
+                        + "(TERM=\(getenv("TERM").map { String(cString: $0) } ?? "unset")); "
+                        + "run fertui in a terminal, or use --headless"
                 )
             }
         }

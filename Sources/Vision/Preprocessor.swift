@@ -27,8 +27,8 @@ public final class Preprocessor {
     private var crop: [Float] = []  // (ch, cw) gray in [0, 1]
     private var rows: [Float] = []  // (ch, 48) after the horizontal pass
     private var face: [Float] = []  // (48, 48)
-    private var rowsUp: [Float] = []  // (48, S)
-    private var faceUp: [Float] = []  // (S, S)
+    private var rowsUp: [Float] = []  // (48, s), s = inputSize
+    private var faceUp: [Float] = []  // (s, s)
     private var hTaps = ResampleTaps(), vTaps = ResampleTaps()
 
     /// The values come from a model's checked metadata (the engine's `ModelInfo` refuses a file
@@ -56,7 +56,7 @@ public final class Preprocessor {
         return FaceBox(x: x0, y: y0, width: max(0, x1 - x0), height: max(0, y1 - y0))
     }
 
-    /// Writes the face in `box` (margin applied) as one (3, S, S) tensor at `batchIndex` of `output`.
+    /// Writes the face in `box` (margin applied) as one (3, inputSize, inputSize) tensor at `batchIndex` of `output`.
     public func write(_ frame: Frame, box: FaceBox, into output: UnsafeMutableBufferPointer<Float>, batchIndex: Int) {
         let b = cropBox(box, frameWidth: frame.width, frameHeight: frame.height)
         precondition(
@@ -71,7 +71,7 @@ public final class Preprocessor {
         precondition(
             b.x >= 0 && b.y >= 0 && b.width > 0 && b.height > 0 && b.x + b.width <= frame.width
                 && b.y + b.height <= frame.height, "crop \(b) is not inside the \(frame.width)x\(frame.height) frame")
-        let S = inputSize
+        let s = inputSize
         let n = Preprocessor.faceSide
         precondition(
             output.count >= (batchIndex + 1) * floatsPerFace,
@@ -91,25 +91,25 @@ public final class Preprocessor {
                 }
             }
         }
-        // Crop -> 48x48, then 48x48 -> S x S when the model wants another size.
+        // Crop -> 48x48, then 48x48 -> s x s when the model wants another size.
         Preprocessor.grow(&rows, ch * n)
         Preprocessor.grow(&face, n * n)
         resize(crop, width: cw, height: ch, via: &rows, to: &face, outWidth: n, outHeight: n)
         var source = face
-        if S != n {
-            Preprocessor.grow(&rowsUp, n * S)
-            Preprocessor.grow(&faceUp, S * S)
-            resize(face, width: n, height: n, via: &rowsUp, to: &faceUp, outWidth: S, outHeight: S)
+        if s != n {
+            Preprocessor.grow(&rowsUp, n * s)
+            Preprocessor.grow(&faceUp, s * s)
+            resize(face, width: n, height: n, via: &rowsUp, to: &faceUp, outWidth: s, outHeight: s)
             source = faceUp
         }
-        // Normalise into the 3 channels of this face's (3, S, S) slot.
+        // Normalise into the 3 channels of this face's (3, s, s) slot.
         let base = batchIndex * floatsPerFace
         source.withUnsafeBufferPointer { src in
             for c in 0..<3 {
                 let m = mean[c]
                 let inv = 1 / std[c]
-                let out = base + c * S * S
-                for i in 0..<(S * S) { output[out + i] = (src[i] - m) * inv }
+                let out = base + c * s * s
+                for i in 0..<(s * s) { output[out + i] = (src[i] - m) * inv }
             }
         }
     }

@@ -13,7 +13,8 @@ public enum SourceSpec: Equatable, Sendable {
 
     /// The options a user can give, for messages.
     public static let choices =
-        "a camera (/dev/video0), a video file (clip.mp4), an image, a folder of images, a folder of class folders, or 'demo'"
+        "a camera (/dev/video0), a video file (clip.mp4), an image, a folder of images, "
+        + "a folder of class folders, or 'demo'"
 
     /// The source `--source` names; when it names none (nil or empty), the default: the camera at
     /// `defaultCamera` when it exists, else the demo, with a notice saying why.
@@ -85,7 +86,8 @@ extension SourceSpec {
                 return try VideoFileSource(path: path, realtime: o.realtime, loop: o.loop)
             } catch let e as OpenCVError where e.kind == .undecodable {
                 throw SourceError(
-                    "--source \(path): not an image, and OpenCV cannot open it as a video (\(e.message)); give \(SourceSpec.choices)"
+                    "--source \(path): not an image, and OpenCV cannot open it as a video (\(e.message)); "
+                        + "give \(SourceSpec.choices)"
                 )
             }
         case .image(let path):

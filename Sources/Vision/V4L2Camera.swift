@@ -163,12 +163,14 @@ public final class V4L2Camera: FrameSource {
             if FileManager.default.fileExists(atPath: name) {
                 throw CameraError(
                     .notCaptureDevice,
-                    "\(name) is not a video device (it is not a character device); give a camera such as /dev/video0, or a video file"
+                    "\(name) is not a video device (it is not a character device); "
+                        + "give a camera such as /dev/video0, or a video file"
                 )
             }
             throw CameraError(
                 .noSuchDevice,
-                "no such device \(name): is the camera plugged in? list cameras with 'ls /dev/video*', or use --source demo"
+                "no such device \(name): is the camera plugged in? list cameras with 'ls /dev/video*', or use --source "
+                    + "demo"
             )
         }
         do {
@@ -190,19 +192,22 @@ public final class V4L2Camera: FrameSource {
         case ENOENT, ENODEV, ENXIO:
             return CameraError(
                 .noSuchDevice,
-                "no such device \(name): is the camera plugged in? list cameras with 'ls /dev/video*', or use --source demo"
+                "no such device \(name): is the camera plugged in? list cameras with 'ls /dev/video*', or use --source "
+                    + "demo"
             )
         case EACCES, EPERM:
             return CameraError(
                 .permissionDenied,
-                "permission denied opening \(name): add your user to the 'video' group (sudo usermod -aG video $USER) and log in again"
+                "permission denied opening \(name): "
+                    + "add your user to the 'video' group (sudo usermod -aG video $USER) and log in again"
             )
         case EBUSY:
             return busyError()
         case ENOTTY, EINVAL:
             return CameraError(
                 .notCaptureDevice,
-                "\(name) is not a video capture device (it does not answer VIDIOC_QUERYCAP); give a camera such as /dev/video0"
+                "\(name) is not a video capture device (it does not answer VIDIOC_QUERYCAP); give a camera such as "
+                    + "/dev/video0"
             )
         default:
             return CameraError(.failed, "cannot open camera \(name): \(e)")
@@ -220,7 +225,8 @@ public final class V4L2Camera: FrameSource {
         } catch {
             throw CameraError(
                 .notCaptureDevice,
-                "\(name) is not a video capture device (it does not answer VIDIOC_QUERYCAP); give a camera such as /dev/video0"
+                "\(name) is not a video capture device (it does not answer VIDIOC_QUERYCAP); give a camera such as "
+                    + "/dev/video0"
             )
         }
         card = withUnsafeBytes(of: cap.card) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
@@ -276,7 +282,8 @@ public final class V4L2Camera: FrameSource {
         guard fmt.fmt.pix.pixelformat == CV4L2_PIX_FMT_BGR24 else {
             throw CameraError(
                 .formatNotSupported,
-                "\(name) (\(card)) offers \(V4L2Negotiation.fourcc(fmt.fmt.pix.pixelformat)), which libv4l2 cannot convert to BGR24; this camera's format is not supported"
+                "\(name) (\(card)) offers \(V4L2Negotiation.fourcc(fmt.fmt.pix.pixelformat)), "
+                    + "which libv4l2 cannot convert to BGR24; this camera's format is not supported"
             )
         }
         width = Int(fmt.fmt.pix.width)

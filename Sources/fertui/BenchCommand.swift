@@ -46,7 +46,8 @@ enum BenchCommand {
         """
 
     static func run(_ args: [String]) throws -> Int32 {
-        if args.contains("--pipeline") { return try PipelineBench.run(args) }  // the live pipeline (PipelineBench.swift)
+        // The live pipeline (PipelineBench.swift).
+        if args.contains("--pipeline") { return try PipelineBench.run(args) }
         var a = Arguments(
             args,
             valueOptions: [
@@ -74,7 +75,8 @@ enum BenchCommand {
         guard a.positionals.isEmpty else {
             throw UsageError(
                 message:
-                    "unexpected argument '\(a.positionals[0])': fertui bench takes options only (see 'fertui bench --help')"
+                    "unexpected argument '\(a.positionals[0])': "
+                    + "fertui bench takes options only (see 'fertui bench --help')"
             )
         }
 
@@ -101,14 +103,16 @@ enum BenchCommand {
             if json {
                 print(
                     "{\"model\":\"\(label)\",\"size\":\(size),\"batch\":\(batch),\"threads\":\(threads),"
-                        + "\"median_ms\":\(String(format: "%.3f", r.median)),\"p90_ms\":\(String(format: "%.3f", r.p90)),"
+                        + "\"median_ms\":\(String(format: "%.3f", r.median)),"
+                        + "\"p90_ms\":\(String(format: "%.3f", r.p90)),"
                         + "\"runs\":\(runs),\"weights\":\"\(weights)\",\"kept\":\(String(format: "%.3f", kept)),"
                         + "\"dense\":\(!options.skipZeros),\"blas\":\"\(BLASCore.current)\"}")
             } else {
                 print(
                     String(
                         format:
-                            "%@  input %d  batch %d  threads %d  median %.2f ms  p90 %.2f ms  (%d runs, %@ weights, %.0f%% kept, OpenBLAS %@)",
+                            "%@  input %d  batch %d  threads %d  median %.2f ms  p90 %.2f ms  (%d runs, %@ weights, "
+                            + "%.0f%% kept, OpenBLAS %@)",
                         label.padding(toLength: 9, withPad: " ", startingAt: 0), size, batch, threads, r.median, r.p90,
                         runs, weights,
                         100 * kept, BLASCore.current))

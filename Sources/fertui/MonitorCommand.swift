@@ -154,7 +154,8 @@ enum MonitorCommand {
         if o.randomWeights, o.model.hasSuffix(".safetensors") || !ModelCatalog.names.contains(o.model) {
             throw UsageError(
                 message:
-                    "--random-weights needs --model one of \(ModelCatalog.names.joined(separator: ", ")), not \(o.model)"
+                    "--random-weights needs --model one of "
+                    + "\(ModelCatalog.names.joined(separator: ", ")), not \(o.model)"
             )
         }
         return o
@@ -220,7 +221,8 @@ enum MonitorCommand {
         if isatty(STDOUT_FILENO) == 0 || isatty(STDIN_FILENO) == 0 {
             throw UsageError(
                 message:
-                    "the monitor needs a terminal (standard input and output are not one); use --headless, e.g. --headless --frames 100 --log out.jsonl"
+                    "the monitor needs a terminal (standard input and output are not one); "
+                    + "use --headless, e.g. --headless --frames 100 --log out.jsonl"
             )
         }
         if let notice { pipeline.setMessage(notice) }

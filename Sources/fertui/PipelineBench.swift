@@ -183,15 +183,16 @@ enum PipelineBench {
                     + t.stages.map { "\($0.name) \(oneDecimal($0.milliseconds)) ms" }.joined(separator: "   "))
             print(
                 "  dropped   \(stats.droppedBeforeDetect) before detect, "
-                    + "\(stats.droppedBeforePreprocess) before preprocess, \(stats.droppedBeforeForward) before forward; "
-                    + "at most \(facesSeen) faces per frame")
+                    + "\(stats.droppedBeforePreprocess) before preprocess, "
+                    + "\(stats.droppedBeforeForward) before forward; at most \(facesSeen) faces per frame")
             print(
                 "  render    one 200x60 screen from a \(width)x\(height) frame: "
                     + "median \(oneDecimal(renderMedian)) ms over \(renderTimes.count)   (target <= 3)")
             for row in outputRows {
                 print(
                     "  screen    \(row.mode.padding(toLength: 13, withPad: " ", startingAt: 0)) compose "
-                        + "\(twoDecimals(row.composeMedianMs)) ms + encode \(twoDecimals(row.encodeMedianMs)) ms a frame, "
+                        + "\(twoDecimals(row.composeMedianMs)) ms + encode "
+                        + "\(twoDecimals(row.encodeMedianMs)) ms a frame, "
                         + "\(Int(row.cellsPerFrame)) cells changed, \(oneDecimal(row.bytesPerSecond / 1024)) KiB/s at "
                         + "\(oneDecimal(fps)) fps   (target <= 5 ms)")
             }

@@ -53,7 +53,8 @@ func main() -> Int32 {
     if let first = args.first, !first.hasPrefix("-") {
         guard commands[first] != nil else {
             FileHandle.standardError.write(
-                "fertui: no command '\(first)'; commands: \(commands.keys.sorted().joined(separator: ", ")) (see 'fertui --help')\n"
+                "fertui: no command '\(first)'; "
+                    + "commands: \(commands.keys.sorted().joined(separator: ", ")) (see 'fertui --help')\n"
             )
             return 2
         }

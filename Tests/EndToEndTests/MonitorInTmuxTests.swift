@@ -38,19 +38,22 @@ final class MonitorInTmuxTests: XCTestCase {
         try tmux(["-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", "120", "-y", "36", command])
 
         // First screen with a prediction: art, box, label, bars, rates.
-        let first = try waitForScreen("a classified frame", timeout: 180) { $0.contains("face #") && $0.contains("┌ ") }
+        let first = try waitForScreen("a classified frame", timeout: 180) {
+            $0.contains("face #") && $0.contains("┌ ")
+        }
         let lines = first.components(separatedBy: "\n")
         XCTAssertGreaterThan(first.filter { $0 == "▀" }.count, 1000, "half-block art\n\(first)")
-        XCTAssertTrue(first.contains("┐") && first.contains("└") && first.contains("┘"), "face box corners\n\(first)")
+        XCTAssertTrue(
+            first.contains("┐") && first.contains("└") && first.contains("┘"), "face box corners\n\(first)")
         let classes = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
         // Random weights are unsure of everything: the label asks ("┌ neutral? 17%").
         XCTAssertTrue(
             classes.contains { first.contains("┌ \($0) ") || first.contains("┌ \($0)? ") },
             "a label on the box\n\(first)")
         for name in classes {
+            let bar = "│ \(name) +[█▉▊▋▌▍▎▏ ]*[0-9.]+%$"
             XCTAssertTrue(
-                lines.contains { $0.range(of: "│ \(name) +[█▉▊▋▌▍▎▏ ]*[0-9.]+%$", options: .regularExpression) != nil },
-                "a bar for \(name)\n\(first)")
+                lines.contains { $0.range(of: bar, options: .regularExpression) != nil }, "a bar for \(name)\n\(first)")
         }
         XCTAssertTrue(first.contains("model resnet18 48x48"), first)
         XCTAssertFalse(first.contains("imread") || first.contains("error"), "library messages on the screen\n\(first)")
@@ -154,7 +157,7 @@ final class MonitorInTmuxTests: XCTestCase {
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         var cArgs = argv.map { strdup($0) } + [nil]
-        defer { cArgs.forEach { free($0) } }
+        defer { for arg in cArgs { free(arg) } }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, Self.tmuxPath, &actions, nil, &cArgs, environ)
         guard spawned == 0 else { throw TmuxError(message: "cannot start \(Self.tmuxPath): error \(spawned)") }

@@ -75,7 +75,8 @@ final class ConvolutionTests: XCTestCase {
     ) {
         let options = options ?? defaults
         let label =
-            "n\(n) \(inC)->\(outC) side \(side) k\(kernel) s\(stride) p\(pad) residual \(residual) relu \(relu) dead \(deadOut.count) out \(deadIn.count) in"
+            "n\(n) \(inC)->\(outC) side \(side) k\(kernel) s\(stride) p\(pad) residual \(residual) relu \(relu) "
+            + "dead \(deadOut.count) out \(deadIn.count) in"
         let seed: UInt64 = 99
         let x = SeededWeights.uniform("x", count: n * inC * side * side, lo: -1, hi: 1, seed: seed)
         var w = SeededWeights.uniform("w", count: outC * inC * kernel * kernel, lo: -0.5, hi: 0.5, seed: seed)
@@ -139,18 +140,26 @@ final class ConvolutionTests: XCTestCase {
         }
         XCTAssertLessThanOrEqual(
             worst, 1e-4,
-            "\(label): max |diff| \(worst) at \(at): got \(got[at]) want \(want[at]); first got \(Array(got.prefix(4))) want \(Array(want.prefix(4)))"
+            "\(label): max |diff| \(worst) at \(at): got \(got[at]) want \(want[at]); "
+                + "first got \(Array(got.prefix(4))) want \(Array(want.prefix(4)))"
         )
     }
 
     func testFastConvolutionMatchesNaive() {
-        check(n: 2, inC: 3, outC: 8, side: 13, kernel: 7, stride: 2, pad: 3, residual: false, relu: true)  // stem
-        check(n: 1, inC: 5, outC: 6, side: 9, kernel: 3, stride: 1, pad: 1, residual: true, relu: true)  // basic block conv2
-        check(n: 3, inC: 4, outC: 7, side: 10, kernel: 3, stride: 2, pad: 1, residual: false, relu: true)  // strided 3x3
-        check(n: 2, inC: 6, outC: 5, side: 7, kernel: 1, stride: 1, pad: 0, residual: true, relu: false)  // 1x1 straight to GEMM
-        check(n: 2, inC: 6, outC: 10, side: 7, kernel: 1, stride: 2, pad: 0, residual: false, relu: false)  // downsample
-        check(n: 1, inC: 2, outC: 3, side: 2, kernel: 3, stride: 1, pad: 1, residual: false, relu: false)  // image smaller than kernel
-        check(n: 1, inC: 3, outC: 4, side: 3, kernel: 7, stride: 2, pad: 3, residual: false, relu: true)  // all taps clipped
+        // Stem.
+        check(n: 2, inC: 3, outC: 8, side: 13, kernel: 7, stride: 2, pad: 3, residual: false, relu: true)
+        // Basic block conv2.
+        check(n: 1, inC: 5, outC: 6, side: 9, kernel: 3, stride: 1, pad: 1, residual: true, relu: true)
+        // Strided 3x3.
+        check(n: 3, inC: 4, outC: 7, side: 10, kernel: 3, stride: 2, pad: 1, residual: false, relu: true)
+        // 1x1 straight to GEMM.
+        check(n: 2, inC: 6, outC: 5, side: 7, kernel: 1, stride: 1, pad: 0, residual: true, relu: false)
+        // Downsample.
+        check(n: 2, inC: 6, outC: 10, side: 7, kernel: 1, stride: 2, pad: 0, residual: false, relu: false)
+        // Image smaller than kernel.
+        check(n: 1, inC: 2, outC: 3, side: 2, kernel: 3, stride: 1, pad: 1, residual: false, relu: false)
+        // All taps clipped.
+        check(n: 1, inC: 3, outC: 4, side: 3, kernel: 7, stride: 2, pad: 3, residual: false, relu: true)
         // Few output pixels: the register-blocked small-row kernel instead of sgemm (16 rows, then 7, then 24).
         check(n: 1, inC: 16, outC: 16, side: 4, kernel: 3, stride: 1, pad: 1, residual: true, relu: true)
         check(n: 7, inC: 8, outC: 24, side: 1, kernel: 3, stride: 1, pad: 1, residual: false, relu: true)

@@ -41,11 +41,18 @@ struct ParityFixture: Decodable {
     let version: Int
     let seed: UInt64
     let classes: Int
-    let generator_checks: [GeneratorCheck]
+    let generatorChecks: [GeneratorCheck]
     let cases: [Case]
-    let fp16_cases: [Case]
+    let fp16Cases: [Case]
     let shipped: [Shipped]
-    let python_written: PythonWritten
+    let pythonWritten: PythonWritten
+
+    enum CodingKeys: String, CodingKey {
+        case version, seed, classes, cases, shipped
+        case generatorChecks = "generator_checks"
+        case fp16Cases = "fp16_cases"
+        case pythonWritten = "python_written"
+    }
 
     /// The fixture version these tests were written for; bump with FIXTURE_VERSION in the script.
     static let expectedVersion = 2
@@ -127,7 +134,8 @@ func assertLogitsClose(
     let firstWant = want.prefix(8).map { String(format: "%.5f", $0) }.joined(separator: " ")
     XCTAssertLessThanOrEqual(
         worst, tolerance,
-        "\(label): max |diff| \(worst) at index \(worstIndex) (got \(got[worstIndex]), want \(want[worstIndex]))\n  got:  \(firstGot)\n  want: \(firstWant)",
+        "\(label): max |diff| \(worst) at index \(worstIndex) (got \(got[worstIndex]), want \(want[worstIndex]))"
+            + "\n  got:  \(firstGot)\n  want: \(firstWant)",
         file: file, line: line)
     for row in 0..<(got.count / classes) {
         let r = (row * classes)..<((row + 1) * classes)
@@ -135,7 +143,8 @@ func assertLogitsClose(
         let b = r.max { want[$0] < want[$1] }!
         XCTAssertEqual(
             a - r.lowerBound, b - r.lowerBound,
-            "\(label): row \(row) argmax \(a - r.lowerBound), PyTorch's \(b - r.lowerBound)\n  got:  \(got[r])\n  want: \(want[r])",
+            "\(label): row \(row) argmax \(a - r.lowerBound), PyTorch's \(b - r.lowerBound)"
+                + "\n  got:  \(got[r])\n  want: \(want[r])",
             file: file, line: line)
     }
 }

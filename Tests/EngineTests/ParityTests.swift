@@ -21,7 +21,7 @@ final class ParityTests: XCTestCase {
     /// The generator must match Python's before logits can: check a few tensors' first values and sums.
     func testGeneratorMatchesPython() throws {
         let fixture = try ParityFixture.load()
-        for check in fixture.generator_checks {
+        for check in fixture.generatorChecks {
             let shape = try ResNetArchitecture.named(check.arch).expectedTensors(classes: fixture.classes)
                 .first { $0.name == check.name }!.shape
             let r = SeededWeights.range(for: check.name, shape: shape)
@@ -114,7 +114,7 @@ final class ParityTests: XCTestCase {
     func testFP16FileMatchesPyTorch() throws {
         let fixture = try ParityFixture.load()
         let dir = try temporaryDirectory(self)
-        for c in fixture.fp16_cases {
+        for c in fixture.fp16Cases {
             let path = dir + "/\(c.arch)-fp16.safetensors"
             try SafetensorsWriter.write(
                 try seededTensors(arch: c.arch, classes: fixture.classes, seed: fixture.seed, dtype: .f16),

@@ -11,9 +11,9 @@ final class SafetensorsTests: XCTestCase {
         let fixture = try ParityFixture.load()
         let path = try ParityFixture.fixturesDirectory().appendingPathComponent("python_written.safetensors").path
         let file = try SafetensorsFile(contentsOf: path)
-        XCTAssertEqual(file.metadata, fixture.python_written.metadata)
-        XCTAssertEqual(Set(file.entries.map(\.name)), Set(fixture.python_written.tensors.keys))
-        for (name, t) in fixture.python_written.tensors {
+        XCTAssertEqual(file.metadata, fixture.pythonWritten.metadata)
+        XCTAssertEqual(Set(file.entries.map(\.name)), Set(fixture.pythonWritten.tensors.keys))
+        for (name, t) in fixture.pythonWritten.tensors {
             let entry = try XCTUnwrap(file[name])
             XCTAssertEqual(entry.shape, t.shape, name)
             if t.dtype == "int64" {

@@ -146,7 +146,8 @@ final class ScreenComposerTests: XCTestCase {
             ?? sourceFixtures.appendingPathComponent("\(name).txt")
         guard let expected = try? String(contentsOf: url, encoding: .utf8) else {
             XCTFail(
-                "no snapshot \(name).txt in Fixtures; record it with FERTUI_RECORD_SNAPSHOTS=1 swift test --filter TerminalTests",
+                "no snapshot \(name).txt in Fixtures; "
+                    + "record it with FERTUI_RECORD_SNAPSHOTS=1 swift test --filter TerminalTests",
                 file: file, line: line)
             return
         }

@@ -52,7 +52,8 @@ final class DetectionTests: XCTestCase {
         let meanIoU = overlaps.reduce(0, +) / Double(max(1, overlaps.count))
         let meanRatio = sideRatios.reduce(0, +) / Double(max(1, sideRatios.count))
         print(
-            "detection: \(found)/\(files.count) = \(rate), mean IoU of hits \(meanIoU), FER side / Haar side \(meanRatio)"
+            "detection: \(found)/\(files.count) = \(rate), "
+                + "mean IoU of hits \(meanIoU), FER side / Haar side \(meanRatio)"
         )
         XCTAssertGreaterThanOrEqual(rate, 0.7, "found \(found) of 200 faces; first missed: \(missed.prefix(10))")
         XCTAssertGreaterThan(meanIoU, 0.5, "boxes found but loosely placed")

@@ -11,12 +11,19 @@ final class PreprocessorTests: XCTestCase {
         struct Case: Decodable {
             var name: String
             var frame: String?
-            var fer_file: String?
-            var fer_pixel_sum: Int?
+            var ferFile: String?
+            var ferPixelSum: Int?
             var box: [Int]
-            var input_size: Int
+            var inputSize: Int
             var tensor: String
             var shape: [Int]
+
+            enum CodingKeys: String, CodingKey {
+                case name, frame, box, tensor, shape
+                case ferFile = "fer_file"
+                case ferPixelSum = "fer_pixel_sum"
+                case inputSize = "input_size"
+            }
         }
         var version: Int
         var mean: [Float]
@@ -44,8 +51,8 @@ final class PreprocessorTests: XCTestCase {
 
     func check(_ c: Manifest.Case, frame: Frame, manifest m: Manifest) throws {
         let expected = try loadTensor(c.tensor)
-        XCTAssertEqual(c.shape, [3, c.input_size, c.input_size])
-        let pre = Preprocessor(inputSize: c.input_size, mean: m.mean, std: m.std, margin: 0)
+        XCTAssertEqual(c.shape, [3, c.inputSize, c.inputSize])
+        let pre = Preprocessor(inputSize: c.inputSize, mean: m.mean, std: m.std, margin: 0)
         // Two faces in one buffer: the second slot must hold the same tensor, the first stay untouched.
         var buffer = [Float](repeating: .nan, count: 2 * pre.floatsPerFace)
         let box = FaceBox(x: c.box[0], y: c.box[1], width: c.box[2], height: c.box[3])
@@ -61,7 +68,8 @@ final class PreprocessorTests: XCTestCase {
         }
         XCTAssertLessThan(
             worst, 1e-3,
-            "\(c.name): largest difference \(worst) at \(worstAt) (ours \(got[worstAt]), torch \(expected[worstAt])); first values ours \(got.prefix(4)), torch \(expected.prefix(4))"
+            "\(c.name): largest difference \(worst) at \(worstAt) (ours \(got[worstAt]), torch \(expected[worstAt])); "
+                + "first values ours \(got.prefix(4)), torch \(expected.prefix(4))"
         )
     }
 
@@ -82,12 +90,12 @@ final class PreprocessorTests: XCTestCase {
     func testMatchesTorchvisionOnValidationFaces() throws {
         let fer = try fer2013Directory()
         let m = try loadManifest()
-        let cases = m.cases.filter { $0.fer_file != nil }
+        let cases = m.cases.filter { $0.ferFile != nil }
         XCTAssertGreaterThanOrEqual(cases.count, 2)
         for c in cases {
-            let image = try OpenCV.readImage(fer + "/" + c.fer_file!, channels: 1)
+            let image = try OpenCV.readImage(fer + "/" + c.ferFile!, channels: 1)
             let sum = image.pixels.reduce(0) { $0 + Int($1) }
-            XCTAssertEqual(sum, c.fer_pixel_sum, "\(c.fer_file!) decodes differently in OpenCV and PIL")
+            XCTAssertEqual(sum, c.ferPixelSum, "\(c.ferFile!) decodes differently in OpenCV and PIL")
             try check(
                 c, frame: Frame(width: image.width, height: image.height, channels: 1, pixels: image.pixels),
                 manifest: m)
