@@ -71,9 +71,14 @@ public final class SafetensorsFile: @unchecked Sendable {
         var attributes = stat()
         if stat(path, &attributes) == 0 {
             let kind = attributes.st_mode & S_IFMT
-            let what: String? =
-                kind == S_IFDIR ? "a folder" : kind == S_IFIFO ? "a FIFO (named pipe)"
-                : kind == S_IFCHR || kind == S_IFBLK ? "a device" : kind == S_IFSOCK ? "a socket" : nil
+            let what: String?
+            switch kind {
+            case S_IFDIR: what = "a folder"
+            case S_IFIFO: what = "a FIFO (named pipe)"
+            case S_IFCHR, S_IFBLK: what = "a device"
+            case S_IFSOCK: what = "a socket"
+            default: what = nil
+            }
             if let what {
                 throw SafetensorsError("\(path) is \(what), not a weights file: pass a .safetensors file")
             }

@@ -24,8 +24,10 @@ public final class LiveMonitor: @unchecked Sendable {
     /// `color` is resolved against the terminal once it is open (see `ColorMode.resolve`).
     /// `mirror`: show the picture mirrored (selfie view); boxes follow, dumps and logs keep the
     /// source's coordinates.
-    public init(pipeline: MonitorPipeline, color: ColorChoice, dither: Bool = false, mirror: Bool = false,
-                dumpDirectory: String) {
+    public init(
+        pipeline: MonitorPipeline, color: ColorChoice, dither: Bool = false, mirror: Bool = false,
+        dumpDirectory: String
+    ) {
         self.pipeline = pipeline
         self.dumpDirectory = dumpDirectory
         self.screen = CursesScreen(queue: pipeline.renderQueue)

@@ -80,7 +80,9 @@ public final class DemoSource: FrameSource {
 
     /// Where the demo is at time `t` seconds: the two expressions being blended, the weight of
     /// the second, the face's centre and side in pixels.
-    public func state(at t: Double, face k: Int = 0) -> (from: Int, to: Int, mix: Double, cx: Double, cy: Double, side: Double) {
+    public func state(at t: Double, face k: Int = 0) -> (
+        from: Int, to: Int, mix: Double, cx: Double, cy: Double, side: Double
+    ) {
         // Face k lives in the k-th column of the frame and runs 1.7 s per face ahead in time.
         let column = Double(width) / Double(faceCount)
         let left = column * Double(k)

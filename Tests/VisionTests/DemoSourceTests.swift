@@ -53,8 +53,9 @@ final class DemoSourceTests: XCTestCase {
     }
 
     func testSeveralFacesEachKeepToTheirColumn() throws {
-        let demo = try DemoSource(assets: repositoryRoot + "/Assets/demo", width: 960, height: 360, realtime: false,
-                                  faces: 3)
+        let demo = try DemoSource(
+            assets: repositoryRoot + "/Assets/demo", width: 960, height: 360, realtime: false,
+            faces: 3)
         for t in stride(from: 0.0, through: 20, by: 1.3) {
             let boxes = (0..<3).map { demo.faceBox(at: t, face: $0) }
             for (k, b) in boxes.enumerated() {
