@@ -62,12 +62,14 @@ enum PipelineBench {
         let (source, _) = try MonitorCommand.openSource(sourceName, options: options)
         var weights: [String: WeightsOrigin] = [:]
         let load: (String) throws -> ExpressionModel = { name in
-            let (network, origin) = try ResNet.load(
-                name, modelsDir: modelsDir,
-                weights: .seededWhenMissing(inputSize: 48),
+            // The ensemble's members are the catalog's three; each is shipped or seeded.
+            for member in name == ExpressionModels.ensembleName ? ModelCatalog.names : [name] {
+                let shipped = (try? ModelCatalog.resolve(member, modelsDir: modelsDir)) != nil
+                weights[member] = shipped ? (ModelCatalog.names.contains(member) ? .shipped : .file) : .random
+            }
+            return try ExpressionModels.load(
+                name, modelsDir: modelsDir, weights: .seededWhenMissing(inputSize: 48),
                 options: EngineOptions(threads: threads))
-            weights[name] = origin
-            return ResNetExpressionModel(network)
         }
         var config = PipelineConfiguration()
         config.backpressure = .dropOldest
