@@ -27,14 +27,14 @@ def subset(tmp_path_factory):
     return root
 
 
-def run_both(model, data):
+def run_both(model, data, env=None):
     if not BINARY.exists():
         pytest.skip(f"{BINARY} not built: run `swift build` first (make test does)")
     ours = subprocess.run([str(BINARY), "eval", "--no-detect", "--data", str(data), "--model", str(model), "--json"],
                           capture_output=True, text=True, timeout=600)
     assert ours.returncode == 0, ours.stderr
     theirs = subprocess.run(["python3", str(REPO / "Training/evaluate.py"), "--data", str(data), "--model", str(model),
-                             "--json"], capture_output=True, text=True, timeout=600)
+                             "--json"], capture_output=True, text=True, timeout=600, env=env)
     assert theirs.returncode == 0, theirs.stderr
     return json.loads(ours.stdout), json.loads(theirs.stdout)
 
@@ -63,4 +63,13 @@ def test_shipped_model(subset, name):
     if not path.exists():
         pytest.skip(f"{path} not shipped yet")
     ours, theirs = run_both(path, subset)
+    check(ours, theirs, tolerance=0.002)
+
+
+def test_ensemble(subset, tmp_path):
+    """`--model ensemble`: the three shipped models' calibrated probabilities averaged, each with
+    its mirror view, the same in both (evaluate.py's logits cache goes to a temporary folder)."""
+    if not all((REPO / "Assets" / "models" / f"{m}.safetensors").exists() for m in ("resnet18", "resnet34", "resnet50")):
+        pytest.skip("the ensemble needs the three shipped models")
+    ours, theirs = run_both("ensemble", subset, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)})
     check(ours, theirs, tolerance=0.002)
