@@ -39,19 +39,6 @@ public struct SkippedFile: Sendable, Equatable {
     public var reason: String
 }
 
-/// Notes an unreadable file of a folder source; when every file of the folder in a row has
-/// failed, there is nothing left to play and the folder is an error.
-private func skip(
-    _ path: String, _ error: Error, _ skipped: inout [SkippedFile], _ failuresInARow: inout Int,
-    of count: Int, in folder: String
-) throws {
-    skipped.append(SkippedFile(path: path, reason: "\(error)"))
-    failuresInARow += 1
-    if failuresInARow >= count {
-        throw SourceError("none of the \(count) images in \(folder) could be read (last: \(path): \(error))")
-    }
-}
-
 /// Reads one image file as a BGR frame.
 func readFrame(_ path: String, index: Int, truth: String? = nil) throws -> Frame {
     let image = try OpenCV.readImage(path, channels: 3)
@@ -95,10 +82,7 @@ public final class ImageFolderSource: ImageReplay {
     /// Full paths of the images, in the order they are played.
     public let paths: [String]
     public var imagePaths: [String] { paths }
-    private let loop: Bool
-    private var position = 0
-    private var delivered = 0
-    private var start = 0.0
+    private var cursor: ReplayCursor
 
     public init(folder: String, fps: Double? = nil, loop: Bool = false) throws {
         guard isDirectory(folder) else { throw SourceError("\(folder) is not a folder") }
@@ -108,32 +92,15 @@ public final class ImageFolderSource: ImageReplay {
         }
         name = folder
         nominalFPS = fps
-        self.loop = loop
+        cursor = ReplayCursor(fps: fps, loop: loop)
     }
 
     /// Files that could not be decoded and were passed over, in the order met.
-    public private(set) var skipped: [SkippedFile] = []
-    private var failuresInARow = 0
+    public var skipped: [SkippedFile] { cursor.skipped }
 
     public func nextFrame() throws -> Frame? {
-        while true {
-            if position == paths.count {
-                guard loop else { return nil }
-                position = 0
-            }
-            if delivered == 0 { start = monotonicSeconds() }
-            if let fps = nominalFPS { sleep(until: start + Double(delivered) / fps) }
-            let path = paths[position]
-            position += 1
-            do {
-                let frame = try readFrame(path, index: delivered)
-                failuresInARow = 0
-                delivered += 1
-                return frame
-            } catch {
-                try skip(path, error, &skipped, &failuresInARow, of: paths.count, in: name)
-            }
-        }
+        try cursor.next(
+            count: paths.count, name: name, path: { paths[$0] }, read: { try readFrame(paths[$0], index: $1) })
     }
 }
 
@@ -146,10 +113,7 @@ public final class LabelledFolderSource: ImageReplay {
     public let classes: [String]
     /// (path, class) in the order they are played.
     public let items: [(path: String, truth: String)]
-    private let loop: Bool
-    private var position = 0
-    private var delivered = 0
-    private var start = 0.0
+    private var cursor: ReplayCursor
 
     /// `shuffleSeed`: interleave the classes in a repeatable random order (nil: class by class, so
     /// a replay shows all of one class first).
@@ -176,7 +140,7 @@ public final class LabelledFolderSource: ImageReplay {
         nominalFPS = fps
         self.classes = classes
         self.items = found.map { (path: $0.0, truth: $0.1) }
-        self.loop = loop
+        cursor = ReplayCursor(fps: fps, loop: loop)
     }
 
     /// True when `folder` looks like a labelled dataset: sub-folders with images, no images of its own.
@@ -190,26 +154,59 @@ public final class LabelledFolderSource: ImageReplay {
     }
 
     /// Files that could not be decoded and were passed over, in the order met.
-    public private(set) var skipped: [SkippedFile] = []
-    private var failuresInARow = 0
+    public var skipped: [SkippedFile] { cursor.skipped }
 
     public func nextFrame() throws -> Frame? {
+        try cursor.next(
+            count: items.count, name: name, path: { items[$0].path },
+            read: { try readFrame(items[$0].path, index: $1, truth: items[$0].truth) })
+    }
+}
+
+/// Where a folder replay is: the next file, frames delivered, the clock for pacing them, and the
+/// files passed over because they could not be read.
+struct ReplayCursor {
+    let fps: Double?
+    let loop: Bool
+    private var position = 0
+    private var delivered = 0
+    private var start = 0.0
+    private(set) var skipped: [SkippedFile] = []
+    private var failuresInARow = 0
+
+    init(fps: Double?, loop: Bool) {
+        self.fps = fps
+        self.loop = loop
+    }
+
+    /// The next readable file's frame (`read` gets a file's position and the frame's index),
+    /// paced at `fps`; nil at the end unless looping. An unreadable file is noted and passed over;
+    /// when all `count` files in a row have failed, there is nothing left to play and the folder
+    /// `name` is an error.
+    mutating func next(count: Int, name: String, path: (Int) -> String, read: (Int, Int) throws -> Frame)
+        throws -> Frame?
+    {
         while true {
-            if position == items.count {
+            if position == count {
                 guard loop else { return nil }
                 position = 0
             }
             if delivered == 0 { start = monotonicSeconds() }
-            if let fps = nominalFPS { sleep(until: start + Double(delivered) / fps) }
-            let item = items[position]
+            if let fps { sleep(until: start + Double(delivered) / fps) }
+            let i = position
             position += 1
             do {
-                let frame = try readFrame(item.path, index: delivered, truth: item.truth)
+                let frame = try read(i, delivered)
                 failuresInARow = 0
                 delivered += 1
                 return frame
             } catch {
-                try skip(item.path, error, &skipped, &failuresInARow, of: items.count, in: name)
+                skipped.append(SkippedFile(path: path(i), reason: "\(error)"))
+                failuresInARow += 1
+                if failuresInARow >= count {
+                    throw SourceError(
+                        "none of the \(count) images in \(name) could be read (last: \(path(i)): \(error))")
+                }
             }
         }
     }
