@@ -39,6 +39,9 @@ public struct SessionSummary: Sendable {
         self.reason = reason
     }
 
+    /// Faces classified in fewer frames than this are counted but not listed in `text()`.
+    public static let minimumFramesListed = 3
+
     public var framesPerSecond: Double { seconds > 0 ? Double(framesClassified) / seconds : 0 }
 
     /// Per class, the share of the face's tracked time it was the top class.
@@ -64,7 +67,10 @@ public struct SessionSummary: Sendable {
             if let firstSkipped { head += " (first: \(firstSkipped))" }
         }
         lines.append(head)
-        let shown = faces.sorted {
+        // Faces seen for a moment only (mostly one-frame false detections) are counted above but
+        // not listed; --summary keeps them all.
+        let listed = faces.filter { $0.frames >= SessionSummary.minimumFramesListed }
+        let shown = listed.sorted {
             $0.secondsTracked != $1.secondsTracked ? $0.secondsTracked > $1.secondsTracked : $0.id < $1.id
         }
         for face in shown.prefix(maxFaces) {
@@ -74,7 +80,13 @@ public struct SessionSummary: Sendable {
                 "  face #\(face.id): \(format(face.secondsTracked, 1)) s tracked, \(face.frames) frames"
                     + (top.isEmpty ? "" : "; \(top)"))
         }
-        if shown.count > maxFaces { lines.append("  (\(shown.count - maxFaces) more faces in --summary)") }
+        let unlisted = faces.count - min(shown.count, maxFaces)
+        if unlisted > 0 {
+            let brief = faces.count - listed.count
+            lines.append(
+                "  (\(unlisted) more face\(unlisted == 1 ? "" : "s") in --summary"
+                    + (brief > 0 ? ", \(brief) seen in fewer than \(SessionSummary.minimumFramesListed) frames)" : ")"))
+        }
         return lines.joined(separator: "\n")
     }
 

@@ -42,6 +42,8 @@ final class SessionSummaryTests: XCTestCase {
         XCTAssertTrue(text.hasPrefix("fertui: key; 17 frames classified in 7.00 s"), text)
         XCTAssertTrue(text.contains("2 faces seen") && text.contains("accuracy 3/4 = 75.0%"), text)
         XCTAssertTrue(text.contains("face #1: 2.5 s tracked, 17 frames; sad 60%, happy 40%"), text)
+        XCTAssertFalse(text.contains("face #2:"), "a face seen in one frame is counted, not listed\n\(text)")
+        XCTAssertTrue(text.contains("(1 more face in --summary, 1 seen in fewer than 3 frames)"), text)
 
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(summary.json().utf8)) as? [String: Any])
         XCTAssertEqual(json["frames"] as? Int, 17)
