@@ -1,5 +1,5 @@
-// Reading (and, for tests and tools, writing) safetensors files: an 8-byte little-endian header
-// length, a JSON header naming each tensor's dtype, shape and byte range, then the raw data.
+// Reading safetensors files: an 8-byte little-endian header length, a JSON header naming each
+// tensor's dtype, shape and byte range, then the raw data. (Writing: SafetensorsWriter.swift.)
 
 import Foundation
 
@@ -272,56 +272,6 @@ public final class SafetensorsFile: @unchecked Sendable {
     }
 }
 
-/// IEEE half to single, bit by bit (subnormals, infinities and NaN included).
-@inline(__always)
-func halfToFloat(_ h: UInt16) -> Float {
-    let sign = UInt32(h & 0x8000) << 16
-    let exp = UInt32(h >> 10) & 0x1f
-    let mant = UInt32(h & 0x3ff)
-    if exp == 0 {
-        // Zero or subnormal: mant * 2^-24.
-        let v = Float(mant) * (1.0 / 16_777_216.0)
-        return sign != 0 ? -v : v
-    }
-    if exp == 31 {
-        return Float(bitPattern: sign | 0x7f80_0000 | (mant << 13))
-    }
-    return Float(bitPattern: sign | ((exp + 112) << 23) | (mant << 13))
-}
-
-/// IEEE single to half, round to nearest even (what PyTorch's `.half()` does).
-func floatToHalf(_ f: Float) -> UInt16 {
-    let bits = f.bitPattern
-    let sign = UInt16((bits >> 16) & 0x8000)
-    let exp = Int((bits >> 23) & 0xff)
-    var mant = bits & 0x7f_ffff
-    if exp == 255 { return sign | 0x7c00 | (mant != 0 ? 0x200 : 0) }
-    var e = exp - 127 + 15
-    if e >= 31 { return sign | 0x7c00 }
-    if e <= 0 {
-        // Subnormal half: shift the implicit bit in, round to nearest even.
-        if e < -10 { return sign }
-        mant |= 0x80_0000
-        let shift = UInt32(14 - e)
-        var half = mant >> shift
-        let rem = mant & ((1 << shift) - 1)
-        let halfway = UInt32(1) << (shift - 1)
-        if rem > halfway || (rem == halfway && half & 1 == 1) { half += 1 }
-        return sign | UInt16(half)
-    }
-    var half = mant >> 13
-    let rem = mant & 0x1fff
-    if rem > 0x1000 || (rem == 0x1000 && half & 1 == 1) {
-        half += 1
-        if half == 0x400 {
-            half = 0
-            e += 1
-        }
-        if e >= 31 { return sign | 0x7c00 }
-    }
-    return sign | UInt16(e << 10) | UInt16(half)
-}
-
 /// A header value: either a tensor entry or the `__metadata__` string map.
 private enum HeaderValue: Decodable {
     case tensor(dtype: String, shape: [Int], offsets: [Int])
@@ -342,83 +292,5 @@ private enum HeaderValue: Decodable {
         } else {
             self = .metadata(try decoder.singleValueContainer().decode([String: String].self))
         }
-    }
-}
-
-/// Writes safetensors files (tests, tools): tensors in the order given, `__metadata__` as strings.
-public enum SafetensorsWriter {
-    /// One tensor to write: fp32 values stored as `dtype` (F32, F16 or BF16), or I64 values.
-    public struct Tensor {
-        public var name: String
-        public var dtype: TensorDType
-        public var shape: [Int]
-        public var floats: [Float]
-        public var ints: [Int64]
-        public init(name: String, shape: [Int], floats: [Float], dtype: TensorDType = .f32) {
-            self.name = name
-            self.shape = shape
-            self.floats = floats
-            self.ints = []
-            self.dtype = dtype
-        }
-        public init(name: String, shape: [Int], ints: [Int64]) {
-            self.name = name
-            self.shape = shape
-            self.floats = []
-            self.ints = ints
-            self.dtype = .i64
-        }
-    }
-
-    /// The file's bytes.
-    public static func encode(_ tensors: [Tensor], metadata: [String: String] = [:]) throws -> Data {
-        var body = Data()
-        var headerParts: [String] = []
-        if !metadata.isEmpty {
-            let json = try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])
-            headerParts.append("\"__metadata__\":" + String(decoding: json, as: UTF8.self))
-        }
-        for t in tensors {
-            let begin = body.count
-            switch t.dtype {
-            case .f32:
-                let bits = t.floats.map { $0.bitPattern.littleEndian }
-                bits.withUnsafeBytes { body.append(contentsOf: $0) }
-            case .f16:
-                let bits = t.floats.map { floatToHalf($0).littleEndian }
-                bits.withUnsafeBytes { body.append(contentsOf: $0) }
-            case .bf16:
-                // Round to nearest even on the upper 16 bits.
-                let bits = t.floats.map { v -> UInt16 in
-                    let b = v.bitPattern
-                    return UInt16(truncatingIfNeeded: (b &+ 0x7fff &+ ((b >> 16) & 1)) >> 16).littleEndian
-                }
-                bits.withUnsafeBytes { body.append(contentsOf: $0) }
-            case .i64:
-                let values = t.ints.map { $0.littleEndian }
-                values.withUnsafeBytes { body.append(contentsOf: $0) }
-            default:
-                throw SafetensorsError("SafetensorsWriter: dtype \(t.dtype.rawValue) is not supported for writing")
-            }
-            let nameJSON = String(decoding: try JSONSerialization.data(withJSONObject: [t.name]), as: UTF8.self)
-                .dropFirst().dropLast()
-            headerParts.append(
-                "\(nameJSON):{\"dtype\":\"\(t.dtype.rawValue)\","
-                    + "\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],"
-                    + "\"data_offsets\":[\(begin),\(body.count)]}"
-            )
-        }
-        var header = Data(("{" + headerParts.joined(separator: ",") + "}").utf8)
-        // Pad the header with spaces so the data section starts 8-byte aligned, as safetensors does.
-        while (8 + header.count) % 8 != 0 { header.append(0x20) }
-        var out = Data()
-        withUnsafeBytes(of: UInt64(header.count).littleEndian) { out.append(contentsOf: $0) }
-        out.append(header)
-        out.append(body)
-        return out
-    }
-
-    public static func write(_ tensors: [Tensor], metadata: [String: String] = [:], to path: String) throws {
-        try encode(tensors, metadata: metadata).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 }

@@ -11,101 +11,6 @@
 
 import Foundation
 
-/// How the schedule searches; the defaults are the measured ones (docs/detection.md).
-public struct DetectionSettings: Sendable, Equatable {
-    /// opencv-data's alt2 frontal cascade: on the dlib photos it finds more faces with fewer false
-    /// ones than the default cascade (docs/detection.md).
-    public static let defaultCascadePath = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml"
-    /// The second cascade tried around a tracked face the first one misses.
-    /// (opencv-data's profile cascade, run on the region and its mirror: it keeps turned heads
-    /// with fewer false boxes than the default frontal cascade).
-    public static let defaultConfirmCascadePath = "/usr/share/opencv4/haarcascades/haarcascade_profileface.xml"
-
-    /// Haar cascade XML (nil: `defaultCascadePath`).
-    public var cascadePath: String?
-    /// Smallest face side to find, source pixels.
-    public var minFace = 32
-    /// OpenCV's minNeighbors for the full pass; higher = fewer false faces.
-    public var minNeighbors = 3
-    /// OpenCV's minNeighbors inside a track's region, where a face is expected.
-    public var regionMinNeighbors = 3
-    /// Pyramid step of the cascade, above 1.
-    public var scaleFactor = 1.1
-    /// When to equalise the gray frame's histogram before the cascade.
-    public var equalize = Equalization.auto
-
-    /// Histogram equalisation: it finds faces in dim, flat light (stage footage) and adds false
-    /// faces in well-lit pictures, so `auto` applies it only to low-contrast frames.
-    public enum Equalization: String, Sendable, CaseIterable {
-        case auto, on, off
-    }
-    /// Milliseconds of CPU each frame may spend on the full pass, on average (a slice dearer than
-    /// that runs every few frames); nil runs all of it on every frame
-    /// (still images, where every frame is a new picture: no region passes, no box smoothing).
-    public var fullPassBudget: Double? = 10
-    /// Width the full pass shrinks the frame to (0: as small as `minFace` allows; a still at
-    /// full size when `fullPassBudget` is nil).
-    public var detectWidth = 0
-    /// A track's region: its box grown this many times about its centre.
-    public var regionGrowth = 1.6
-    /// Face side the region is scaled to before the cascade runs on it, pixels.
-    public var regionFaceSide = 48
-    /// A second cascade tried in a track's region when the main one finds nothing there (nil: none).
-    public var confirmCascadePath: String? = DetectionSettings.defaultConfirmCascadePath
-    /// Also run the confirming cascade on the mirrored region (profile cascades see one side only).
-    public var confirmMirrored = true
-    /// How faces are held and smoothed.
-    public var tracker = TrackerSettings()
-
-    public init() {}
-
-    /// The cascade's search window (the default cascade's 24 px; alt2's is 20).
-    static let windowSide = 24.0
-    /// The full pass shrinks the frame so a `minFace` face is this many pixels. 32 (no shrinking
-    /// at the default min-face) found two more dlib faces but added false boxes on the clips.
-    static let smallestShrunkFace = 28.0
-
-    /// Why these settings cannot be used, or nil.
-    public var problem: String? {
-        if minFace < 1 { return "minimum face size \(minFace) px: give a side of 1 px or more (e.g. 32)" }
-        if !(scaleFactor > 1 && scaleFactor <= 3) {
-            return "scale factor \(scaleFactor): give a number above 1 (e.g. 1.1)"
-        }
-        if minNeighbors < 0 || regionMinNeighbors < 0 { return "min neighbours \(minNeighbors): give 0 or more" }
-        if let b = fullPassBudget, !(b > 0 && b.isFinite) { return "full-pass budget \(b) ms: give more than 0 ms" }
-        if detectWidth < 0 { return "detect width \(detectWidth): give 0 (automatic) or a width in pixels" }
-        if !(regionGrowth >= 1 && regionGrowth <= 4) { return "region growth \(regionGrowth): give 1...4" }
-        if regionFaceSide < 24 { return "region face side \(regionFaceSide): give at least 24 px" }
-        return tracker.problem
-    }
-}
-
-/// Faces in each frame of a stream, with ids: the detect stage's one call.
-public protocol FaceFinding: AnyObject {
-    /// The faces in `frame` (largest first), found or held.
-    func faces(in frame: Frame) throws -> [TrackedFace]
-    /// Forgets the faces it follows (a new source).
-    func reset()
-}
-
-/// Any box detector followed by the tracker: for detectors that are not scheduled (a whole-frame
-/// "detector" for pre-cropped faces, the tests' scripted ones).
-public final class TrackedDetections: FaceFinding {
-    private let detect: (Frame) throws -> [FaceBox]
-    private let tracker: FaceTracker
-
-    public init(tracker: FaceTracker = FaceTracker(), detect: @escaping (Frame) throws -> [FaceBox]) {
-        self.detect = detect
-        self.tracker = tracker
-    }
-
-    public func faces(in frame: Frame) throws -> [TrackedFace] {
-        tracker.update(try detect(frame), time: frame.timestamp, frameWidth: frame.width, frameHeight: frame.height)
-    }
-
-    public func reset() { tracker.reset() }
-}
-
 /// The cascade, scheduled: full-frame passes in slices, region passes around tracks, tracking.
 /// Keeps scratch buffers and state: one per stream, used from one thread at a time.
 public final class FaceSchedule: FaceFinding {
@@ -258,15 +163,9 @@ public final class FaceSchedule: FaceFinding {
             gray = frame.pixels
         }
         if settings.equalize == .on || settings.equalize == .auto && FaceSchedule.lowContrast(gray) {
-            let whole = FaceBox(x: 0, y: 0, width: w, height: h)
-            if work.count < w * h { work = [UInt8](repeating: 0, count: w * h) }
-            try gray.withUnsafeBufferPointer { src in
-                try work.withUnsafeMutableBufferPointer { dst in
-                    try OpenCV.grayRegion(
-                        src, width: w, height: h, rect: whole, into: dst, toWidth: w, toHeight: h,
-                        equalize: true)
-                }
-            }
+            try cutGray(
+                FaceBox(x: 0, y: 0, width: w, height: h), width: w, height: h, toWidth: w, toHeight: h,
+                equalize: true)
             gray.withUnsafeMutableBufferPointer { g in
                 work.withUnsafeBufferPointer { src in g.baseAddress!.update(from: src.baseAddress!, count: w * h) }
             }
@@ -329,6 +228,18 @@ public final class FaceSchedule: FaceFinding {
         return boxes.max { $0.iou(expected) < $1.iou(expected) }
     }
 
+    /// `rect` of the gray frame, resized to `toWidth` x `toHeight` (equalised when asked), into `work`.
+    private func cutGray(_ rect: FaceBox, width: Int, height: Int, toWidth: Int, toHeight: Int, equalize: Bool) throws {
+        if work.count < toWidth * toHeight { work = [UInt8](repeating: 0, count: toWidth * toHeight) }
+        try gray.withUnsafeBufferPointer { src in
+            try work.withUnsafeMutableBufferPointer { dst in
+                try OpenCV.grayRegion(
+                    src, width: width, height: height, rect: rect, into: dst, toWidth: toWidth, toHeight: toHeight,
+                    equalize: equalize)
+            }
+        }
+    }
+
     /// Runs one cascade call over `slice`; boxes in frame pixels.
     private func search(
         _ slice: Slice, width: Int, height: Int, minNeighbors: Int, with cascade: OpenCV.Cascade,
@@ -338,14 +249,7 @@ public final class FaceSchedule: FaceFinding {
         let sw = max(1, Int((Double(r.width) * slice.scale).rounded()))
         let sh = max(1, Int((Double(r.height) * slice.scale).rounded()))
         guard sw >= slice.minSide, sh >= slice.minSide else { return [] }
-        if work.count < sw * sh { work = [UInt8](repeating: 0, count: sw * sh) }
-        try gray.withUnsafeBufferPointer { src in
-            try work.withUnsafeMutableBufferPointer { dst in
-                try OpenCV.grayRegion(
-                    src, width: width, height: height, rect: r, into: dst, toWidth: sw, toHeight: sh,
-                    equalize: false)
-            }
-        }
+        try cutGray(r, width: width, height: height, toWidth: sw, toHeight: sh, equalize: false)
         var boxes = try work.withUnsafeBufferPointer {
             try cascade.detect(
                 gray: $0, width: sw, height: sh, scaleFactor: settings.scaleFactor, minNeighbors: minNeighbors,
@@ -459,11 +363,4 @@ public final class FaceSchedule: FaceFinding {
         return (a.x..<(a.x + a.width)).contains(bx) && (a.y..<(a.y + a.height)).contains(by)
             || (b.x..<(b.x + b.width)).contains(ax) && (b.y..<(b.y + b.height)).contains(ay)
     }
-}
-
-/// CPU time of the calling thread, seconds: what detection costs whatever else the machine runs.
-public func threadCPUSeconds() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }

@@ -1,4 +1,5 @@
-// The one clock of fertui: frame timestamps, stage timings, rates and pacing all read it.
+// fertui's clocks: the monotonic one that frame timestamps, stage timings, rates and pacing all
+// read, and the thread's CPU time that paces face detection.
 
 import Dispatch
 import Foundation
@@ -12,4 +13,11 @@ public func monotonicSeconds() -> Double {
 func sleep(until deadline: Double) {
     let wait = deadline - monotonicSeconds()
     if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+}
+
+/// CPU time of the calling thread, seconds: what detection costs whatever else the machine runs.
+public func threadCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }
