@@ -133,7 +133,7 @@ def inside(box, width, height):
     return ix * iy / max(1, w * h)
 
 
-def score_clip(truth, lines, min_inside=0.8):
+def score_clip(truth, lines, min_inside=0.8, detail=None):
     """Coverage, id switches per face-minute, ids per face, false boxes per frame. A face counts
     as visible when at least `min_inside` of its box is in the frame (a cascade cannot find half a
     face); boxes on faces partly out (the generator lists them from half inside) are not false."""
@@ -164,10 +164,14 @@ def score_clip(truth, lines, min_inside=0.8):
             held_hits += 1 if line["faces"][fj].get("held") else 0
             if k in last_id and last_id[k] != fid:
                 switches += 1
+                if detail is not None:
+                    detail.append(f"frame {i}: face {k} id {last_id[k]} -> {fid}")
             last_id[k] = fid
             ids.setdefault(k, set()).add(fid)
-        for f in faces:
+        for ti, f in enumerate(faces):
             seen_frames[f["face"]] = seen_frames.get(f["face"], 0) + 1
+            if detail is not None and ti not in m:
+                detail.append(f"frame {i}: face {f['face']} missed at {f['box']}")
     minutes = sum(seen_frames.values()) / fps / 60
     return {"coverage": boxed / max(1, visible), "switches_per_face_min": switches / max(1e-9, minutes),
             "switches": switches, "ids_per_face": statistics.mean(len(v) for v in ids.values()) if ids else 0,
@@ -183,12 +187,15 @@ def videos(args, extra):
         with open(os.path.join(args.videos, name + ".json")) as fh:
             truth = json.load(fh)
         lines, _ = run_detect(os.path.join(args.videos, name + ".avi"), extra)
-        s = score_clip(truth, lines)
+        detail = [] if args.detail else None
+        s = score_clip(truth, lines, detail=detail)
         ms = sorted(l["ms"] for l in lines)
         cpu = sorted(l["cpu_ms"] for l in lines)
         print(f"{name:22} {s['coverage']:8.3f} {s['after_first']:8.3f} {s['switches_per_face_min']:11.2f} {s['ids_per_face']:8.2f} "
               f"{s['false_per_frame']:8.3f} {s['held_share']:5.2f} {statistics.median(ms):7.2f} "
               f"{ms[len(ms) * 9 // 10]:7.2f} {statistics.median(cpu):7.2f} {cpu[len(cpu) * 9 // 10]:7.2f}")
+        for line in detail or []:
+            print("   ", line)
 
 
 def log(args, _extra):
@@ -214,6 +221,7 @@ def main():
     p.add_argument("--dlib", default="../shared/faces-dlib")
     v = sub.add_parser("videos")
     v.add_argument("--videos", required=True)
+    v.add_argument("--detail", action="store_true", help="list each missed face-frame and id switch")
     g = sub.add_parser("log")
     g.add_argument("--truth", required=True)
     g.add_argument("--log", required=True)

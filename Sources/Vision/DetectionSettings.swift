@@ -19,8 +19,13 @@ public struct DetectionSettings: Sendable, Equatable {
     public var minNeighbors = 3
     /// OpenCV's minNeighbors inside a track's region, where a face is expected.
     public var regionMinNeighbors = 3
-    /// Pyramid step of the cascade, above 1.
+    /// Pyramid step of the cascade, above 1 (stills and the passes around tracked faces).
     public var scaleFactor = 1.1
+    /// Pyramid step of the video full pass (never finer than `scaleFactor`): it looks for faces not
+    /// yet tracked, and a coarser step makes each look cheaper, so the whole frame is covered sooner.
+    public var fullPassScaleFactor = 1.2
+    /// Pyramid step inside a track's region (never finer than `scaleFactor`).
+    public var regionScaleFactor = 1.2
     /// When to equalise the gray frame's histogram before the cascade.
     public var equalize = Equalization.auto
 
@@ -32,14 +37,14 @@ public struct DetectionSettings: Sendable, Equatable {
     /// Milliseconds of CPU each frame may spend on the full pass, on average (a slice dearer than
     /// that runs every few frames); nil runs all of it on every frame
     /// (still images, where every frame is a new picture: no region passes, no box smoothing).
-    public var fullPassBudget: Double? = 10
+    public var fullPassBudget: Double? = 7
     /// Width the full pass shrinks the frame to (0: as small as `minFace` allows; a still at
     /// full size when `fullPassBudget` is nil).
     public var detectWidth = 0
     /// A track's region: its box grown this many times about its centre.
     public var regionGrowth = 1.6
     /// Face side the region is scaled to before the cascade runs on it, pixels.
-    public var regionFaceSide = 48
+    public var regionFaceSide = 72
     /// A second cascade tried in a track's region when the main one finds nothing there (nil: none).
     public var confirmCascadePath: String? = DetectionSettings.defaultConfirmCascadePath
     /// Also run the confirming cascade on the mirrored region (profile cascades see one side only).
@@ -54,12 +59,14 @@ public struct DetectionSettings: Sendable, Equatable {
     /// The full pass shrinks the frame so a `minFace` face is this many pixels. 32 (no shrinking
     /// at the default min-face) found two more dlib faces but added false boxes on the clips.
     static let smallestShrunkFace = 28.0
+    /// The same for the full pass's larger-face bands, which cost a fraction of the first.
+    static let largerBandsShrunkFace = 36.0
 
     /// Why these settings cannot be used, or nil.
     public var problem: String? {
         if minFace < 1 { return "minimum face size \(minFace) px: give a side of 1 px or more (e.g. 32)" }
-        if !(scaleFactor > 1 && scaleFactor <= 3) {
-            return "scale factor \(scaleFactor): give a number above 1 (e.g. 1.1)"
+        for factor in [scaleFactor, fullPassScaleFactor, regionScaleFactor] where !(factor > 1 && factor <= 3) {
+            return "scale factor \(factor): give a number above 1 (e.g. 1.1)"
         }
         if minNeighbors < 0 || regionMinNeighbors < 0 { return "min neighbours \(minNeighbors): give 0 or more" }
         if let b = fullPassBudget, !(b > 0 && b.isFinite) { return "full-pass budget \(b) ms: give more than 0 ms" }

@@ -2,10 +2,11 @@
 //   1. a pass over a region around every live track (its box grown `regionGrowth` times, scaled
 //      so the face is about `regionFaceSide` px): cheap, and it keeps faces the full pass misses;
 //      where the main cascade misses there, a second cascade may confirm the face;
-//   2. slices of the full-frame pass (largest faces first), paid from a credit of `fullPassBudget`
-//      CPU ms a frame, so the whole frame is searched every frame when that is cheap and over
-//      several frames when not, without a slow frame now and then (the first frame of a stream
-//      is searched whole). The pass keeps a `minFace` face findable;
+//   2. slices of the full-frame pass, paid from a credit of `fullPassBudget` CPU ms a frame, so
+//      the whole frame is searched every frame when that is cheap and over several frames when
+//      not (the first frame of a stream is searched whole). Slices whose part of the picture
+//      changed since they last ran go first, so a face walking into a still scene is found
+//      within a frame or two; the others follow in turn. The pass keeps a `minFace` face findable;
 //   3. the boxes go to FaceTracker, which keeps ids and holds faces through short misses.
 // Histogram equalisation of the gray frame comes first (it helps most on stage-lit footage).
 
@@ -22,19 +23,30 @@ public final class FaceSchedule: FaceFinding {
     private let confirm: OpenCV.Cascade?
     private let tracker: FaceTracker
 
-    /// One cascade call of the full pass: a rectangle of the frame, shrunk by `scale`, searched
-    /// for faces between `minSide` and `maxSide` shrunk pixels (0: no upper limit).
+    /// One cascade call: a rectangle of the frame, shrunk by `scale`, searched for faces between
+    /// `minSide` and `maxSide` shrunk pixels (0: no upper limit) with pyramid step `scaleFactor`.
     struct Slice: Equatable {
         var rect: FaceBox
         var scale: Double
         var minSide: Int
         var maxSide: Int
+        var scaleFactor: Double
     }
 
     private var plan: [Slice] = []
     private var planSize = (width: 0, height: 0)
-    private var nextSlice = 0
     private var searchedWholeFrame = false
+    /// Per slice: the frame count when it last ran, and the thumbnail of the picture it saw then.
+    private var lastRun: [Int] = []
+    private var seenThumbnail: [[UInt8]] = []
+    private var frameCount = 0
+    /// The gray frame shrunk `thumbnailStep` times, to tell where the picture changed.
+    private var thumbnail: [UInt8] = []
+    private var thumbnailSize = (width: 0, height: 0)
+    static let thumbnailStep = 8
+    /// Mean gray-level change over a slice's thumbnail above which its picture counts as changed
+    /// (well above a webcam's noise once 8x8 pixels are averaged).
+    static let changeThreshold = 3.0
     /// Seconds of CPU the full pass may still spend (negative: it overspent, later frames wait).
     private var credit = 0.0
     private var gray: [UInt8] = []
@@ -48,7 +60,7 @@ public final class FaceSchedule: FaceFinding {
         public var slices = 0
         public var regions = 0
         public var confirmations = 0
-        /// True when the frame finished a whole full-frame pass.
+        /// True when the whole frame was searched at once (a still, a stream's first frame).
         public var completedFullPass = false
     }
 
@@ -91,7 +103,6 @@ public final class FaceSchedule: FaceFinding {
 
     public func reset() {
         tracker.reset()
-        nextSlice = 0
         searchedWholeFrame = false
         credit = 0
     }
@@ -105,9 +116,9 @@ public final class FaceSchedule: FaceFinding {
         if planSize != (w, h) {
             plan = FaceSchedule.fullPassPlan(width: w, height: h, settings: settings)
             planSize = (w, h)
-            nextSlice = 0
             searchedWholeFrame = false
         }
+        frameCount += 1
 
         var found: [FaceBox] = []
         // 1. Around each live track, where the face should be now (stills: each frame is a new
@@ -122,17 +133,26 @@ public final class FaceSchedule: FaceFinding {
         //    frames, and the frames between cost only their region passes.
         if let budget = settings.fullPassBudget, searchedWholeFrame {
             credit = min(credit + budget / 1000, budget / 1000)
-            while credit > 0 && stats.slices < plan.count {
+            if credit > 0 { try makeThumbnail(width: w, height: h) }
+            var ran = Set<Int>()
+            let changed = credit > 0 ? changedSlices() : ([], false)
+            while credit > 0 && ran.count < plan.count {
+                let next = nextSlice(excluding: ran, changed: changed)
+                ran.insert(next)
                 let before = threadCPUSeconds()
-                try runSlice(width: w, height: h, into: &found, stats: &stats)
+                try runSlice(next, width: w, height: h, into: &found, stats: &stats)
                 credit -= threadCPUSeconds() - before
             }
         } else {
             // Stills, and the first frame of a stream: there is nothing to follow yet, so the
             // whole frame is searched at once (one slow frame) rather than over a second or more.
-            repeat {
-                try runSlice(width: w, height: h, into: &found, stats: &stats)
-            } while !stats.completedFullPass
+            if settings.fullPassBudget != nil { try makeThumbnail(width: w, height: h) }
+            lastRun = [Int](repeating: frameCount, count: plan.count)
+            seenThumbnail = [[UInt8]](repeating: [], count: plan.count)
+            for index in plan.indices {
+                try runSlice(index, width: w, height: h, into: &found, stats: &stats)
+            }
+            stats.completedFullPass = true
             searchedWholeFrame = true
         }
 
@@ -140,16 +160,87 @@ public final class FaceSchedule: FaceFinding {
         return tracker.update(FaceSchedule.merged(found), time: time, frameWidth: w, frameHeight: h)
     }
 
-    private func runSlice(width: Int, height: Int, into found: inout [FaceBox], stats: inout Statistics) throws {
+    private func runSlice(
+        _ index: Int, width: Int, height: Int, into found: inout [FaceBox], stats: inout Statistics
+    ) throws {
         found += try search(
-            plan[nextSlice], width: width, height: height, minNeighbors: settings.minNeighbors,
-            with: cascade)
+            plan[index], width: width, height: height, minNeighbors: settings.minNeighbors, with: cascade)
         stats.slices += 1
-        nextSlice += 1
-        if nextSlice == plan.count {
-            nextSlice = 0
-            stats.completedFullPass = true
+        if settings.fullPassBudget != nil {
+            lastRun[index] = frameCount
+            seenThumbnail[index] = thumbnail
         }
+    }
+
+    /// The slice to run next: the one that waited longest, where a slice whose picture changed
+    /// since it last ran counts as having waited one to two passes longer. On a still scene the
+    /// changed ones (a face walking in) go first; when everything changes (a pan) it is turn by
+    /// turn, edges more often; none waits more than about three passes.
+    private func nextSlice(excluding ran: Set<Int>, changed: (slices: [Bool], overall: Bool)) -> Int {
+        var best = -1
+        var bestPriority = -Double.infinity
+        for index in plan.indices where !ran.contains(index) {
+            let waited = Double(frameCount - lastRun[index]) / Double(max(1, plan.count))
+            // Among changed slices, larger faces' first (the plan's order): they are the cheapest.
+            // When most of the picture changed (a pan, the light), change says nothing; then the
+            // left and right edges, where a panning camera and people walking bring faces in,
+            // count half a pass more.
+            let rect = plan[index].rect
+            let edge = rect.x == 0 || rect.x + rect.width == planSize.width
+            var bonus = 0.0
+            if changed.overall {
+                bonus = edge ? 0.5 : 0
+            } else if changed.slices[index] {
+                bonus = 1.5 - Double(index) / Double(plan.count) / 2 + (edge ? 0.5 : 0)
+            }
+            let priority = waited + bonus
+            if priority > bestPriority {
+                best = index
+                bestPriority = priority
+            }
+        }
+        return best
+    }
+
+    /// The gray frame shrunk `thumbnailStep` times (area average), in `thumbnail`.
+    private func makeThumbnail(width: Int, height: Int) throws {
+        let tw = max(1, width / FaceSchedule.thumbnailStep)
+        let th = max(1, height / FaceSchedule.thumbnailStep)
+        if thumbnail.count != tw * th { thumbnail = [UInt8](repeating: 0, count: tw * th) }
+        thumbnailSize = (tw, th)
+        try gray.withUnsafeBufferPointer { src in
+            try thumbnail.withUnsafeMutableBufferPointer { dst in
+                try OpenCV.grayRegion(
+                    src, width: width, height: height, rect: FaceBox(x: 0, y: 0, width: width, height: height),
+                    into: dst, toWidth: tw, toHeight: th, equalize: false)
+            }
+        }
+    }
+
+    /// Per slice, whether its picture changed since it last ran (see `changeThreshold`), and
+    /// whether most slices did.
+    private func changedSlices() -> (slices: [Bool], overall: Bool) {
+        let changed = plan.indices.map {
+            change(in: plan[$0].rect, since: seenThumbnail[$0]) > FaceSchedule.changeThreshold
+        }
+        return (changed, 2 * changed.filter { $0 }.count > changed.count)
+    }
+
+    /// The mean gray-level change over `rect` between `before` and the current thumbnail
+    /// (infinite when there is no earlier thumbnail to compare).
+    private func change(in rect: FaceBox, since before: [UInt8]) -> Double {
+        guard before.count == thumbnail.count else { return .infinity }
+        let step = FaceSchedule.thumbnailStep
+        let tw = thumbnailSize.width
+        let x0 = min(tw - 1, rect.x / step)
+        let x1 = max(x0 + 1, min(tw, (rect.x + rect.width) / step))
+        let y0 = min(thumbnailSize.height - 1, rect.y / step)
+        let y1 = max(y0 + 1, min(thumbnailSize.height, (rect.y + rect.height) / step))
+        var sum = 0
+        for y in y0..<y1 {
+            for x in x0..<x1 { sum += abs(Int(thumbnail[y * tw + x]) - Int(before[y * tw + x])) }
+        }
+        return Double(sum) / Double((x1 - x0) * (y1 - y0))
     }
 
     /// The gray frame, equalised when asked, in `gray`.
@@ -216,7 +307,7 @@ public final class FaceSchedule: FaceFinding {
         let maxSide = Int(side * scale * 1.35) + 1
         let slice = Slice(
             rect: FaceBox(x: x0, y: y0, width: x1 - x0, height: y1 - y0), scale: scale, minSide: minSide,
-            maxSide: maxSide)
+            maxSide: maxSide, scaleFactor: max(settings.scaleFactor, settings.regionScaleFactor))
         var boxes = try search(
             slice, width: width, height: height, minNeighbors: settings.regionMinNeighbors, with: cascade)
         if boxes.isEmpty, let confirm {
@@ -252,7 +343,7 @@ public final class FaceSchedule: FaceFinding {
         try cutGray(r, width: width, height: height, toWidth: sw, toHeight: sh, equalize: false)
         var boxes = try work.withUnsafeBufferPointer {
             try cascade.detect(
-                gray: $0, width: sw, height: sh, scaleFactor: settings.scaleFactor, minNeighbors: minNeighbors,
+                gray: $0, width: sw, height: sh, scaleFactor: slice.scaleFactor, minNeighbors: minNeighbors,
                 minSize: slice.minSide, maxSize: slice.maxSide)
         }
         if alsoMirrored && boxes.isEmpty {
@@ -262,7 +353,7 @@ public final class FaceSchedule: FaceFinding {
             }
             boxes = try mirrored.withUnsafeBufferPointer {
                 try cascade.detect(
-                    gray: $0, width: sw, height: sh, scaleFactor: settings.scaleFactor,
+                    gray: $0, width: sw, height: sh, scaleFactor: slice.scaleFactor,
                     minNeighbors: minNeighbors, minSize: slice.minSide, maxSize: slice.maxSide)
             }.map { FaceBox(x: sw - $0.x - $0.width, y: $0.y, width: $0.width, height: $0.height) }
         }
@@ -278,9 +369,10 @@ public final class FaceSchedule: FaceFinding {
     }
 
     /// The full pass as slices. With a budget: octave bands of face size (minFace...2*minFace,
-    /// then double), each over the frame shrunk so its smallest face is 28 px (never
-    /// enlarged), in tiles that overlap by the band's largest face, so each slice is small. Without
-    /// a budget (stills): one call over the whole frame.
+    /// then double), each over the frame shrunk so its smallest face is 28 px in the first band and
+    /// 36 px in the others (never enlarged), in tiles that overlap by the band's largest face, so
+    /// each slice is small, with the coarser `fullPassScaleFactor` step. Without a budget (stills):
+    /// one call over the whole frame with `scaleFactor`.
     static func fullPassPlan(width: Int, height: Int, settings s: DetectionSettings) -> [Slice] {
         let whole = FaceBox(x: 0, y: 0, width: width, height: height)
         var base = min(1, DetectionSettings.smallestShrunkFace / Double(s.minFace))
@@ -288,9 +380,10 @@ public final class FaceSchedule: FaceFinding {
         guard s.fullPassBudget != nil else {
             let scale = s.detectWidth > 0 ? base : 1
             let minSide = max(1, Int((Double(s.minFace) * scale).rounded()))
-            return [Slice(rect: whole, scale: scale, minSide: minSide, maxSide: 0)]
+            return [Slice(rect: whole, scale: scale, minSide: minSide, maxSide: 0, scaleFactor: s.scaleFactor)]
         }
         var slices: [Slice] = []
+        let step = max(s.scaleFactor, s.fullPassScaleFactor)
         var lo = Double(s.minFace) / 1.1  // bands overlap a little so no size falls between them
         var scale = base
         while true {
@@ -304,11 +397,13 @@ public final class FaceSchedule: FaceFinding {
             let tileSide = last ? Int.max : 3 * maxSide
             let overlap = last ? 0 : maxSide
             for rect in tiles(width: width, height: height, scale: scale, tileSide: tileSide, overlap: overlap) {
-                slices.append(Slice(rect: rect, scale: scale, minSide: minSide, maxSide: maxSide))
+                slices.append(Slice(rect: rect, scale: scale, minSide: minSide, maxSide: maxSide, scaleFactor: step))
             }
             if last { break }
             lo *= 2
-            scale *= 0.5
+            // Beyond the first band, faces keep more pixels: at 28 px a face near a band's lower
+            // end is found only now and then, and these bands cost little.
+            scale = s.detectWidth > 0 ? scale * 0.5 : min(base, DetectionSettings.largerBandsShrunkFace / lo)
         }
         // Largest faces first: their bands are the cheapest, and a near face matters most.
         return slices.enumerated().sorted { ($0.element.scale, $0.offset) < ($1.element.scale, $1.offset) }.map(

@@ -122,6 +122,10 @@ public final class FaceTracker {
             taken.insert(p.track)
         }
 
+        // Tracks that stay on screen this frame: re-found, or held.
+        let live = tracks.indices.filter { t in
+            taken.contains(t) || tracks[t].hits >= s.hitsToHold && time - tracks[t].lastSeen <= s.hold
+        }.map { tracks[$0] }
         var kept: [Track] = []
         var out: [TrackedFace] = []
         for (d, box) in detections.enumerated() {
@@ -144,6 +148,9 @@ public final class FaceTracker {
                 track.w += s.sizeWeight * (Double(box.width) - track.w)
                 track.h += s.sizeWeight * (Double(box.height) - track.h)
                 track.hits += 1
+            } else if FaceTracker.duplicate(box, of: live, at: time) {
+                // A second box on a followed face (another pass, another size) is not a new face.
+                continue
             } else {
                 track = Track(
                     id: nextID, cx: dcx, cy: dcy, w: Double(box.width), h: Double(box.height), time: time,
@@ -172,6 +179,18 @@ public final class FaceTracker {
         }
         tracks = kept
         return out.sorted { $0.box.area != $1.box.area ? $0.box.area > $1.box.area : $0.id < $1.id }
+    }
+
+    /// True when `box`'s centre lies inside one of `tracks`' predicted boxes, or the two overlap
+    /// by IoU 0.3 or more: a box of the same face (faces do not sit centre-inside each other).
+    static func duplicate(_ box: FaceBox, of tracks: [Track], at time: Double) -> Bool {
+        let cx = Double(box.x) + Double(box.width) / 2
+        let cy = Double(box.y) + Double(box.height) / 2
+        return tracks.contains { t in
+            let p = t.predicted(at: time)
+            let predicted = FaceTracker.box(cx: p.cx, cy: p.cy, w: t.w, h: t.h)
+            return abs(cx - p.cx) < t.w / 2 && abs(cy - p.cy) < t.h / 2 || predicted.iou(box) >= 0.3
+        }
     }
 
     /// Forgets every track (a new source, a seek); ids keep counting up.

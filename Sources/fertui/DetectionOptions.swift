@@ -10,11 +10,12 @@ enum DetectionOptions {
           --cascade FILE      Haar cascade XML (default: \(DetectionSettings.defaultCascadePath))
           --min-face N        smallest face side to find, source pixels (default 32)
           --min-neighbors N   cascade hits needed to keep a face; higher = fewer false faces (default 3)
-          --scale-factor X    cascade pyramid step, above 1 (default 1.1; 1.2 is about twice as fast)
+          --scale-factor X    cascade pyramid step, above 1 (default 1.1; 1.2 is about twice as fast);
+                              on video the full-frame search steps by 1.2 or this, the larger
           --detect-width N    shrink frames to N px wide for the full-frame search (default 0: as
                               small as --min-face allows; predict: full size)
           --detect-budget MS  milliseconds per frame the full-frame search may take; it is spread
-                              over frames to fit (default 10; images: the whole search each frame)
+                              over frames to fit (default \(defaultBudget); images: the whole search each frame)
           --hold S            seconds a face that is not found stays boxed, marked held, at its
                               expected place (default 0.5; 0: never held)
           --equalize MODE     histogram equalisation of the gray frame: auto (low-contrast
@@ -22,6 +23,8 @@ enum DetectionOptions {
           --confirm FILE|none second cascade tried around a tracked face the first one misses
                               (default: \(DetectionSettings.defaultConfirmCascadePath))
         """
+
+    private static let defaultBudget = DetectionSettings().fullPassBudget.map { String(format: "%g", $0) } ?? "none"
 
     static let valueOptions: Set<String> = [
         "--cascade", "--min-face", "--min-neighbors", "--scale-factor",
@@ -38,7 +41,7 @@ enum DetectionOptions {
         s.regionMinNeighbors = min(s.regionMinNeighbors, s.minNeighbors)
         s.scaleFactor = try args.double("--scale-factor", default: s.scaleFactor, in: 1.001...3)
         s.detectWidth = try args.int("--detect-width", default: 0, in: 0...100_000)
-        let budget = try args.double("--detect-budget", default: s.fullPassBudget ?? 10, in: 0.1...10_000)
+        let budget = try args.double("--detect-budget", default: s.fullPassBudget ?? 7, in: 0.1...10_000)
         s.fullPassBudget = stills ? nil : budget
         s.tracker.hold = try args.double("--hold", default: stills ? 0 : s.tracker.hold, in: 0...60)
         let equalize = try args.value("--equalize") ?? s.equalize.rawValue

@@ -19,6 +19,12 @@ final class FaceScheduleTests: XCTestCase {
             XCTAssertEqual(plan.map(\.scale), plan.map(\.scale).sorted(), "largest faces (smallest scale) first")
             let scales = Array(Set(plan.map(\.scale))).sorted(by: >)
             XCTAssertEqual(scales.first!, 28.0 / 32, accuracy: 1e-9, "a 32 px face is searched at 28 px")
+            // Larger-face bands keep their smallest face at 36 px, and the video pass steps by 1.2.
+            for scale in scales.dropFirst() {
+                let band = plan.first { $0.scale == scale }!
+                XCTAssertEqual(Double(band.minSide), 36, accuracy: 1, "\(w)x\(h) band \(scale)")
+            }
+            XCTAssertTrue(plan.allSatisfy { $0.scaleFactor == 1.2 })
             for scale in scales {
                 let band = plan.filter { $0.scale == scale }
                 // Every pixel of the frame lies in a tile of every band.
@@ -53,7 +59,11 @@ final class FaceScheduleTests: XCTestCase {
         s.fullPassBudget = nil
         XCTAssertEqual(
             FaceSchedule.fullPassPlan(width: 500, height: 300, settings: s),
-            [FaceSchedule.Slice(rect: FaceBox(x: 0, y: 0, width: 500, height: 300), scale: 1, minSide: 32, maxSide: 0)])
+            [
+                FaceSchedule.Slice(
+                    rect: FaceBox(x: 0, y: 0, width: 500, height: 300), scale: 1, minSide: 32, maxSide: 0,
+                    scaleFactor: 1.1)
+            ])
     }
 
     func testMergesBoxesOfOneFace() {
@@ -115,6 +125,39 @@ final class FaceScheduleTests: XCTestCase {
         XCTAssertEqual(ids.count, 1, "one face, ids \(ids)")
         XCTAssertEqual(heldFrames, 4, "held through the 4 covered frames (0.13 s < 0.5 s hold)")
         XCTAssertGreaterThanOrEqual(Double(boxed) / Double(36 - first), 0.9, "boxed in \(boxed) frames after \(first)")
+    }
+
+    /// A face walking into a still scene is searched for where the picture changed, long before
+    /// the full pass would reach it in turn (with this budget a whole pass takes about 300 frames).
+    func testAFaceAppearingInAStillSceneIsFoundWhereThePictureChanged() throws {
+        let demo = try DemoSource(
+            assets: repositoryRoot + "/Assets/demo", width: 1280, height: 720, fps: 10, realtime: false, frames: 1)
+        let withFace = try XCTUnwrap(try demo.nextFrame())
+        let box = demo.faceBox(at: 0)
+        var empty = withFace
+        for y in max(0, box.y - 10)..<min(720, box.y + box.height + 10) {
+            for x in max(0, box.x - 10)..<min(1280, box.x + box.width + 10) {
+                for c in 0..<3 { empty.pixels[(y * 1280 + x) * 3 + c] = 90 }
+            }
+        }
+        var settings = DetectionSettings()
+        settings.fullPassBudget = 2
+        let schedule = try FaceSchedule(settings: settings)
+        schedule.frameInterval = 1.0 / 30
+        var found: Int?
+        for n in 0..<150 {
+            var frame = n < 30 ? empty : withFace
+            frame.index = n
+            let faces = try schedule.faces(in: frame)
+            if n < 30 {
+                XCTAssertTrue(faces.isEmpty, "frame \(n): \(faces)")
+            } else if faces.contains(where: { $0.box.iou(box) >= 0.3 }) {
+                found = n
+                break
+            }
+        }
+        let n = try XCTUnwrap(found, "the face that appeared at frame 30 was not found by frame 150")
+        XCTAssertLessThan(n, 60, "found \(n - 30) frames after it appeared")
     }
 
     func testBadSettingsAndCascadeFilesAreErrors() throws {

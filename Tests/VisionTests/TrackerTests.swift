@@ -95,6 +95,26 @@ final class TrackerTests: XCTestCase {
         XCTAssertTrue(update(tracker, [], frame: 1).isEmpty)
     }
 
+    func testASecondBoxOnAFollowedFaceIsNotANewFace() throws {
+        let tracker = FaceTracker()
+        let first = update(tracker, [box(200, 200)], frame: 0)
+        XCTAssertEqual(first.count, 1)
+        // Another pass finds the same face at 1.9x the size (beyond the size a match allows) and
+        // a smaller box on it: still one face, with its id.
+        let larger = FaceBox(x: 160, y: 160, width: 190, height: 190)
+        let out = update(tracker, [box(202, 200), larger, box(225, 225, 50)], frame: 1)
+        XCTAssertEqual(out.map(\.id), [first[0].id])
+        // A face beside it is new.
+        let two = update(tracker, [box(204, 200), box(420, 200)], frame: 2)
+        XCTAssertEqual(two.count, 2)
+        XCTAssertEqual(Set(two.map(\.id)).count, 2)
+        // A track that is not held any more (stills: hold 0) hides nothing: the next picture's face
+        // at a similar place but another size is a face.
+        let stills = try FaceTracker(settings: TrackerSettings(hold: 0))
+        XCTAssertEqual(update(stills, [box(200, 200)], frame: 0).count, 1)
+        XCTAssertEqual(update(stills, [larger], frame: 1).count, 1)
+    }
+
     func testFaceLeavingTheFrameEnds() {
         let tracker = FaceTracker()
         // Moving left fast, out of the frame.
