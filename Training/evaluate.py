@@ -4,7 +4,7 @@
     python Training/evaluate.py --data ../shared/fer2013/val --model Assets/models/resnet18.safetensors
 
 Prints accuracy, weighted precision/recall/F1, per-class figures with one-vs-rest AUC, the mean
-AUC and the confusion matrix; `--json` prints the same object as `fertui eval --json`. Images are
+AUC, the expected calibration error (15 bins) and the confusion matrix; `--json` prints the same object as `fertui eval --json`. Images are
 taken as pre-cropped faces (FER-2013), grayscale, resized to 48x48 then to the model's input size,
 exactly as fertui's preprocessing. The mirror average is used when the model's metadata says
 `tta_flip: true`, as fertui does, unless --no-tta.
@@ -12,10 +12,11 @@ exactly as fertui's preprocessing. The mirror average is used when the model's m
     python Training/evaluate.py --data ../shared/fer2013/val --ensemble resnet18 resnet34 resnet50
     python Training/evaluate.py --data ../shared/fer2013/val --model ensemble
 
-An ensemble averages its members' calibrated probabilities: each member's softmax(logits / T)
-of the face and its mirror, averaged, with T from the member's `temperature` metadata (1 when
-absent; --temperatures overrides), then the members averaged (--weights) or, with
---combine logit, the members' and views' logits / T averaged before one softmax.
+Probabilities are calibrated as fertui calibrates them: each view's logits through the map the
+file's metadata carries (z / T * class_scale + class_bias; T = 1 and no scale or bias when absent),
+softmax, then the face's and its mirror's averaged. An ensemble averages its members' calibrated
+probabilities (--weights; --temperatures overrides each member's T) or, with --combine logit, the
+members' and views' mapped logits before one softmax.
 """
 import argparse
 import json
@@ -28,7 +29,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fertrain import data, export, metrics, views  # noqa: E402
 from fertrain import calibration as cal  # noqa: E402
-from train import predict  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = ("resnet18", "resnet34", "resnet50")
@@ -37,7 +37,7 @@ SHIPPED = ("resnet18", "resnet34", "resnet50")
 def format_report(rep, classes):
     lines = [f"images {rep['images']}  accuracy {rep['accuracy']:.4f}  "
              f"weighted precision {rep['weighted']['precision']:.4f} recall {rep['weighted']['recall']:.4f} "
-             f"F1 {rep['weighted']['f1']:.4f}  mean AUC {rep['macro_auc']:.4f}",
+             f"F1 {rep['weighted']['f1']:.4f}  mean AUC {rep['macro_auc']:.4f}  ECE {rep['ece']:.4f}",
              f"{'class':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'auc':>10}{'support':>10}"]
     for c in classes:
         r = rep["per_class"][c]
@@ -62,18 +62,19 @@ def model_path(name):
 def ensemble_probs(paths, images, temperatures=None, weights=None, combine="prob", tta=True):
     """Averaged calibrated probabilities of several models (see the module's docstring)."""
     metas = [export.read_metadata(p) for p in paths]
+    maps = [cal.map_from_metadata(m) for m in metas]
     if temperatures is None:
-        temperatures = [float(m.get("temperature", 1.0)) for m in metas]
+        temperatures = [m["temperature"] for m in maps]
     weights = [1.0] * len(paths) if weights is None else weights
     if not (len(temperatures) == len(weights) == len(paths)):
         raise SystemExit(f"{len(paths)} models need as many temperatures and weights, "
                          f"got {len(temperatures)} and {len(weights)}")
     w = [x / sum(weights) for x in weights]
     member_views = []
-    for p, meta, t in zip(paths, metas, temperatures):
+    for p, meta, m, t in zip(paths, metas, maps, temperatures):
         names = list(views.MIRROR) if tta and meta.get("tta_flip") == "true" else ["id"]
         z = views.cached_logits(p, images, meta, names)
-        member_views.append([z[v] / t for v in names])
+        member_views.append([cal.apply_map(z[v], t, m["bias"], m["scale"]) for v in names])
     if combine == "logit":
         return cal.softmax(sum(wi * sum(zs) / len(zs) for wi, zs in zip(w, member_views)))
     if combine != "prob":
@@ -122,13 +123,11 @@ def main(argv=None):
     model, meta = export.load(args.model)
     classes = meta["classes"].split(",")
     size = int(meta["input_size"])
-    mean = [float(v) for v in meta["mean"].split(",")]
-    std = [float(v) for v in meta["std"].split(",")]
     t0 = time.time()
     images, labels = data.load_folder(args.data, classes)
-    probs = predict(model, torch.from_numpy(images), size, mean, std,
-                    tta_flip=meta.get("tta_flip") == "true" and not args.no_tta,
-                    temperature=float(meta.get("temperature", 1.0)))
+    names = list(views.MIRROR) if meta.get("tta_flip") == "true" and not args.no_tta else ["id"]
+    z = [views.logits(model, torch.from_numpy(images), meta, v) for v in names]
+    probs = cal.apply_fitted(z, cal.map_from_metadata(meta))
     rep = {"model": meta["arch"], **metrics.report(labels, probs, classes)}
     if args.json:
         print(json.dumps(rep))

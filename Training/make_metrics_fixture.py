@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Writes Tests/PipelineTests/MetricsFixture.swift: seeded labels and probabilities (with ties and
-an absent class) and scikit-learn's figures for them, to check fertui's ClassificationReport."""
+an absent class) and scikit-learn's figures for them, to check fertui's ClassificationReport; and
+their expected calibration error (15 equal-width bins of the top probability), spelled out here."""
 from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, roc_auc_score
 
-VERSION = 1
+VERSION = 2
 rng = np.random.default_rng(7)
 n, k = 120, 7
 y = rng.integers(0, k, n)
@@ -17,6 +18,12 @@ probs = np.round(probs / probs.sum(1, keepdims=True), 2).astype(np.float32)  # t
 pred = probs.argmax(1)
 p, r, f, _ = precision_recall_fscore_support(y, pred, average="weighted", zero_division=0)
 aucs = [roc_auc_score(y == c, probs[:, c]) if (y == c).any() else float("nan") for c in range(k)]
+top = probs.max(1).astype(np.float64)
+ece = 0.0
+for b in range(15):
+    inside = np.minimum((top * 15).astype(int), 14) == b
+    if inside.any():
+        ece += inside.sum() / n * abs(np.mean(pred[inside] == y[inside]) - top[inside].mean())
 
 
 def arr(v, fmt):
@@ -37,6 +44,7 @@ enum MetricsFixture {{
     static let weightedRecall = {r!r}
     static let weightedF1 = {f!r}
     static let auc: [Double] = {arr(aucs, lambda v: ".nan" if np.isnan(v) else repr(v))}
+    static let ece = {float(ece)!r}
     static let confusion: [[Int]] = {arr(confusion_matrix(y, pred, labels=range(k)), lambda row: arr(row, str))}
 }}
 """)

@@ -16,12 +16,19 @@ public struct ModelInfo: Sendable, Equatable {
     /// Logits are divided by this before the softmax (calibration fitted on validation data,
     /// metadata `temperature`; 1 when absent), so a probability means what it says.
     public var temperature: Float
+    /// Each class's logit, once divided by `temperature`, is multiplied by its scale and shifted by
+    /// its bias before the softmax (calibration, metadata `class_scale` and `class_bias`; nil when
+    /// absent): corrects a model that is surer of some classes than of others, or over-predicts
+    /// some, which one temperature cannot.
+    public var classScale: [Float]?
+    public var classBias: [Float]?
     /// Every `__metadata__` entry as written (recipe, epochs, val_accuracy, ...).
     public var metadata: [String: String]
 
     public init(
         arch: String, inputSize: Int, classes: [String], mean: [Float], std: [Float],
-        grayscale: Bool = true, temperature: Float = 1, metadata: [String: String] = [:]
+        grayscale: Bool = true, temperature: Float = 1, classScale: [Float]? = nil, classBias: [Float]? = nil,
+        metadata: [String: String] = [:]
     ) {
         self.arch = arch
         self.inputSize = inputSize
@@ -30,6 +37,8 @@ public struct ModelInfo: Sendable, Equatable {
         self.std = std
         self.grayscale = grayscale
         self.temperature = temperature
+        self.classScale = classScale
+        self.classBias = classBias
         self.metadata = metadata
     }
 
@@ -43,6 +52,10 @@ extension ModelInfo {
     public static let inputSizes = 32...512
     /// Calibration temperatures a file may carry: far outside this a model is broken, not shy.
     public static let temperatures: ClosedRange<Float> = 0.05...20
+    /// Calibration scales and biases a file may carry, per class: fitted ones sit near 1 and within a
+    /// few units; a scale of 10 or a bias of 10 (a class's odds times 22,000) means a broken file.
+    public static let classScales: ClosedRange<Float> = 0.1...10
+    public static let classBiases: ClosedRange<Float> = -10...10
 
     /// Reads the facts from a weights file's `__metadata__`; `arch` and `classCount` come from the
     /// tensors. Absent entries take defaults (input 224, FER classes when there are 7, ImageNet
@@ -110,6 +123,20 @@ extension ModelInfo {
             }
             temperature = v
         }
+        /// One number per class in `range`, or nil when `key` is absent.
+        func perClass(_ key: String, in range: ClosedRange<Float>, _ what: String) throws -> [Float]? {
+            guard let s = metadata[key] else { return nil }
+            let parts = s.split(separator: ",", omittingEmptySubsequences: false)
+                .map { Float($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == classes.count,
+                parts.allSatisfy({ $0.map { $0.isFinite && range.contains($0) } ?? false })
+            else {
+                throw bad(key, s, "\(classes.count) comma-separated numbers in \(range), one per class (\(what))")
+            }
+            return parts.map { $0! }
+        }
+        let classScale = try perClass("class_scale", in: ModelInfo.classScales, "the calibration scale")
+        let classBias = try perClass("class_bias", in: ModelInfo.classBiases, "the calibration bias")
         self.init(
             arch: arch, inputSize: inputSize, classes: classes,
             mean: try channels(
@@ -118,6 +145,7 @@ extension ModelInfo {
             std: try channels(
                 "std", default: [0.229, 0.224, 0.225], expected: "finite numbers above 0",
                 valid: { $0.isFinite && $0 > 0 }),
-            grayscale: grayscale, temperature: temperature, metadata: metadata)
+            grayscale: grayscale, temperature: temperature, classScale: classScale, classBias: classBias,
+            metadata: metadata)
     }
 }

@@ -1,6 +1,7 @@
 // The paper's evaluation figures from true labels and predicted probabilities: accuracy, weighted
 // precision/recall/F1 (as scikit-learn's classification_report), per-class one-vs-rest AUC and
-// their mean, and the confusion matrix. Training/fertrain/metrics.py computes the same in Python.
+// their mean, and the confusion matrix; besides, the expected calibration error.
+// Training/fertrain/metrics.py computes the same in Python.
 
 /// Precision, recall, F1, support and one-vs-rest AUC of one class.
 public struct ClassFigures: Equatable, Sendable {
@@ -25,6 +26,10 @@ public struct ClassificationReport: Sendable {
     public var perClass: [ClassFigures]
     /// confusion[true][predicted] counts.
     public var confusion: [[Int]]
+    /// Expected calibration error: over `calibrationBins` equal-width bins of the top probability,
+    /// |accuracy - mean top probability| weighted by the bin's share of the images.
+    public var ece: Double
+    public static let calibrationBins = 15
 
     /// `labels[i]` is the true class index of sample i; `probs` holds labels.count rows of
     /// classes.count probabilities. A row that is all zeros (no face found) counts as a miss:
@@ -68,6 +73,30 @@ public struct ClassificationReport: Sendable {
         self.meanAUC = defined.isEmpty ? .nan : defined.reduce(0, +) / Double(defined.count)
         self.perClass = perClass
         self.confusion = confusion
+        self.ece = ClassificationReport.expectedCalibrationError(labels: labels, probs: probs, classes: k)
+    }
+
+    /// The ECE of `probs` (rows of `classes`) against `labels`, as Training/fertrain/calibration.py's
+    /// `ece` computes it; a row of zeros (no face) is a miss at confidence 0.
+    public static func expectedCalibrationError(
+        labels: [Int], probs: [Float], classes k: Int, bins: Int = calibrationBins
+    ) -> Double {
+        var count = [Int](repeating: 0, count: bins)
+        var confidence = [Double](repeating: 0, count: bins)
+        var correct = [Double](repeating: 0, count: bins)
+        for (i, label) in labels.enumerated() {
+            let row = probs[(i * k)..<((i + 1) * k)]
+            let best = row.indices.max(by: { row[$0] < row[$1] })!
+            let top = Double(row[best])
+            let bin = min(Int(top * Double(bins)), bins - 1)
+            count[bin] += 1
+            confidence[bin] += top
+            if top > 0, best - i * k == label { correct[bin] += 1 }
+        }
+        let n = Double(max(labels.count, 1))
+        return (0..<bins).reduce(0) { sum, b in
+            count[b] == 0 ? sum : sum + abs(correct[b] - confidence[b]) / n
+        }
     }
 
     /// Area under the ROC curve by the Mann-Whitney rank sum, ties given their average rank
@@ -99,7 +128,7 @@ public struct ClassificationReport: Sendable {
         let matrix = confusion.map { "[" + $0.map(String.init).joined(separator: ",") + "]" }.joined(separator: ",")
         return "{\"model\":\"\(model)\",\"images\":\(images),\"accuracy\":\(num(accuracy)),"
             + "\"weighted\":{\"precision\":\(num(weightedPrecision)),\"recall\":\(num(weightedRecall)),"
-            + "\"f1\":\(num(weightedF1))},\"macro_auc\":\(num(meanAUC)),\"per_class\":{\(per)},"
+            + "\"f1\":\(num(weightedF1))},\"macro_auc\":\(num(meanAUC)),\"ece\":\(num(ece)),\"per_class\":{\(per)},"
             + "\"confusion\":[\(matrix)]}"
     }
 
@@ -107,8 +136,9 @@ public struct ClassificationReport: Sendable {
     public func table() -> String {
         var lines = [
             String(
-                format: "images %d  accuracy %.4f  weighted precision %.4f recall %.4f F1 %.4f  mean AUC %.4f",
-                images, accuracy, weightedPrecision, weightedRecall, weightedF1, meanAUC),
+                format:
+                    "images %d  accuracy %.4f  weighted precision %.4f recall %.4f F1 %.4f  mean AUC %.4f  ECE %.4f",
+                images, accuracy, weightedPrecision, weightedRecall, weightedF1, meanAUC, ece),
             "class".padding(toLength: 10, withPad: " ", startingAt: 0)
                 + ["precision", "recall", "f1", "auc", "support"].map { $0.leftPadded(10) }.joined(),
         ]

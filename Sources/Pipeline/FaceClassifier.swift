@@ -57,9 +57,21 @@ public final class FaceClassifier {
         var logits = try model.logits(
             UnsafeBufferPointer(rebasing: input[0..<(batch * preprocessor.floatsPerFace)]),
             batch: batch)
-        // Calibrated: each view's logits over the model's temperature, then the views' average.
-        let t = model.info.temperature
-        if t != 1 { for i in logits.indices { logits[i] /= t } }
+        // Calibrated: each view's logits over the model's temperature, times its class scale, plus
+        // its class bias; softmax; then the views' average (what Training/calibrate.py fits).
+        let info = model.info
+        let scale = info.classScale ?? [Float](repeating: 1, count: k)
+        let bias = info.classBias ?? [Float](repeating: 0, count: k)
+        guard scale.count == k, bias.count == k else {
+            throw PipelineError(
+                "the model's calibration has \(scale.count) scales and \(bias.count) biases for \(k) classes: "
+                    + "reload its file")
+        }
+        if info.temperature != 1 || info.classScale != nil || info.classBias != nil {
+            for row in 0..<batch {
+                for c in 0..<k { logits[row * k + c] = logits[row * k + c] / info.temperature * scale[c] + bias[c] }
+            }
+        }
         let probs = softmax(logits, classes: k)
         return (0..<n).map { i in
             (0..<k).map { c in mirrorAverage ? (probs[i * k + c] + probs[(n + i) * k + c]) / 2 : probs[i * k + c] }

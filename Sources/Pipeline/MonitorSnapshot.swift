@@ -25,7 +25,7 @@ public struct FaceReading: Sendable, Equatable {
 
     /// Below this top probability a reading is shown as uncertain (the label dimmed, the two
     /// likeliest classes named): on FER-2013 `val`, calibrated predictions under 0.50 are right
-    /// 37-40% of the time, above it 76-77% (a quarter of faces fall under it; docs/RECOGNITION.md).
+    /// 39-42% of the time, above it 77% (27% of faces fall under it; docs/RECOGNITION.md).
     /// Dumps and logs keep every probability.
     public static let uncertainBelow: Float = 0.50
 

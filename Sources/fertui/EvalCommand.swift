@@ -1,5 +1,6 @@
 // `fertui eval`: the paper's evaluation of a model on a class-folder dataset (accuracy, weighted
-// precision/recall/F1, per-class AUC, confusion), the same figures as Training/evaluate.py.
+// precision/recall/F1, per-class AUC, confusion) and its calibration error, the same figures as
+// Training/evaluate.py.
 
 import Engine
 import Foundation
@@ -8,8 +9,9 @@ import Vision
 
 enum EvalCommand {
     static let help = """
-        fertui eval: accuracy, weighted precision/recall/F1, one-vs-rest AUC and the confusion matrix
-        of a model on a class-folder dataset (one sub-folder per class, e.g. FER-2013's val/)
+        fertui eval: accuracy, weighted precision/recall/F1, one-vs-rest AUC, expected calibration error
+        (15 bins) and the confusion matrix of a model on a class-folder dataset (one sub-folder per
+        class, e.g. FER-2013's val/)
 
         Usage: fertui eval --data DIR [options]
 

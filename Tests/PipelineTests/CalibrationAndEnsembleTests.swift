@@ -1,6 +1,6 @@
-// Calibrated probabilities (each view's logits over the model's temperature, then the views'
-// average), the ensemble (its members' probabilities averaged, one tensor for all), and the
-// uncertain flag the screen uses.
+// Calibrated probabilities (each view's logits over the model's temperature, times its class
+// scale, plus its class bias; softmax; then the views' average), the ensemble (its members'
+// probabilities averaged, one tensor for all), and the uncertain flag the screen uses.
 
 import Engine
 import Vision
@@ -9,10 +9,13 @@ import XCTest
 @testable import Pipeline
 
 final class CalibrationAndEnsembleTests: XCTestCase {
-    func network(seed: UInt64, temperature: Float = 1) -> ResNet {
+    func network(seed: UInt64, temperature: Float = 1, classScale: [Float]? = nil, classBias: [Float]? = nil)
+        -> ResNet
+    {
         let info = ModelInfo(
             arch: "resnet18", inputSize: 32, classes: ModelInfo.ferClasses, mean: [0.5, 0.5, 0.5],
-            std: [0.25, 0.25, 0.25], temperature: temperature)
+            std: [0.25, 0.25, 0.25], temperature: temperature, classScale: classScale,
+            classBias: classBias)
         return ResNet(arch: "resnet18", info: info, seed: seed)
     }
 
@@ -57,8 +60,69 @@ final class CalibrationAndEnsembleTests: XCTestCase {
         }
     }
 
+    func testClassScaleAndBiasMapEachViewsLogitsBeforeItsSoftmax() throws {
+        let scale: [Float] = [0.9, 1.3, 0.85, 1.1, 0.9, 0.8, 1.15]
+        let bias: [Float] = [0.4, -1.5, 0.3, -0.2, 0.1, 0.6, 0.3]
+        let plain = network(seed: 5)
+        let f = frame()
+        let box = FaceBox(x: 8, y: 8, width: 48, height: 48)
+        let reference = FaceClassifier(model: plain, margin: 0, mirrorAverage: true)
+        var input = [Float](repeating: 0, count: reference.floatsPerFace)
+        input.withUnsafeMutableBufferPointer { reference.write(f, boxes: [box], into: $0) }
+        let logits = try input.withUnsafeBufferPointer { try plain.logits($0, batch: 2) }
+        /// By hand: both views' logits / 0.8, times the scale, plus the bias; softmax; mean.
+        func expected(_ s: [Float]?, _ b: [Float]?) -> [Float] {
+            let p = softmax(logits.enumerated().map { $1 / 0.8 * (s?[$0 % 7] ?? 1) + (b?[$0 % 7] ?? 0) }, classes: 7)
+            return (0..<7).map { (p[$0] + p[7 + $0]) / 2 }
+        }
+        let temperatureOnly = expected(nil, nil)
+        for (s, b) in [(scale, nil), (nil, bias), (scale, bias)] as [([Float]?, [Float]?)] {
+            let got = try FaceClassifier(
+                model: network(seed: 5, temperature: 0.8, classScale: s, classBias: b), margin: 0, mirrorAverage: true
+            ).classify(f, faces: [(id: 1, box: box)])[0].probabilities
+            let want = expected(s, b)
+            for k in 0..<7 {
+                XCTAssertEqual(got[k], want[k], accuracy: 1e-5, "scale \(s != nil), bias \(b != nil), class \(k)")
+            }
+            let moved = (0..<7).map { abs(got[$0] - temperatureOnly[$0]) }.max()!
+            XCTAssertGreaterThan(moved, 0.005, "scale \(s != nil), bias \(b != nil): the map must change the output")
+        }
+    }
+
+    func testClassScaleAndBiasMetadataAreCheckedOnLoad() throws {
+        let meta = ["input_size": "48"]
+        let plain = try ModelInfo(metadata: meta, arch: "resnet18", classCount: 7)
+        XCTAssertNil(plain.classBias)
+        XCTAssertNil(plain.classScale)
+        let read = try ModelInfo(
+            metadata: meta.merging(["class_bias": "0.25, -1.5,0,0,0,0,1.25", "class_scale": "1,1,1,1.5,1,1,0.5"]) {
+                $1
+            }, arch: "resnet18", classCount: 7)
+        XCTAssertEqual(read.classBias, [0.25, -1.5, 0, 0, 0, 0, 1.25])
+        XCTAssertEqual(read.classScale, [1, 1, 1, 1.5, 1, 1, 0.5])
+        let wrongForBoth = [
+            "0.1,0.2,0.3", "1,1,1,1,1,1,1,1", "1,1,1,nan,1,1,1", "1,1,1,inf,1,1,1", "1,1,1,50,1,1,1",
+            "1,1,abc,1,1,1,1", "1,1,,1,1,1,1", "",
+        ]
+        for (key, values) in [
+            ("class_bias", wrongForBoth + ["0,0,0,-11,0,0,0"]),
+            ("class_scale", wrongForBoth + ["1,1,1,0,1,1,1", "1,-1,1,1,1,1,1"]),
+        ] {
+            for value in values {
+                XCTAssertThrowsError(try ModelInfo(metadata: [key: value], arch: "resnet18", classCount: 7)) { error in
+                    XCTAssertTrue("\(error)".contains("\(key) '\(value)'"), "\(error)")
+                    XCTAssertTrue("\(error)".contains("7 comma-separated numbers"), "\(error)")
+                }
+            }
+        }
+    }
+
     func testEnsembleAveragesItsMembersOnOneTensor() throws {
-        let members = [network(seed: 1), network(seed: 2), network(seed: 3)].map { ResNetExpressionModel($0) }
+        // One member calibrated with a class scale and bias: the ensemble averages calibrated outputs.
+        let mapped = network(
+            seed: 2, temperature: 0.8, classScale: [0.9, 1.3, 0.85, 1.1, 0.9, 0.8, 1.15],
+            classBias: [0.4, -1.5, 0.3, -0.2, 0.1, 0.6, 0.3])
+        let members = [network(seed: 1), mapped, network(seed: 3)].map { ResNetExpressionModel($0) }
         let ensemble = try EnsembleExpressionModel(members)
         XCTAssertTrue(ensemble.sharesInput)
         XCTAssertEqual(ensemble.info.arch, "ensemble")

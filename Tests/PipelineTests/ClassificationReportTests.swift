@@ -25,6 +25,17 @@ final class ClassificationReportTests: XCTestCase {
         }
         let defined = MetricsFixture.auc.filter { !$0.isNaN }
         XCTAssertEqual(report.meanAUC, defined.reduce(0, +) / Double(defined.count), accuracy: 1e-9)
+        XCTAssertEqual(report.ece, MetricsFixture.ece, accuracy: 1e-9)
+        XCTAssertEqual(MetricsFixture.version, 2, "run Training/make_metrics_fixture.py")
+    }
+
+    func testCalibrationErrorIsTheGapBetweenConfidenceAndAccuracy() {
+        // Four images of "happy" at top probability 0.9, two of them right: one bin, gap 0.4.
+        // The miss (no face) sits at confidence 0 and is wrong: gap 0, but it counts in the share.
+        var probs = [Float](repeating: 0, count: 35)
+        for i in 0..<4 { probs[i * 7 + (i < 2 ? 3 : 5)] = 0.9 }
+        let report = ClassificationReport(classes: classes, labels: [3, 3, 3, 3, 3], probs: probs)
+        XCTAssertEqual(report.ece, 4.0 / 5.0 * 0.4, accuracy: 1e-6)
     }
 
     func testRowWithoutFaceIsAMiss() {
@@ -41,7 +52,7 @@ final class ClassificationReportTests: XCTestCase {
         let report = ClassificationReport(classes: classes, labels: MetricsFixture.labels, probs: MetricsFixture.probs)
         let object = try JSONSerialization.jsonObject(with: Data(report.json(model: "resnet18").utf8)) as! [String: Any]
         XCTAssertEqual(
-            Set(object.keys), ["model", "images", "accuracy", "weighted", "macro_auc", "per_class", "confusion"])
+            Set(object.keys), ["model", "images", "accuracy", "weighted", "macro_auc", "ece", "per_class", "confusion"])
         let perClass = object["per_class"] as! [String: [String: Any]]
         XCTAssertEqual(Set(perClass.keys), Set(classes))
         XCTAssertEqual(perClass["happy"]!["support"] as? Int, MetricsFixture.labels.filter { $0 == 3 }.count)

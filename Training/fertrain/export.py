@@ -55,10 +55,11 @@ def load(path):
     return model, meta
 
 
-def update_metadata(path, updates):
-    """Set `updates` (str -> str) in a safetensors file's `__metadata__`, leaving every tensor
-    byte as it is: only the JSON header is rewritten (offsets are relative to the data, which
-    follows the header unchanged). Written to a temporary file, then renamed over `path`."""
+def update_metadata(path, updates, remove=()):
+    """Set `updates` (str -> str) in a safetensors file's `__metadata__` and drop the keys in
+    `remove`, leaving every tensor byte as it is: only the JSON header is rewritten (offsets are
+    relative to the data, which follows the header unchanged). Written to a temporary file, then
+    renamed over `path`."""
     import struct
     path = Path(path)
     with open(path, "rb") as f:
@@ -67,6 +68,8 @@ def update_metadata(path, updates):
         body = f.read()
     meta = dict(header.get("__metadata__") or {})
     meta.update({k: str(v) for k, v in updates.items()})
+    for k in remove:
+        meta.pop(k, None)
     header["__metadata__"] = meta
     raw = json.dumps(header, separators=(",", ":")).encode()
     raw += b" " * (-len(raw) % 8)  # the format pads the header to 8 bytes with spaces

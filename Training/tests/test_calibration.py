@@ -42,6 +42,53 @@ def test_temperature_lowers_ece_of_overconfident_logits():
     assert cal.ece(cal.view_average([z * 2.0, z * 2.0 + 0.1], t), y) < 0.01
 
 
+def test_map_gradient_matches_finite_differences():
+    from scipy.optimize import approx_fprime
+    rng = np.random.default_rng(8)
+    z = [rng.normal(0, 2, (300, 7)), rng.normal(0, 2, (300, 7))]
+    y = rng.integers(0, 7, 300)
+    theta = rng.normal(0, 0.3, 15)
+    loss, grad = cal._map_nll(theta, z, y, 7, 0.05)
+    numeric = approx_fprime(theta, lambda t: cal._map_nll(t, z, y, 7, 0.05)[0], 1e-6)
+    numeric[8:] -= numeric[8:].mean()  # the bias is centred: only its centred part moves the loss
+    np.testing.assert_allclose(grad, numeric, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["bias", "vector"])
+def test_fit_map_recovers_a_known_map(kind):
+    rng = np.random.default_rng(9)
+    z = rng.normal(0, 2, (30000, 7))
+    scale = np.exp(rng.normal(0, 0.3, 7)) if kind == "vector" else np.ones(7)
+    bias = rng.normal(0, 0.6, 7)
+    bias -= bias.mean()
+    p = cal.softmax(z / 0.7 * scale + bias)
+    y = np.minimum((rng.random((len(z), 1)) > np.cumsum(p, 1)).sum(1), 6)
+    fitted = cal.fit_map([z], y, kind)
+    effective = (fitted["scale"] if kind == "vector" else 1) / fitted["temperature"]
+    np.testing.assert_allclose(effective, scale / 0.7, rtol=0.06)
+    np.testing.assert_allclose(fitted["bias"], bias, atol=0.06)
+    assert fitted["bias"].sum() == pytest.approx(0, abs=1e-9)
+    calibrated = cal.apply_fitted([z], fitted)
+    assert cal.ece(calibrated, y) < 0.01
+    # With an L2 penalty the bias shrinks towards 0.
+    assert np.abs(cal.fit_map([z], y, kind, l2=0.05)["bias"]).sum() < np.abs(fitted["bias"]).sum()
+
+
+def test_map_survives_the_metadata_round_trip():
+    fitted = {"temperature": 0.81234567, "scale": np.array([0.9, 1.3, 0.85, 1.1, 0.9, 0.8, 1.15]),
+              "bias": np.array([0.1, -1.6, 0.3, 0.5, 0.3, 0.5, -0.12345678])}
+    meta, absent = cal.map_to_metadata(fitted)
+    assert meta["temperature"] == "0.8123" and meta["class_bias"].endswith(",-0.1235") and absent == []
+    back = cal.map_from_metadata({**meta, "classes": "a,b,c,d,e,f,g"})
+    np.testing.assert_allclose(back["scale"], fitted["scale"], atol=5e-5)
+    np.testing.assert_allclose(back["bias"], fitted["bias"], atol=5e-5)
+    assert cal.map_to_metadata({"temperature": 0.8, "scale": None, "bias": None}) == (
+        {"temperature": "0.8000"}, ["class_scale", "class_bias"])
+    assert cal.map_from_metadata({}) == {"temperature": 1.0, "bias": None, "scale": None}
+    with pytest.raises(ValueError, match="class_bias '1,2'"):
+        cal.map_from_metadata({"classes": "a,b,c", "class_bias": "1,2"})
+
+
 def test_reliability_bins_count_every_sample_once():
     z, y = synthetic(1000, 7, seed=5)
     count, conf, acc = cal.reliability(cal.softmax(z), y, 15)
@@ -107,11 +154,12 @@ def test_update_metadata_keeps_every_tensor_byte(tmp_path):
               metadata={"arch": "resnet18"})
     raw = path.read_bytes()
     body = raw[8 + int.from_bytes(raw[:8], "little"):]
-    export.update_metadata(path, {"temperature": "1.2345"})
+    export.update_metadata(path, {"temperature": "1.2345", "class_bias": "0,1"})
+    export.update_metadata(path, {"class_scale": "1,2"}, remove=["class_bias", "absent"])
     new = path.read_bytes()
     n = int.from_bytes(new[:8], "little")
     assert n % 8 == 0 and new[8 + n:] == body
-    assert export.read_metadata(path) == {"arch": "resnet18", "temperature": "1.2345"}
+    assert export.read_metadata(path) == {"arch": "resnet18", "temperature": "1.2345", "class_scale": "1,2"}
     with safe_open(str(path), framework="pt") as f:
         assert torch.equal(f.get_tensor("a"), torch.arange(10, dtype=torch.float16))
 
@@ -132,3 +180,10 @@ def test_ensemble_of_one_model_twice_is_that_model_calibrated(tmp_path, monkeypa
     np.testing.assert_allclose(both, cal.view_average(z, 2.0), atol=1e-6)
     logit = evaluate.ensemble_probs([path, path], images, temperatures=[0.5, 0.5], combine="logit")
     np.testing.assert_allclose(logit, cal.softmax((z[0] + z[1]) / 2 / 0.5), atol=1e-6)
+    # A class scale and bias in the metadata: each view's z / T * s + b before its softmax.
+    s, b = np.linspace(0.8, 1.4, 7), np.linspace(-1, 1, 7)
+    export.update_metadata(path, {"class_scale": ",".join(map(str, s)), "class_bias": ",".join(map(str, b))})
+    mapped = evaluate.ensemble_probs([path, path], images)
+    want = (cal.softmax(z[0] / 2.0 * s + b) + cal.softmax(z[1] / 2.0 * s + b)) / 2
+    np.testing.assert_allclose(mapped, want, atol=1e-6)
+    assert np.abs(mapped - both).max() > 0.01

@@ -44,6 +44,7 @@ def check(ours, theirs, tolerance):
     assert abs(ours["accuracy"] - theirs["accuracy"]) <= tolerance, (ours["accuracy"], theirs["accuracy"])
     assert abs(ours["weighted"]["f1"] - theirs["weighted"]["f1"]) <= 2 * tolerance + 1e-6
     assert abs(ours["macro_auc"] - theirs["macro_auc"]) <= 2e-3
+    assert abs(ours["ece"] - theirs["ece"]) <= 2 * tolerance + 1e-3, (ours["ece"], theirs["ece"])
 
 
 def test_seeded_model_with_mirror_averaging(subset, tmp_path):
@@ -55,6 +56,22 @@ def test_seeded_model_with_mirror_averaging(subset, tmp_path):
     ours, theirs = run_both(path, subset)
     # Untrained logits sit close together: allow one image of 175 to fall the other way.
     check(ours, theirs, tolerance=1 / 175 + 1e-9)
+
+
+def test_seeded_model_with_calibration_map(subset, tmp_path):
+    """A temperature, class scale and class bias in the metadata: both apply them per view."""
+    torch.manual_seed(4)
+    model = models.build("resnet18", len(CLASSES)).eval()
+    path = tmp_path / "mapped.safetensors"
+    meta = export.metadata("resnet18", 48, CLASSES, [0.5] * 3, [0.25] * 3, tta_flip="true", temperature="0.5",
+                           class_scale="1.2,0.7,1,1.3,0.9,1,1.1", class_bias="0.3,-1.5,0.2,0.6,0.1,0.4,-0.1")
+    export.export(model, path, meta, dtype=torch.float32)
+    ours, theirs = run_both(path, subset)
+    check(ours, theirs, tolerance=1 / 175 + 1e-9)
+    plain = tmp_path / "plain.safetensors"
+    export.export(model, plain, {k: v for k, v in meta.items() if not k.startswith("class_")}, dtype=torch.float32)
+    unmapped, _ = run_both(plain, subset)
+    assert unmapped["confusion"] != ours["confusion"], "the class scale and bias must change the predictions"
 
 
 @pytest.mark.parametrize("name", ["resnet18", "resnet34", "resnet50"])

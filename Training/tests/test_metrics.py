@@ -26,6 +26,11 @@ def test_report_matches_sklearn(seed):
         assert rep["per_class"][name]["auc"] == pytest.approx(aucs[c], abs=1e-12)
     assert rep["macro_auc"] == pytest.approx(np.mean(aucs), abs=1e-12)
     assert rep["confusion"] == confusion_matrix(y, pred, labels=range(k)).tolist()
+    top = probs.max(1)
+    bins = np.minimum((top * 15).astype(int), 14)
+    gaps = [abs(np.mean(pred[bins == b] == y[bins == b]) - top[bins == b].mean()) * np.mean(bins == b)
+            for b in range(15) if np.any(bins == b)]
+    assert rep["ece"] == pytest.approx(sum(gaps), abs=1e-12)
 
 
 def test_class_never_predicted_has_zero_precision():
