@@ -21,11 +21,11 @@ enum EvalCommand {
                               in turn) or a .safetensors path (default resnet18)
           --models-dir DIR    where to look for <name>.safetensors (also: FERTUI_MODELS)
           --no-detect         the images are face crops (FER-2013): classify the whole image.
-                              Without it the largest detected face is classified, and an image
-                              with no face counts as a miss.
-          --cascade FILE      Haar cascade for detection (default: opencv-data's frontalface_default)
+                              Without it the largest face predict would find is classified (the
+                              same search and options), and an image with no face counts as a miss.
           --no-tta            ignore the model's `tta_flip` metadata (no mirror averaging)
           --json              one JSON object (the keys of Training/evaluate.py --json)
+        \(DetectionOptions.help)
 
         Examples:
           fertui eval --no-detect --data ../shared/fer2013/val --model resnet18
@@ -34,14 +34,15 @@ enum EvalCommand {
         """
 
     static func run(_ args: [String]) throws -> Int32 {
-        var a = Arguments(args, valueOptions: ["--data", "--model", "--models-dir", "--cascade"])
+        var a = Arguments(
+            args, valueOptions: DetectionOptions.valueOptions.union(["--data", "--model", "--models-dir"]))
         guard let data = try a.value("--data") else {
             throw UsageError(message: "--data DIR is required: a folder with one sub-folder of images per class")
         }
         let model = try a.value("--model") ?? "resnet18"
         let modelsDir = try a.value("--models-dir")
         let noDetect = a.flag("--no-detect")
-        let cascade = try a.value("--cascade")
+        let detection = try DetectionOptions.parse(&a, stills: true)
         let noTTA = a.flag("--no-tta")
         let json = a.flag("--json")
         try a.finish(command: "eval")
@@ -61,7 +62,7 @@ enum EvalCommand {
                     message: "\(data)/\(unknown): not one of the model's classes "
                         + "(\(classifier.classes.joined(separator: ", ")))")
             }
-            let detector = noDetect ? nil : try CascadeDetector(cascadePath: cascade)
+            let detector = noDetect ? nil : try FaceSchedule(settings: detection)
             let started = monotonicSeconds()
             let report = try ClassificationReport.evaluate(classifier, on: source, detector: detector) { done, total in
                 guard progress, done % 100 == 0 || done == total else { return }

@@ -1,4 +1,4 @@
-// The shared face-detection options of monitor, predict and detect through the real binary: bad
+// The shared face-detection options of monitor, predict, detect and eval through the real binary: bad
 // values and cascade files fail with one line naming the value and a non-zero status, help
 // documents every option, and --list-cameras answers with or without a camera.
 
@@ -17,12 +17,15 @@ final class DetectionOptionsTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: work) }
         let image = work + "/face.pgm"
         try MonitorInTmuxTests.writePGM(image, width: 64, height: 64, seed: 1)
+        let classes = work + "/by-class"
+        try FileManager.default.createDirectory(atPath: classes + "/happy", withIntermediateDirectories: true)
+        try MonitorInTmuxTests.writePGM(classes + "/happy/face.pgm", width: 64, height: 64, seed: 2)
         let junk = work + "/junk.xml"
         try Data("<opencv_storage><x/></opencv_storage>\n".utf8).write(to: URL(fileURLWithPath: junk))
 
         let commands: [[String]] = [
             ["predict", image], ["--headless", "--random-weights", "--source", image],
-            ["detect", "--source", image],
+            ["detect", "--source", image], ["eval", "--data", classes],
         ]
         for command in commands {
             for (option, status, expected) in [
@@ -43,7 +46,7 @@ final class DetectionOptionsTests: XCTestCase {
     }
 
     func testHelpDocumentsTheSharedOptions() throws {
-        for command in ["monitor", "predict", "detect"] {
+        for command in ["monitor", "predict", "detect", "eval"] {
             let help = try runFertui([command, "--help"])
             XCTAssertEqual(help.status, 0)
             for option in [
