@@ -2,7 +2,8 @@
 
 Scenes are made from the faces-dlib photos (hand boxes, camera pans and zooms over the photo)
 and from FER-2013 faces composited onto textured backgrounds (faces that move, enter and leave,
-are briefly covered, under dim stage-like light). Each video (MJPG .avi, 30 fps) gets a JSON file
+are briefly covered, under dim stage-like light), and a hand-held phone-like clip (shake, motion
+blur, exposure drift, noise, heavy JPEG). Each video (MJPG .avi, 30 fps) gets a JSON file
 beside it: {"fps":…, "width":…, "height":…, "frames":[[{"face":k,"box":[x,y,w,h]}, …], …]},
 listing every face at least half inside the frame and not covered.
 
@@ -107,15 +108,22 @@ def write(out, name, frames, truth, width, height):
     print(f"{path}: {len(frames)} frames, {sum(len(t) for t in truth)} face boxes")
 
 
-def camera_over_photo(photo, boxes, width, height, frames, path):
+def camera_over_photo(photo, boxes, width, height, frames, path, degrade=None):
     """A virtual camera over a photo: path(t) gives (cx, cy, zoom) in photo pixels, zoom = output
-    pixels per photo pixel. Returns frames and ground truth."""
+    pixels per photo pixel. degrade(frame, i, (dx, dy)) may spoil each frame (dx, dy: the image's
+    motion since the last frame, pixels). Returns frames and ground truth."""
     out, truth = [], []
+    last = None
     for i in range(frames):
         cx, cy, zoom = path(i / (frames - 1))
         # Affine map photo -> frame.
         m = np.array([[zoom, 0, width / 2 - zoom * cx], [0, zoom, height / 2 - zoom * cy]], np.float32)
-        out.append(cv2.warpAffine(photo, m, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT))
+        frame = cv2.warpAffine(photo, m, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        if degrade is not None:
+            motion = (0.0, 0.0) if last is None else (m[0, 2] - last[0], m[1, 2] - last[1])
+            frame = degrade(frame, i, motion)
+        last = (m[0, 2], m[1, 2])
+        out.append(frame)
         t = []
         for k, (x, y, w, h) in enumerate(boxes):
             b = [round(zoom * x + m[0, 2]), round(zoom * y + m[1, 2]), round(zoom * w), round(zoom * h)]
@@ -158,6 +166,26 @@ def composited(faces, width, height, frames, tracks, rng, occluders=(), light=No
         truth.append([{"face": k, "box": b} for k, b in sorted(boxes.items())
                       if k not in covered and visible(b, width, height)])
     return out, truth
+
+
+def handheld(rng):
+    """What a phone or webcam adds: blur along the motion, auto-exposure drift, sensor noise and a
+    low-quality JPEG pass (streaming codecs smear faces the same way)."""
+    def degrade(frame, i, motion):
+        dx, dy = motion
+        length = int(round(np.hypot(dx, dy)))
+        if length >= 2:
+            kernel = np.zeros((2 * length + 1, 2 * length + 1), np.float32)
+            c = length
+            cv2.line(kernel, (int(round(c - dx / 2)), int(round(c - dy / 2))),
+                     (int(round(c + dx / 2)), int(round(c + dy / 2))), 1.0, 1)
+            frame = cv2.filter2D(frame, -1, kernel / kernel.sum())
+        gain = 1.0 + 0.18 * np.sin(2 * np.pi * i / 70)
+        noisy = frame.astype(np.float32) * gain + rng.normal(0, 6, frame.shape)
+        frame = np.clip(noisy, 0, 255).astype(np.uint8)
+        ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 30])
+        return cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+    return degrade
 
 
 def stage_light(frame, t):
@@ -233,6 +261,17 @@ def main():
                                (1100, 380, 95), (1250, 200, 80)]]
     frames, truth = composited(faces[5:12], 1280, 720, n, tracks7, rng)
     write(args.out, "fer_pan7_1280", frames, truth, 1280, 720)
+
+    # 8. A hand-held camera over a photo of three people, 640x360 (a phone clip's size): shake,
+    #    a slow zoom, blur along the motion, exposure drift, noise and a low-quality JPEG pass.
+    photo = cv2.imread(os.path.join(args.dlib, "2008_001322.jpg"))
+    shake = np.cumsum(rng.normal(0, 2.5, (n, 2)), axis=0) * 0.6 + rng.normal(0, 2.0, (n, 2))
+    frames, truth = camera_over_photo(
+        photo, dlib["2008_001322.jpg"], 640, 360, n,
+        lambda t: (260 + 60 * np.sin(np.pi * t) + shake[min(n - 1, int(t * (n - 1))), 0],
+                   190 + shake[min(n - 1, int(t * (n - 1))), 1], 1.1 + 0.5 * t),
+        degrade=handheld(rng))
+    write(args.out, "dlib_handheld_360", frames, truth, 640, 360)
 
 
 if __name__ == "__main__":
