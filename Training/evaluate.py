@@ -94,6 +94,8 @@ def main(argv=None):
                     help="ensemble: average probabilities (as fertui) or logits")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--no-tta", action="store_true", help="ignore the model's tta_flip metadata")
+    ap.add_argument("--views", choices=sorted(views.SETS), default="mirror",
+                    help="one model: test-time views besides the mirror, as fertui's --views")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -125,7 +127,7 @@ def main(argv=None):
     size = int(meta["input_size"])
     t0 = time.time()
     images, labels = data.load_folder(args.data, classes)
-    names = list(views.MIRROR) if meta.get("tta_flip") == "true" and not args.no_tta else ["id"]
+    names = views.names(args.views, meta.get("tta_flip") == "true" and not args.no_tta)
     z = [views.logits(model, torch.from_numpy(images), meta, v) for v in names]
     probs = cal.apply_fitted(z, cal.map_from_metadata(meta))
     rep = {"model": meta["arch"], **metrics.report(labels, probs, classes)}

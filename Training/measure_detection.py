@@ -173,6 +173,14 @@ def score_clip(truth, lines, min_inside=0.8, detail=None):
             if detail is not None and ti not in m:
                 detail.append(f"frame {i}: face {f['face']} missed at {f['box']}")
     minutes = sum(seen_frames.values()) / fps / 60
+    if detail is not None:
+        missed = {}
+        for line in detail:
+            if " missed at " in line:
+                k = line.split(" face ")[1].split()[0]
+                missed[k] = missed.get(k, 0) + 1
+        for k, n in sorted(seen_frames.items()):
+            detail.append(f"face {k}: boxed {1 - missed.get(str(k), 0) / n:.3f} of {n} visible frames")
     return {"coverage": boxed / max(1, visible), "switches_per_face_min": switches / max(1e-9, minutes),
             "switches": switches, "ids_per_face": statistics.mean(len(v) for v in ids.values()) if ids else 0,
             "after_first": after_first_boxed / max(1, after_first),

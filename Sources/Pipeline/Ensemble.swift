@@ -62,8 +62,8 @@ public final class EnsembleExpressionModel: ExpressionModel, @unchecked Sendable
         info.arch = name
         self.info = info
         let key = { (m: ResNetExpressionModel) in
-            [Float(m.info.inputSize), Float(m.classifier.preprocessor.margin), m.classifier.mirrorAverage ? 1 : 0]
-                + m.info.mean + m.info.std
+            "\(m.info.inputSize) \(m.classifier.preprocessor.margin) \(m.classifier.mirrorAverage) "
+                + "\(m.classifier.extraViews) \(m.info.mean) \(m.info.std)"
         }
         sharesInput = members.allSatisfy { key($0) == key(first) }
     }

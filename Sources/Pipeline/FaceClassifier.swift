@@ -12,38 +12,125 @@ public final class FaceClassifier {
     public var classes: [String] { model.info.classes }
     /// Average each face's probabilities with its mirror image's, as the model was validated
     /// (`tta_flip` in its metadata); costs a second image per face in the same forward pass.
-    public var mirrorAverage: Bool
-    private var input: [Float] = []  // (faces, 3, S, S), then the mirrors when averaging; grown, reused
+    public let mirrorAverage: Bool
+    /// Test-time views beyond the mirror (each also mirrored when mirror-averaging); their
+    /// probabilities are averaged with the face's. Empty by default (docs/RECOGNITION.md).
+    public let extraViews: [TestView]
+    private var input: [Float] = []  // view by view, each (faces, 3, S, S); grown, reused
+
+    /// A test-time view of a face crop, in pixels of a 48 px crop (scaled to the model's input).
+    public enum TestView: Equatable, Sendable, CustomStringConvertible {
+        /// The content moved by (dx, dy), border pixels repeated.
+        case shift(dx: Int, dy: Int)
+        /// `p` pixels cut from every edge, the centre resized back (bilinear).
+        case zoom(Int)
+
+        public var description: String {
+            switch self {
+            case .shift(let dx, let dy): return "shift:\(dx),\(dy)"
+            case .zoom(let p): return "zoom:\(p)"
+            }
+        }
+
+        /// The named view sets of `--views`: mirror (none extra), shifts, zoom, all.
+        public static let sets: [(name: String, views: [TestView])] = [
+            ("mirror", []),
+            ("shifts", [.shift(dx: 2, dy: 0), .shift(dx: -2, dy: 0), .shift(dx: 0, dy: 2), .shift(dx: 0, dy: -2)]),
+            ("zoom", [.zoom(2)]),
+            (
+                "all",
+                [.shift(dx: 2, dy: 0), .shift(dx: -2, dy: 0), .shift(dx: 0, dy: 2), .shift(dx: 0, dy: -2), .zoom(2)]
+            ),
+        ]
+
+        /// The set called `name`, or nil.
+        public static func set(named name: String) -> [TestView]? { sets.first { $0.name == name }?.views }
+    }
 
     /// `margin`: border added around each box before cropping, as a fraction of its side
     /// (default: the one matching FER-2013's framing). `mirrorAverage` nil: as the model's
     /// metadata says (`tta_flip`).
-    public init(model: ResNet, margin: Double = Preprocessor.ferMargin, mirrorAverage: Bool? = nil) {
+    public init(
+        model: ResNet, margin: Double = Preprocessor.ferMargin, mirrorAverage: Bool? = nil,
+        extraViews: [TestView] = []
+    ) {
         let info = model.info  // the loader guarantees three values each for mean and std
         self.model = model
-        self.mirrorAverage = mirrorAverage ?? (info.metadata["tta_flip"] == "true")
+        let mirror = mirrorAverage ?? (info.metadata["tta_flip"] == "true")
+        self.mirrorAverage = mirror
+        self.extraViews = extraViews
         preprocessor = Preprocessor(inputSize: info.inputSize, mean: info.mean, std: info.std, margin: margin)
+        views = ([nil] + extraViews.map { $0 }).flatMap { v in mirror ? [(v, false), (v, true)] : [(v, false)] }
     }
 
-    /// Floats of input per face: one image, or the image and its mirror when mirror-averaging.
-    public var floatsPerFace: Int { (mirrorAverage ? 2 : 1) * preprocessor.floatsPerFace }
+    /// Every image a face is seen as, in input order: the face, its mirror, then each extra view
+    /// and its mirror (without mirror-averaging, no mirrors).
+    private let views: [(view: TestView?, mirrored: Bool)]
+
+    /// Images per face.
+    public var viewCount: Int { views.count }
+
+    /// Floats of input per face: one image per view.
+    public var floatsPerFace: Int { viewCount * preprocessor.floatsPerFace }
 
     /// First half of a classification (the pipeline's preprocess stage): the faces' crops as
-    /// `faces.count * floatsPerFace` floats in `output`, mirrors (every row reversed) after the
-    /// originals when mirror-averaging.
+    /// `faces.count * floatsPerFace` floats in `output`, view by view: all faces as they are, then
+    /// all mirrored (every row reversed), then each extra view.
     public func write(_ frame: Frame, boxes: [FaceBox], into output: UnsafeMutableBufferPointer<Float>) {
         let per = preprocessor.floatsPerFace
-        let side = preprocessor.inputSize
         let n = boxes.count
         precondition(
             output.count >= n * floatsPerFace, "input buffer holds \(output.count) floats, need \(n * floatsPerFace)")
         for (i, box) in boxes.enumerated() {
             preprocessor.write(frame, box: box, into: output, batchIndex: i)
-            guard mirrorAverage else { continue }
-            for row in 0..<(3 * side) {
-                let src = i * per + row * side
-                let dst = (n + i) * per + row * side
-                for x in 0..<side { output[dst + x] = output[src + side - 1 - x] }
+            for (v, view) in views.enumerated().dropFirst() {
+                FaceClassifier.render(
+                    view.view, mirrored: view.mirrored, side: preprocessor.inputSize, from: output, at: i * per,
+                    to: (v * n + i) * per)
+            }
+        }
+    }
+
+    /// Writes image `src` (3 planes of side x side) seen through `view`, then mirrored if asked,
+    /// at `dst`. View sizes are for a 48 px crop and scale with `side`.
+    static func render(
+        _ view: TestView?, mirrored: Bool, side: Int, from buffer: UnsafeMutableBufferPointer<Float>, at src: Int,
+        to dst: Int
+    ) {
+        let unit = Double(side) / 48
+        for plane in 0..<3 {
+            let s = src + plane * side * side
+            let d = dst + plane * side * side
+            for y in 0..<side {
+                for x in 0..<side {
+                    let ox = mirrored ? side - 1 - x : x
+                    let value: Float
+                    switch view {
+                    case nil:
+                        value = buffer[s + y * side + x]
+                    case .shift(let dx, let dy)?:
+                        // Content moves by (dx, dy): output (y, x) shows input (y - dy, x - dx).
+                        let sx = min(side - 1, max(0, x - Int((Double(dx) * unit).rounded())))
+                        let sy = min(side - 1, max(0, y - Int((Double(dy) * unit).rounded())))
+                        value = buffer[s + sy * side + sx]
+                    case .zoom(let p)?:
+                        // PyTorch's bilinear resize (align_corners false) of the centre back to side.
+                        let cut = Int((Double(p) * unit).rounded())
+                        let inner = side - 2 * cut
+                        let ratio = Double(inner) / Double(side)
+                        func tap(_ o: Int) -> (Int, Int, Float) {
+                            let f = max(0, (Double(o) + 0.5) * ratio - 0.5)
+                            let i0 = min(inner - 1, Int(f))
+                            return (cut + i0, cut + min(inner - 1, i0 + 1), Float(f - Double(i0)))
+                        }
+                        let (x0, x1, wx) = tap(x)
+                        let (y0, y1, wy) = tap(y)
+                        let top = buffer[s + y0 * side + x0] * (1 - wx) + buffer[s + y0 * side + x1] * wx
+                        let bottom = buffer[s + y1 * side + x0] * (1 - wx) + buffer[s + y1 * side + x1] * wx
+                        value = top * (1 - wy) + bottom * wy
+                    }
+                    buffer[d + y * side + ox] = value
+                }
             }
         }
     }
@@ -52,7 +139,7 @@ public final class FaceClassifier {
     /// model's class order, from what `write` produced for `faces` faces.
     public func probabilities(_ input: UnsafeBufferPointer<Float>, faces n: Int) throws -> [[Float]] {
         guard n > 0 else { return [] }
-        let batch = mirrorAverage ? 2 * n : n
+        let batch = viewCount * n
         let k = model.classCount
         var logits = try model.logits(
             UnsafeBufferPointer(rebasing: input[0..<(batch * preprocessor.floatsPerFace)]),
@@ -73,8 +160,13 @@ public final class FaceClassifier {
             }
         }
         let probs = softmax(logits, classes: k)
+        let views = viewCount
         return (0..<n).map { i in
-            (0..<k).map { c in mirrorAverage ? (probs[i * k + c] + probs[(n + i) * k + c]) / 2 : probs[i * k + c] }
+            (0..<k).map { c in
+                var sum: Float = 0
+                for v in 0..<views { sum += probs[(v * n + i) * k + c] }
+                return sum / Float(views)
+            }
         }
     }
 

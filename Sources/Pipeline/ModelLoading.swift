@@ -67,14 +67,15 @@ public enum ExpressionModels {
     /// `name` for the pipeline: a ResNet (see `ResNet.load`) or the ensemble of the catalog's three.
     public static func load(
         _ name: String, modelsDir: String?, weights: WeightsChoice = .file,
-        options: EngineOptions = EngineOptions()
+        options: EngineOptions = EngineOptions(), views: [FaceClassifier.TestView] = []
     ) throws -> ExpressionModel {
         guard name == ensembleName else {
             return ResNetExpressionModel(
-                try ResNet.load(name, modelsDir: modelsDir, weights: weights, options: options).network)
+                try ResNet.load(name, modelsDir: modelsDir, weights: weights, options: options).network, views: views)
         }
         let members = try ModelCatalog.names.map {
-            ResNetExpressionModel(try ResNet.load($0, modelsDir: modelsDir, weights: weights, options: options).network)
+            ResNetExpressionModel(
+                try ResNet.load($0, modelsDir: modelsDir, weights: weights, options: options).network, views: views)
         }
         return try EnsembleExpressionModel(members)
     }
@@ -82,13 +83,13 @@ public enum ExpressionModels {
     /// `name` for still images (predict, eval): a FaceClassifier, or an EnsembleClassifier of the three.
     public static func classifier(
         _ name: String, modelsDir: String?, margin: Double = Preprocessor.ferMargin,
-        mirrorAverage: Bool? = nil
+        mirrorAverage: Bool? = nil, views: [FaceClassifier.TestView] = []
     ) throws -> FaceClassifying {
         let names = name == ensembleName ? ModelCatalog.names : [name]
         let members = try names.map {
             FaceClassifier(
                 model: try ResNet.load($0, modelsDir: modelsDir).network, margin: margin,
-                mirrorAverage: mirrorAverage)
+                mirrorAverage: mirrorAverage, extraViews: views)
         }
         return name == ensembleName ? try EnsembleClassifier(members) : members[0]
     }

@@ -12,10 +12,11 @@ public final class ResNetExpressionModel: ExpressionModel, @unchecked Sendable {
     public let classifier: FaceClassifier
     public var info: ModelInfo { network.info }
 
-    /// `margin`: border added around each detected box before cropping (Preprocessor.ferMargin).
-    public init(_ network: ResNet, margin: Double = Preprocessor.ferMargin) {
+    /// `margin`: border added around each detected box before cropping (Preprocessor.ferMargin);
+    /// `views`: test-time views beyond the mirror.
+    public init(_ network: ResNet, margin: Double = Preprocessor.ferMargin, views: [FaceClassifier.TestView] = []) {
         self.network = network
-        classifier = FaceClassifier(model: network, margin: margin)
+        classifier = FaceClassifier(model: network, margin: margin, extraViews: views)
     }
 
     /// Loads a safetensors file.

@@ -25,6 +25,7 @@ enum EvalCommand {
                               same search and options), and an image with no face counts as a miss.
           --no-tta            ignore the model's `tta_flip` metadata (no mirror averaging)
           --json              one JSON object (the keys of Training/evaluate.py --json)
+        \(ViewOptions.help)
         \(DetectionOptions.help)
 
         Examples:
@@ -35,7 +36,7 @@ enum EvalCommand {
 
     static func run(_ args: [String]) throws -> Int32 {
         var a = Arguments(
-            args, valueOptions: DetectionOptions.valueOptions.union(["--data", "--model", "--models-dir"]))
+            args, valueOptions: DetectionOptions.valueOptions.union(["--data", "--model", "--models-dir", "--views"]))
         guard let data = try a.value("--data") else {
             throw UsageError(message: "--data DIR is required: a folder with one sub-folder of images per class")
         }
@@ -43,6 +44,7 @@ enum EvalCommand {
         let modelsDir = try a.value("--models-dir")
         let noDetect = a.flag("--no-detect")
         let detection = try DetectionOptions.parse(&a, stills: true)
+        let views = try ViewOptions.parse(&a)
         let noTTA = a.flag("--no-tta")
         let json = a.flag("--json")
         try a.finish(command: "eval")
@@ -54,7 +56,7 @@ enum EvalCommand {
         for name in names {
             let classifier = try ExpressionModels.classifier(
                 name, modelsDir: modelsDir, margin: noDetect ? 0 : Preprocessor.ferMargin,
-                mirrorAverage: noTTA ? false : nil)
+                mirrorAverage: noTTA ? false : nil, views: views)
             let arch = (classifier as? FaceClassifier)?.model.info.arch ?? name
             let source = try LabelledFolderSource(folder: data, shuffleSeed: nil)
             if let unknown = source.classes.first(where: { !classifier.classes.contains($0) }) {

@@ -40,6 +40,7 @@ enum MonitorCommand {
           --input-size N     developer: input side for --random-weights (default 48)
         Face detection:
         \(DetectionOptions.help)
+        \(ViewOptions.help)
         Screen:
           --color MODE       auto | gray | 256 | truecolor (default auto: truecolor when
                              COLORTERM is truecolor or 24bit, else 256 colours when the
@@ -97,6 +98,7 @@ enum MonitorCommand {
         var cycleModels: Double?
         var summary: String?
         var timelineSeconds = 30.0
+        var views: [FaceClassifier.TestView] = []
     }
 
     static func parse(_ tokens: [String]) throws -> Options {
@@ -104,7 +106,7 @@ enum MonitorCommand {
             tokens,
             valueOptions: DetectionOptions.valueOptions.union([
                 "--source", "--size", "--fps", "--model", "--models-dir", "--smooth-window", "--threads",
-                "--input-size", "--color",
+                "--input-size", "--color", "--views",
                 "--dump-dir", "--frames", "--seconds", "--log", "--cycle-models", "--summary", "--timeline-seconds",
             ]))
         var o = Options()
@@ -118,6 +120,7 @@ enum MonitorCommand {
         o.detect = !args.flag("--no-detect")
         o.forceDetect = args.flag("--detect")
         o.detection = try DetectionOptions.parse(&args, stills: o.source.map(isStillImages) ?? false)
+        o.views = try ViewOptions.parse(&args)
         o.smoothing = !args.flag("--no-smooth")
         o.smoothWindow = try args.int("--smooth-window", default: 5, in: 1...100)
         o.randomWeights = args.flag("--random-weights")
@@ -301,7 +304,8 @@ enum MonitorCommand {
         let weights: WeightsChoice = o.randomWeights ? .seeded(inputSize: o.inputSize) : .file
         return { name in
             try ExpressionModels.load(
-                name, modelsDir: o.modelsDir, weights: weights, options: EngineOptions(threads: o.threads))
+                name, modelsDir: o.modelsDir, weights: weights, options: EngineOptions(threads: o.threads),
+                views: o.views)
         }
     }
 

@@ -27,7 +27,7 @@ enum PipelineBench {
           --screen WxH      grid composed per frame (default 200x60)
           --threads T       engine threads (default 1, as the monitor: detection has the other core)
           --faces N         faces the demo shows, 1 to 8 (default 1; e.g. --faces 5 --size 1280x720)
-          detection options as the monitor's (--min-face, --detect-budget, --hold, ...)
+          detection options as the monitor's (--min-face, --detect-budget, --hold, ...), and --views
           --no-memory       skip loading the three models for the memory figure
           --json            one JSON object instead of text
 
@@ -40,7 +40,7 @@ enum PipelineBench {
             tokens.filter { $0 != "--pipeline" },
             valueOptions: DetectionOptions.valueOptions.union([
                 "--source", "--size", "--fps", "--model", "--models-dir", "--seconds", "--screen", "--threads",
-                "--faces",
+                "--faces", "--views",
             ]))
         let sourceName = try args.value("--source") ?? "demo"
         let (width, height) = try args.size("--size", default: (640, 480))
@@ -52,6 +52,7 @@ enum PipelineBench {
         let threads = try args.int("--threads", default: 1, in: 1...64)
         let faces = try args.int("--faces", default: 1, in: 1...8)
         let detection = try DetectionOptions.parse(&args, stills: false)
+        let views = try ViewOptions.parse(&args)
         let measureMemory = !args.flag("--no-memory")
         let json = args.flag("--json")
         try args.finish(command: "bench --pipeline")
@@ -69,7 +70,7 @@ enum PipelineBench {
             }
             return try ExpressionModels.load(
                 name, modelsDir: modelsDir, weights: .seededWhenMissing(inputSize: 48),
-                options: EngineOptions(threads: threads))
+                options: EngineOptions(threads: threads), views: views)
         }
         var config = PipelineConfiguration()
         config.backpressure = .dropOldest

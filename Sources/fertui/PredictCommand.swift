@@ -22,6 +22,7 @@ enum PredictCommand {
                               "probs":{"angry":…,…}}]}
           --no-detect         the whole image is one face (pre-cropped data such as FER-2013's 48x48)
         \(DetectionOptions.help)
+        \(ViewOptions.help)
           --margin X          border added around each face box, fraction of its side (default 0)
           --flip / --no-flip  average each face with its mirror image (default: as the model was
                               validated, its tta_flip metadata)
@@ -36,7 +37,8 @@ enum PredictCommand {
 
     static func run(_ tokens: [String]) throws -> Int32 {
         var args = Arguments(
-            tokens, valueOptions: DetectionOptions.valueOptions.union(["--model", "--models-dir", "--margin"]))
+            tokens,
+            valueOptions: DetectionOptions.valueOptions.union(["--model", "--models-dir", "--margin", "--views"]))
         let modelName = try args.value("--model") ?? "resnet18"
         let modelsDir = try args.value("--models-dir")
         let json = args.flag("--json")
@@ -44,6 +46,7 @@ enum PredictCommand {
         let settings = try DetectionOptions.parse(&args, stills: true)
         let cascade = settings.cascadePath
         let margin = try args.double("--margin", default: 0, in: 0...1)
+        let views = try ViewOptions.parse(&args)
         let flip = args.flag("--flip")
         let noFlip = args.flag("--no-flip")
         if flip && noFlip { throw UsageError(message: "--flip and --no-flip contradict each other: give one") }
@@ -58,7 +61,7 @@ enum PredictCommand {
 
         let classifier = try ExpressionModels.classifier(
             modelName, modelsDir: modelsDir, margin: margin,
-            mirrorAverage: flip ? true : noFlip ? false : nil)
+            mirrorAverage: flip ? true : noFlip ? false : nil, views: views)
         let detector = noDetect ? nil : try FaceSchedule(settings: settings)
 
         var failed = 0

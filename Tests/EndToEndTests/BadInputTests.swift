@@ -32,6 +32,9 @@ final class BadInputTests: XCTestCase {
         try assertRefused(
             ["--headless", "--source", "demo", "--size", "100x100", "--random-weights", "--frames", "1"],
             saying: ["100x100", "--size"])
+        for command in [["--headless"], ["predict", "x.png"], ["eval", "--data", "x"]] {
+            try assertRefused(command + ["--views", "sideways"], saying: ["--views sideways", "mirror, shifts"])
+        }
     }
 
     func testAReplayGoesOnPastAnUnreadableImage() throws {

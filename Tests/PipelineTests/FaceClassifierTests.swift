@@ -2,9 +2,10 @@
 // give for each face alone; mirror averaging averages with the flipped crop.
 
 import Engine
-import Pipeline
 import Vision
 import XCTest
+
+@testable import Pipeline
 
 final class FaceClassifierTests: XCTestCase {
     /// One seeded model for both tests (building it dominates a debug run). Input 32, the
@@ -87,5 +88,62 @@ final class FaceClassifierTests: XCTestCase {
             .probabilities
         for k in 0..<7 { XCTAssertEqual(both.probabilities[k], (p[k] + q[k]) / 2, accuracy: 1e-4, "class \(k)") }
         XCTAssertNotEqual(p, q, "the test patch is symmetric, so it cannot tell a mirror from none")
+    }
+
+    /// Test-time views: a view that changes nothing leaves the probabilities as they were; real
+    /// views average each face's views (the middle face by hand), batch offsets kept apart.
+    func testExtraViewsAverageEachFacesViews() throws {
+        let model = makeModel()
+        let (frame, faces) = makeFrame()
+        let plain = try FaceClassifier(model: model, margin: 0, mirrorAverage: true).classify(frame, faces: faces)
+        let still = try FaceClassifier(
+            model: model, margin: 0, mirrorAverage: true, extraViews: [.shift(dx: 0, dy: 0), .zoom(0)]
+        ).classify(frame, faces: faces)
+        for n in faces.indices {
+            for k in 0..<7 { XCTAssertEqual(still[n].probabilities[k], plain[n].probabilities[k], accuracy: 1e-5) }
+        }
+        let views: [FaceClassifier.TestView] = [.shift(dx: 3, dy: -3), .zoom(4)]
+        let classifier = FaceClassifier(model: model, margin: 0, mirrorAverage: false, extraViews: views)
+        XCTAssertEqual(classifier.viewCount, 3)
+        let out = try classifier.classify(frame, faces: faces)
+        // By hand for the middle face: each view's crop alone through the model, then averaged.
+        let pre = Preprocessor(inputSize: 32, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25])
+        let crop = pre.tensor(frame, box: faces[1].box)
+        let side = 32
+        var sum = [Float](repeating: 0, count: 7)
+        for view in [nil] + views.map { $0 } {
+            var image = crop + crop
+            image.withUnsafeMutableBufferPointer {
+                FaceClassifier.render(view, mirrored: false, side: side, from: $0, at: 0, to: crop.count)
+            }
+            let probs = softmax(try model.logits(Array(image[crop.count...]), batch: 1), classes: 7)
+            for k in 0..<7 { sum[k] += probs[k] / 3 }
+        }
+        for k in 0..<7 { XCTAssertEqual(out[1].probabilities[k], sum[k], accuracy: 1e-4, "class \(k)") }
+        XCTAssertNotEqual(out[1].probabilities, plain[1].probabilities)
+    }
+
+    /// The views' pixels: a shift repeats the border, a zoom enlarges the centre (bilinear, as
+    /// PyTorch's resize with align_corners false), a mirror reverses rows.
+    func testViewPixels() {
+        let side = 48
+        // Plane 0 holds x + 100 y; a linear picture stays linear under bilinear resampling.
+        var buffer = [Float](repeating: 0, count: 2 * 3 * side * side)
+        for y in 0..<side { for x in 0..<side { buffer[y * side + x] = Float(x + 100 * y) } }
+        let plane = 3 * side * side
+        func at(_ x: Int, _ y: Int) -> Float { buffer[plane + y * side + x] }
+        buffer.withUnsafeMutableBufferPointer {
+            FaceClassifier.render(.shift(dx: 2, dy: -1), mirrored: false, side: side, from: $0, at: 0, to: plane)
+        }
+        XCTAssertEqual(at(10, 10), Float(8 + 100 * 11))  // content moved right 2, up 1
+        XCTAssertEqual(at(0, 10), Float(0 + 100 * 11))  // left border repeated
+        XCTAssertEqual(at(10, 47), Float(8 + 100 * 47))  // bottom border repeated
+        buffer.withUnsafeMutableBufferPointer {
+            FaceClassifier.render(.zoom(2), mirrored: true, side: side, from: $0, at: 0, to: plane)
+        }
+        // Output x samples input 2 + (x + 0.5) * 44 / 48 - 0.5; mirrored, column 47 - x.
+        let f = { (o: Int) -> Float in 2 + (Float(o) + 0.5) * 44 / 48 - 0.5 }
+        XCTAssertEqual(at(47 - 20, 30), f(20) + 100 * f(30), accuracy: 1e-3)
+        XCTAssertEqual(at(47 - 0, 0), 2 + 100 * 2, accuracy: 1e-3)  // clamped at the cut edge
     }
 }

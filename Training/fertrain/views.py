@@ -15,6 +15,19 @@ import torch.nn.functional as F
 MIRROR = ("id", "flip")
 SHIFTS = ("shift:2,0", "shift:-2,0", "shift:0,2", "shift:0,-2")
 ZOOM = ("zoom:2",)
+# fertui's --views sets: the views besides the face itself and its mirror.
+SETS = {"mirror": (), "shifts": SHIFTS, "zoom": ZOOM, "all": SHIFTS + ZOOM}
+
+
+def names(view_set="mirror", mirror=True):
+    """The views a face is seen through for fertui's `--views view_set`, each extra one mirrored
+    too when mirror-averaging."""
+    out = []
+    for v in ("id",) + SETS[view_set]:
+        out.append(v)
+        if mirror:
+            out.append("flip" if v == "id" else v + "+flip")
+    return out
 
 
 def apply_view(x, view):

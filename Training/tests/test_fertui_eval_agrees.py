@@ -27,14 +27,14 @@ def subset(tmp_path_factory):
     return root
 
 
-def run_both(model, data, env=None):
+def run_both(model, data, env=None, extra=()):
     if not BINARY.exists():
         pytest.skip(f"{BINARY} not built: run `swift build` first (make test does)")
-    ours = subprocess.run([str(BINARY), "eval", "--no-detect", "--data", str(data), "--model", str(model), "--json"],
-                          capture_output=True, text=True, timeout=600)
+    ours = subprocess.run([str(BINARY), "eval", "--no-detect", "--data", str(data), "--model", str(model), "--json",
+                           *extra], capture_output=True, text=True, timeout=600)
     assert ours.returncode == 0, ours.stderr
     theirs = subprocess.run(["python3", str(REPO / "Training/evaluate.py"), "--data", str(data), "--model", str(model),
-                             "--json"], capture_output=True, text=True, timeout=600, env=env)
+                             "--json", *extra], capture_output=True, text=True, timeout=600, env=env)
     assert theirs.returncode == 0, theirs.stderr
     return json.loads(ours.stdout), json.loads(theirs.stdout)
 
@@ -72,6 +72,20 @@ def test_seeded_model_with_calibration_map(subset, tmp_path):
     export.export(model, plain, {k: v for k, v in meta.items() if not k.startswith("class_")}, dtype=torch.float32)
     unmapped, _ = run_both(plain, subset)
     assert unmapped["confusion"] != ours["confusion"], "the class scale and bias must change the predictions"
+
+
+def test_test_time_views(subset, tmp_path):
+    """`--views all` (4 shifts and a zoom, each mirrored) averages the same views in both, and
+    changes the predictions of a seeded model."""
+    torch.manual_seed(5)
+    model = models.build("resnet18", len(CLASSES)).eval()
+    path = tmp_path / "views.safetensors"
+    export.export(model, path, export.metadata("resnet18", 48, CLASSES, [0.5] * 3, [0.25] * 3, tta_flip="true"),
+                  dtype=torch.float32)
+    ours, theirs = run_both(path, subset, extra=("--views", "all"))
+    check(ours, theirs, tolerance=1 / 175 + 1e-9)
+    mirror_only, _ = run_both(path, subset)
+    assert mirror_only["confusion"] != ours["confusion"], "the extra views must change the predictions"
 
 
 @pytest.mark.parametrize("name", ["resnet18", "resnet34", "resnet50"])
