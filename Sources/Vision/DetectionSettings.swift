@@ -24,7 +24,8 @@ public struct DetectionSettings: Sendable, Equatable {
     /// Pyramid step of the video full pass (never finer than `scaleFactor`): it looks for faces not
     /// yet tracked, and a coarser step makes each look cheaper, so the whole frame is covered sooner.
     public var fullPassScaleFactor = 1.2
-    /// Pyramid step inside a track's region (never finer than `scaleFactor`).
+    /// Pyramid step inside a track's region (never finer than `scaleFactor`); where it finds nothing,
+    /// the region is searched once more at `scaleFactor` (blurred faces show only on the finer step).
     public var regionScaleFactor = 1.2
     /// When to equalise the gray frame's histogram before the cascade.
     public var equalize = Equalization.auto
@@ -37,7 +38,7 @@ public struct DetectionSettings: Sendable, Equatable {
     /// Milliseconds of CPU each frame may spend on the full pass, on average (a slice dearer than
     /// that runs every few frames); nil runs all of it on every frame
     /// (still images, where every frame is a new picture: no region passes, no box smoothing).
-    public var fullPassBudget: Double? = 7
+    public var fullPassBudget: Double? = 6
     /// Width the full pass shrinks the frame to (0: as small as `minFace` allows; a still at
     /// full size when `fullPassBudget` is nil).
     public var detectWidth = 0

@@ -60,6 +60,8 @@ public final class FaceSchedule: FaceFinding {
         public var slices = 0
         public var regions = 0
         public var confirmations = 0
+        /// Regions searched again at the finer step after the coarse one missed.
+        public var fineLooks = 0
         /// True when the whole frame was searched at once (a still, a stream's first frame).
         public var completedFullPass = false
     }
@@ -310,6 +312,15 @@ public final class FaceSchedule: FaceFinding {
             maxSide: maxSide, scaleFactor: max(settings.scaleFactor, settings.regionScaleFactor))
         var boxes = try search(
             slice, width: width, height: height, minNeighbors: settings.regionMinNeighbors, with: cascade)
+        if boxes.isEmpty, slice.scaleFactor > settings.scaleFactor {
+            // A blurred face often gathers its neighbours only on the finer pyramid, where
+            // adjacent sizes also fire: look again at the stills' step before giving up on it.
+            stats.fineLooks += 1
+            var fine = slice
+            fine.scaleFactor = settings.scaleFactor
+            boxes = try search(
+                fine, width: width, height: height, minNeighbors: settings.regionMinNeighbors, with: cascade)
+        }
         if boxes.isEmpty, let confirm {
             stats.confirmations += 1
             boxes = try search(
@@ -392,10 +403,11 @@ public final class FaceSchedule: FaceFinding {
             let shrunkH = Double(height) * scale
             let last = lo * 2.2 * scale >= min(shrunkW, shrunkH) || scale * 0.5 * Double(min(width, height)) < 48
             let maxSide = last ? 0 : Int((lo * 2.2 * scale).rounded())
-            // Tiles three of the band's largest faces wide, overlapping by one largest face: small
-            // enough that one fits a frame's budget.
+            // Tiles three of the band's largest faces wide, small enough that one fits a frame's
+            // budget, overlapping by the largest face this band alone must find (faces from 2x its
+            // lower end are also the next band's), so every face lies whole in some tile.
             let tileSide = last ? Int.max : 3 * maxSide
-            let overlap = last ? 0 : maxSide
+            let overlap = last ? 0 : Int((lo * 2 * scale).rounded())
             for rect in tiles(width: width, height: height, scale: scale, tileSide: tileSide, overlap: overlap) {
                 slices.append(Slice(rect: rect, scale: scale, minSide: minSide, maxSide: maxSide, scaleFactor: step))
             }
@@ -414,11 +426,11 @@ public final class FaceSchedule: FaceFinding {
     static func tiles(width: Int, height: Int, scale: Double, tileSide: Int, overlap: Int) -> [FaceBox] {
         let side = tileSide == Int.max ? max(width, height) : Int(Double(tileSide) / scale)
         let step = max(1, side - Int(Double(overlap) / scale))
+        // As few tiles as the overlap allows, spread evenly (no near-duplicate tile at the end).
         func starts(_ length: Int) -> [Int] {
             if length <= side { return [0] }
-            var s = Array(stride(from: 0, to: length - side, by: step))
-            s.append(length - side)
-            return s
+            let n = (length - side + step - 1) / step + 1
+            return (0..<n).map { ((length - side) * $0 + (n - 1) / 2) / (n - 1) }
         }
         var rects: [FaceBox] = []
         for y in starts(height) {

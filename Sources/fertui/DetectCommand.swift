@@ -15,7 +15,7 @@ enum DetectCommand {
           --source S          a video file, an image, or a folder of images (played in name order)
           --log FILE.jsonl    one line per frame (default: standard output):
                               {"frame":…,"origin":…,"ms":…,"cpu_ms":…,"slices":…,"regions":…,
-                               "confirmations":…,"faces":[{"id":…,"box":[x,y,w,h],"held":…}]}
+                               "confirmations":…,"fine_looks":…,"faces":[{"id":…,"box":[x,y,w,h],"held":…}]}
           --stills            every frame is a new picture (as predict; the default for images and folders)
           --frames N          stop after N frames
         \(DetectionOptions.help)
@@ -59,6 +59,7 @@ enum DetectCommand {
                 + "\"ms\":\(PredictionJSON.number(ms, decimals: 3)),"
                 + "\"cpu_ms\":\(PredictionJSON.number(cpuMs, decimals: 3)),"
                 + "\"slices\":\(s.slices),\"regions\":\(s.regions),\"confirmations\":\(s.confirmations),"
+                + "\"fine_looks\":\(s.fineLooks),"
                 + "\"faces\":[\(items.joined(separator: ","))]}\n"
         }
         if let logPath {

@@ -41,7 +41,7 @@ enum DetectionOptions {
         s.regionMinNeighbors = min(s.regionMinNeighbors, s.minNeighbors)
         s.scaleFactor = try args.double("--scale-factor", default: s.scaleFactor, in: 1.001...3)
         s.detectWidth = try args.int("--detect-width", default: 0, in: 0...100_000)
-        let budget = try args.double("--detect-budget", default: s.fullPassBudget ?? 7, in: 0.1...10_000)
+        let budget = try args.double("--detect-budget", default: s.fullPassBudget ?? 6, in: 0.1...10_000)
         s.fullPassBudget = stills ? nil : budget
         s.tracker.hold = try args.double("--hold", default: stills ? 0 : s.tracker.hold, in: 0...60)
         let equalize = try args.value("--equalize") ?? s.equalize.rawValue

@@ -38,9 +38,13 @@ final class FaceScheduleTests: XCTestCase {
                             "\(w)x\(h) band \(scale): (\(x), \(y)) uncovered")
                     }
                 }
-                // Tiles overlap by at least the band's largest face, so no face is cut in two everywhere.
-                if let maxSide = band.first?.maxSide, maxSide > 0, band.count > 1 {
-                    let overlap = Double(maxSide) / scale
+                // Tiles overlap by at least the largest face only this band searches (the next band's
+                // smallest), so no face is cut in two everywhere.
+                if let maxSide = band.first?.maxSide, maxSide > 0, band.count > 1,
+                    let next = scales.first(where: { $0 < scale })
+                {
+                    let overlap = Double(plan.first { $0.scale == next }!.minSide) / next
+                    XCTAssertLessThanOrEqual(overlap, Double(maxSide) / scale + 1, "the next band starts inside this one")
                     let xs = Set(band.map(\.rect.x)).sorted()
                     for (a, b) in zip(xs, xs.dropFirst()) {
                         let tileWidth = band.first { $0.rect.x == a }!.rect.width
@@ -115,6 +119,9 @@ final class FaceScheduleTests: XCTestCase {
             ids.insert(face.id)
             if covered {
                 XCTAssertTrue(face.held, "frame \(n): a covered face can only be held")
+                XCTAssertEqual(
+                    schedule.lastStatistics.fineLooks, 1,
+                    "frame \(n): a region the coarse step misses is searched once more at the fine step")
                 heldFrames += 1
             } else if face.box.iou(expected) >= 0.3 {
                 boxed += 1
