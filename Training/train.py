@@ -119,7 +119,8 @@ def build_training(cfg, classes, device):
 
 
 class Batches:
-    """Augmented, normalised training batches, made on the training device."""
+    """Augmented, normalised training batches, made on the training device. The labels are a
+    tensor, or `augment.MixedTargets` for a batch that mixup or cutmix mixed."""
 
     def __init__(self, images, labels, cfg, device):
         self.images, self.labels = images.to(device), labels.to(device)
@@ -128,18 +129,21 @@ class Batches:
         self.augment = cfg["augment"]
         self.channels_last = cfg["train"].get("channels_last", False)
         self.generator = torch.Generator(device=device)
+        self.mix_rng = np.random.default_rng(0)
 
     def seed(self, value):
         self.generator.manual_seed(value)
+        self.mix_rng = np.random.default_rng(value)
 
     def __call__(self, idx):
         idx = idx.to(self.images.device)
         x = prepare(self.images[idx], self.size)
         x = aug.augment(x, self.augment, generator=self.generator)
+        x, y = aug.mix(x, self.labels[idx], self.augment, self.mix_rng)
         x = normalise(x, self.mean, self.std)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        return x, self.labels[idx]
+        return x, y
 
 
 class Teachers:
@@ -187,9 +191,18 @@ class Teachers:
         return F.kl_div(F.log_softmax(logits / t, dim=1), target, reduction="batchmean") * t * t
 
 
+def label_loss(logits, y, weights, smoothing):
+    """Cross-entropy with the labels (class weights and label smoothing as configured); for a
+    mixed batch the two labels' losses in the proportion the images were mixed."""
+    if isinstance(y, aug.MixedTargets):
+        return (y.lam * F.cross_entropy(logits, y.a, weight=weights, label_smoothing=smoothing)
+                + (1 - y.lam) * F.cross_entropy(logits, y.b, weight=weights, label_smoothing=smoothing))
+    return F.cross_entropy(logits, y, weight=weights, label_smoothing=smoothing)
+
+
 def train_step(model, opt, sched, x, y, weights, smoothing, teachers=None):
     logits = model(x)
-    loss = F.cross_entropy(logits, y, weight=weights, label_smoothing=smoothing)
+    loss = label_loss(logits, y, weights, smoothing)
     if teachers is not None:
         loss = (1 - teachers.weight) * loss + teachers.weight * teachers.loss(logits, teachers(x))
     opt.zero_grad(set_to_none=True)
@@ -373,7 +386,8 @@ def train_epoch(run, model, opt, sched, epoch, epochs, gen):
         x, y = run.batches(order[step * bs:(step + 1) * bs])
         logits, loss = train_step(model, opt, sched, x, y, run.weights, run.smoothing, run.teachers)
         total_loss += loss.item() * len(y)
-        correct += (logits.argmax(1) == y).sum().item()
+        target = y.dominant() if isinstance(y, aug.MixedTargets) else y
+        correct += (logits.argmax(1) == target).sum().item()
         seen += len(y)
         if step % 50 == 0:
             print(f"  epoch {epoch + 1} step {step}/{steps} loss {loss.item():.3f} "
