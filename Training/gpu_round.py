@@ -221,8 +221,8 @@ def fetch(args):
         names = " ".join(shipped)
         print("\nNext, in this order (the shipped files must carry calibration, and the engine's "
               "fixtures record each file's SHA-256):\n"
-              + "".join(f"  python3 Training/evaluate.py --data ../shared/fer2013/val --model {WEIGHTS}/{m}.safetensors "
-                        f"--json > {WEIGHTS}/eval/{m}.json\n" for m in shipped)
+              + "".join(f"  python3 Training/evaluate.py --data ../shared/fer2013/val "
+                        f"--model {WEIGHTS}/{m}.safetensors --json > {WEIGHTS}/eval/{m}.json\n" for m in shipped)
               + f"  python3 Training/calibrate.py --data ../shared/fer2013/val --models {names} --write\n"
               "  make fixtures\n"
               "  python3 Training/report.py   # then add the round to REPORT.md's Rounds table\n"
@@ -471,7 +471,8 @@ def run_round(args):
         best_name = max(finals, key=lambda n: summary["models"][n]["val_accuracy"])
         best = summary["models"][best_name][finals[best_name][0]]
         summary["targets"] = {
-            "best_single": {"model": best_name, "accuracy": best["accuracy"], "met": best["accuracy"] >= TARGETS["best_single"]},
+            "best_single": {"model": best_name, "accuracy": best["accuracy"],
+                            "met": best["accuracy"] >= TARGETS["best_single"]},
             "ensemble": {"accuracy": rep["accuracy"], "met": rep["accuracy"] >= TARGETS["ensemble"]},
             "disgust_recall": {"best_single": best["disgust_recall"], "ensemble": rep["disgust_recall"],
                                "met": best["disgust_recall"] >= TARGETS["disgust_recall"]}}
@@ -482,9 +483,11 @@ def run_round(args):
         info = summary["models"][name]
         return shipped is None or info["beats_shipped"] or not info["ships_as"]
 
-    order = sorted((n for n in finals if wanted(n)),
-                   key=lambda n: (not summary["models"][n]["ships_as"],
-                                  -(summary["models"][n]["val_accuracy"] - (summary["models"][n]["shipped_val_accuracy"] or 0))))
+    def gain(name):
+        info = summary["models"][name]
+        return info["val_accuracy"] - (info["shipped_val_accuracy"] or 0)
+
+    order = sorted((n for n in finals if wanted(n)), key=lambda n: (not summary["models"][n]["ships_as"], -gain(n)))
     files = [(f"{n}.safetensors", work / finals[n][0] / f"{n}.safetensors") for n in order]
     logs = out / "logs.tar.gz"
     with tarfile.open(logs, "w:gz") as tar:
@@ -530,7 +533,8 @@ def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("prepare", help="here: pack the data, keep the shipped weights from travelling")
-    p.add_argument("--data", default=str(REPO.parent / "shared" / "fer2013"), help="class-folder FER-2013 (train/, val/)")
+    p.add_argument("--data", default=str(REPO.parent / "shared" / "fer2013"),
+                   help="class-folder FER-2013 (train/, val/)")
     p.add_argument("--repack", action="store_true", help="pack the data again even if the pack is there")
     p.add_argument("--repo", default=str(REPO), help=argparse.SUPPRESS)
     p = sub.add_parser("restore", help="here: put the stashed shipped weights back")
@@ -550,8 +554,9 @@ def parse_args(argv):
     p.add_argument("--final-seconds", type=float, default=35, help="kept for evaluation and packing at the end")
     p.add_argument("--startup-seconds", type=float, default=10, help="a training process's start, before its budget")
     p.add_argument("--min-seconds", type=float, default=20, help="no training process for less than this")
-    p.add_argument("--grace", type=float, default=15, help="seconds past a phase's end before its processes are stopped")
-    p.add_argument("--chunk-mib", type=float, default=12, help="size of the pieces the weights come back in")
+    p.add_argument("--grace", type=float, default=15,
+                   help="seconds past a phase's end before its processes are stopped")
+    p.add_argument("--chunk-mib", type=float, default=15, help="size of the pieces the weights come back in")
     p = sub.add_parser("send", help="GPU machine: a later batch of the weights into --out")
     p.add_argument("--batch", type=int, required=True)
     p.add_argument("--out", default=os.environ.get("OUT"))

@@ -26,7 +26,7 @@ class Limits:
     files: int = 8
     file_bytes: int = 16 * MIB
     total_bytes: int = 64 * MIB
-    chunk_bytes: int = 12 * MIB
+    chunk_bytes: int = 15 * MIB
     margin: int = 2 * MIB
 
 
