@@ -3,13 +3,19 @@
 
     python Training/train.py --config Training/configs/fertui-resnet18.yaml
 
-Writes `last.pt` (model, optimiser, schedule, history) after every epoch into the run folder and
-resumes from it when started again; `log.jsonl` gets one line per epoch. At the end the best epoch
-(by validation accuracy) is exported to the engine's safetensors format, replacing an existing
-file only when the new model scores higher (or with --force).
+Writes `last.pt` (model, optimiser, schedule, history) after every epoch (or every
+`train.checkpoint_every` epochs) into the run folder and resumes from it when started again;
+`log.jsonl` gets one line per epoch. At the end the best epoch (by validation accuracy) is exported
+to the engine's safetensors format, replacing an existing file only when the new model scores
+higher (or with --force).
+
+Options for a GPU, each off unless the config's `train:` asks (CPU runs are unchanged without
+them): `autocast: bf16`, `channels_last: true`, `fused: true` (one fused Adam kernel), and a larger
+`batch_size` with `lr_batch` (the batch the `lr` was tuned at) and `lr_scaling` (sqrt or linear).
 """
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -24,7 +30,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fertrain import augment as aug  # noqa: E402
-from fertrain import data, export, metrics, models  # noqa: E402
+from fertrain import data, export, metrics, models, pack  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -99,6 +105,31 @@ def make_schedule(opt, tcfg, total_steps):
     raise SystemExit(f"train.schedule: unknown schedule {kind!r} (onecycle, cosine, constant)")
 
 
+def lr_factor(tcfg):
+    """How much a larger batch scales the config's learning rates: (batch_size / lr_batch) to the
+    power 1/2 (`lr_scaling: sqrt`, the usual rule for Adam) or 1 (`linear`); 1 without `lr_batch`."""
+    base = tcfg.get("lr_batch")
+    if not base:
+        return 1.0
+    ratio = int(tcfg["batch_size"]) / float(base)
+    rule = tcfg.get("lr_scaling", "sqrt")
+    if rule == "sqrt":
+        return math.sqrt(ratio)
+    if rule == "linear":
+        return ratio
+    raise SystemExit(f"train.lr_scaling: unknown rule {rule!r} (sqrt, linear)")
+
+
+def autocast_dtype(tcfg):
+    """The dtype of `train.autocast` (bf16 only: fp16 would need a gradient scaler), or None."""
+    kind = tcfg.get("autocast")
+    if not kind:
+        return None
+    if kind == "bf16":
+        return torch.bfloat16
+    raise SystemExit(f"train.autocast: {kind!r} is not supported (bf16, or leave it out)")
+
+
 def build_training(cfg, classes, device):
     """The model (fresh, seeded) and its optimiser for a config."""
     mcfg, tcfg = cfg["model"], cfg["train"]
@@ -107,19 +138,24 @@ def build_training(cfg, classes, device):
     if tcfg.get("channels_last", False):
         model = model.to(memory_format=torch.channels_last)
     groups = models.param_groups(model, tcfg)
+    factor = lr_factor(tcfg)
+    for g in groups:
+        g["lr"] *= factor
     wd = float(tcfg.get("weight_decay", 0))
+    extra = {"fused": True} if tcfg.get("fused", False) else {}
     opt_kind = tcfg.get("optimizer", "adam")
     if opt_kind == "adam":
-        opt = torch.optim.Adam(groups, weight_decay=wd)
+        opt = torch.optim.Adam(groups, weight_decay=wd, **extra)
     elif opt_kind == "adamw":
-        opt = torch.optim.AdamW(groups, weight_decay=wd)
+        opt = torch.optim.AdamW(groups, weight_decay=wd, **extra)
     else:
         raise SystemExit(f"train.optimizer: unknown optimizer {opt_kind!r} (adam, adamw)")
     return model, opt
 
 
 class Batches:
-    """Augmented, normalised training batches, made on the training device."""
+    """Augmented, normalised training batches, made on the training device. The labels are a
+    tensor, or `augment.MixedTargets` for a batch that mixup or cutmix mixed."""
 
     def __init__(self, images, labels, cfg, device):
         self.images, self.labels = images.to(device), labels.to(device)
@@ -128,18 +164,21 @@ class Batches:
         self.augment = cfg["augment"]
         self.channels_last = cfg["train"].get("channels_last", False)
         self.generator = torch.Generator(device=device)
+        self.mix_rng = np.random.default_rng(0)
 
     def seed(self, value):
         self.generator.manual_seed(value)
+        self.mix_rng = np.random.default_rng(value)
 
     def __call__(self, idx):
         idx = idx.to(self.images.device)
         x = prepare(self.images[idx], self.size)
         x = aug.augment(x, self.augment, generator=self.generator)
+        x, y = aug.mix(x, self.labels[idx], self.augment, self.mix_rng)
         x = normalise(x, self.mean, self.std)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        return x, self.labels[idx]
+        return x, y
 
 
 class Teachers:
@@ -147,7 +186,8 @@ class Teachers:
     augmented batch, softened by a temperature, the student learns to match besides the labels.
     The config's `distill:` section names them (`teachers:`, a list of .safetensors paths), the
     `weight` of their term in the loss (0..1; the labels' cross-entropy gets the rest) and the
-    `temperature`."""
+    `temperature`. A teacher must see the student's input size unless `resize_teachers: true`,
+    which shows each teacher the batch resized (bilinear) to its own size."""
 
     def __init__(self, dcfg, cfg, device):
         self.weight = float(dcfg.get("weight", 0.5))
@@ -158,7 +198,9 @@ class Teachers:
         want = {"input_size": str(cfg["model"]["input_size"]), "classes": ",".join(cfg["data"]["classes"]),
                 "mean": ",".join(f"{v:g}" for v in cfg["data"]["mean"]),
                 "std": ",".join(f"{v:g}" for v in cfg["data"]["std"])}
-        self.models, self.names = [], []
+        if dcfg.get("resize_teachers", False):
+            del want["input_size"]
+        self.models, self.names, self.sizes = [], [], []
         for p in dcfg.get("teachers") or []:
             path = resolve(p)
             if not path.exists():
@@ -170,15 +212,25 @@ class Teachers:
                                      f"{value!r}; a teacher must see the student's input")
             for q in model.parameters():
                 q.requires_grad_(False)
+            if cfg["train"].get("channels_last", False):
+                model = model.to(memory_format=torch.channels_last)
             self.models.append(model.to(device).eval())
             self.names.append(path.stem)
+            self.sizes.append(int(meta["input_size"]))
         if not self.models:
             raise SystemExit("distill.teachers: name at least one model file")
 
     @torch.no_grad()
     def __call__(self, x):
         """The teachers' mean softened probabilities for a batch."""
-        return torch.stack([F.softmax(m(x) / self.temperature, dim=1) for m in self.models]).mean(0)
+        probs = []
+        for model, size in zip(self.models, self.sizes):
+            seen = x
+            if x.shape[-1] != size:
+                seen = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False,
+                                     antialias=size < x.shape[-1])
+            probs.append(F.softmax(model(seen) / self.temperature, dim=1))
+        return torch.stack(probs).mean(0)
 
     def loss(self, logits, target):
         """KL divergence from the teachers to the student at the temperature, scaled by T² so its
@@ -187,11 +239,22 @@ class Teachers:
         return F.kl_div(F.log_softmax(logits / t, dim=1), target, reduction="batchmean") * t * t
 
 
-def train_step(model, opt, sched, x, y, weights, smoothing, teachers=None):
-    logits = model(x)
-    loss = F.cross_entropy(logits, y, weight=weights, label_smoothing=smoothing)
-    if teachers is not None:
-        loss = (1 - teachers.weight) * loss + teachers.weight * teachers.loss(logits, teachers(x))
+def label_loss(logits, y, weights, smoothing):
+    """Cross-entropy with the labels (class weights and label smoothing as configured); for a
+    mixed batch the two labels' losses in the proportion the images were mixed."""
+    if isinstance(y, aug.MixedTargets):
+        return (y.lam * F.cross_entropy(logits, y.a, weight=weights, label_smoothing=smoothing)
+                + (1 - y.lam) * F.cross_entropy(logits, y.b, weight=weights, label_smoothing=smoothing))
+    return F.cross_entropy(logits, y, weight=weights, label_smoothing=smoothing)
+
+
+def train_step(model, opt, sched, x, y, weights, smoothing, teachers=None, autocast=None):
+    """One optimiser step; `autocast` (a dtype) runs the forward passes in it."""
+    with torch.autocast(x.device.type, dtype=autocast or torch.bfloat16, enabled=autocast is not None):
+        logits = model(x)
+        loss = label_loss(logits, y, weights, smoothing)
+        if teachers is not None:
+            loss = (1 - teachers.weight) * loss + teachers.weight * teachers.loss(logits, teachers(x))
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -225,9 +288,15 @@ def parse_args(argv):
     ap.add_argument("--epochs", type=int, help="train this many epochs instead of the config's; given when "
                     "resuming, it changes the length of the run under way (the schedule follows)")
     ap.add_argument("--budget-seconds", type=float, metavar="S",
-                    help="fit a fresh run into S seconds of wall time: time an epoch first and train "
-                         "fewer epochs than the config's if they would not fit (the count is logged); "
-                         "a run that still overruns stops and exports its best epoch")
+                    help="fit a run into S seconds of wall time, data loading, validation and export "
+                         "included: time an epoch first and train fewer epochs than the config's if they "
+                         "would not fit; after each epoch fit the count again from the epochs' own times "
+                         "(fewer if need be; more, up to the config's, only during warm-up; the schedule "
+                         "follows and each row logs the count); a run with no time for another epoch "
+                         "stops and exports its best epoch")
+    ap.add_argument("--data-pack", metavar="FILE",
+                    help="read the train and val splits from a data pack (Training/gpu_round.py prepare "
+                         "makes one) instead of the config's folders")
     ap.add_argument("--threads", type=positive_int, metavar="N",
                     help="PyTorch CPU threads (default: the config's train.threads, else every core); "
                          "on a machine shared with builds one thread can beat two contended ones")
@@ -264,17 +333,33 @@ class Run:
     smoothing: float
     tta: bool
     teachers: "Teachers | None"
+    autocast: "torch.dtype | None"
+    eval_batch: int
+    best_state: "dict | None" = None  # the best epoch's weights, until the next checkpoint saves them
 
 
-def prepare_run(cfg, run_dir, device, device_name):
+def load_data(dcfg, data_pack=None):
+    """(train images, train labels, val images, val labels): uint8 (N, 48, 48) and int64 (N,)."""
+    classes, limit = dcfg["classes"], dcfg.get("limit_per_class")
+    if not data_pack:
+        xtr, ytr = data.load_folder(resolve(dcfg["train"]), classes, limit_per_class=limit)
+        xva, yva = data.load_folder(resolve(dcfg["val"]), classes, limit_per_class=limit)
+        return xtr, ytr, xva, yva
+    xtr, ytr, same_train = pack.load(data_pack, "train", classes, limit_per_class=limit)
+    xva, yva, same_val = pack.load(data_pack, "val", classes, limit_per_class=limit)
+    if not (same_train and same_val):
+        print(f"warning: {data_pack} decoded to other pixels here than where it was packed "
+              f"(another JPEG decoder); training goes on with these", flush=True)
+    return xtr, ytr, xva, yva
+
+
+def prepare_run(cfg, run_dir, device, device_name, data_pack=None):
     """Load the data onto the device and gather what the epochs share."""
     dcfg, tcfg = cfg["data"], cfg["train"]
     classes = dcfg["classes"]
     run_dir.mkdir(parents=True, exist_ok=True)
-    limit = dcfg.get("limit_per_class")
     t0 = time.time()
-    xtr, ytr = data.load_folder(resolve(dcfg["train"]), classes, limit_per_class=limit)
-    xva, yva = data.load_folder(resolve(dcfg["val"]), classes, limit_per_class=limit)
+    xtr, ytr, xva, yva = load_data(dcfg, data_pack)
     print(f"data: {len(ytr)} train, {len(yva)} val images ({time.time() - t0:.1f}s)", flush=True)
     val_images = torch.from_numpy(xva).to(device)
     batches = Batches(torch.from_numpy(xtr), torch.from_numpy(ytr), cfg, device)
@@ -291,7 +376,8 @@ def prepare_run(cfg, run_dir, device, device_name):
                batches=batches, val_images=val_images, val_labels=yva, train_count=len(ytr),
                steps_per_epoch=steps_per_epoch, weights=weights,
                smoothing=float(tcfg.get("label_smoothing", 0)),
-               tta=bool(cfg.get("eval", {}).get("tta_flip", False)), teachers=teachers)
+               tta=bool(cfg.get("eval", {}).get("tta_flip", False)), teachers=teachers,
+               autocast=autocast_dtype(tcfg), eval_batch=int(cfg.get("eval", {}).get("batch_size", 256)))
 
 
 def seconds_per_epoch(run):
@@ -300,29 +386,64 @@ def seconds_per_epoch(run):
     model.train()
     idx = torch.arange(int(run.cfg["train"]["batch_size"]))
     sync = torch.cuda.synchronize if run.device.type == "cuda" else (lambda: None)
-    for _ in range(5):
-        train_step(model, opt, None, *run.batches(idx), run.weights, run.smoothing, run.teachers)
+    warm, n = min(5, run.steps_per_epoch), max(1, min(20, run.steps_per_epoch))  # no more than an epoch has
+    for _ in range(warm):
+        train_step(model, opt, None, *run.batches(idx), run.weights, run.smoothing, run.teachers, run.autocast)
     sync()
-    n, t = 20, time.time()
+    t = time.time()
     for _ in range(n):
-        train_step(model, opt, None, *run.batches(idx), run.weights, run.smoothing, run.teachers)
+        train_step(model, opt, None, *run.batches(idx), run.weights, run.smoothing, run.teachers, run.autocast)
     sync()
     step = (time.time() - t) / n
     t = time.time()
-    predict(model, run.val_images, run.batches.size, run.batches.mean, run.batches.std, tta_flip=run.tta)
+    predict(model, run.val_images, run.batches.size, run.batches.mean, run.batches.std, run.eval_batch,
+            tta_flip=run.tta)
     evaluation = time.time() - t
     del model, opt
     return step * run.steps_per_epoch + evaluation
 
 
+def budget_reserve(budget_seconds):
+    """Seconds a budget keeps back for the end of a run: the history, the best weights, the export."""
+    return 1 + 0.02 * budget_seconds
+
+
 def fit_to_budget(run, epochs, budget_seconds, started):
     """The epochs of a fresh run that fit in what is left of the budget: at most `epochs`."""
     per_epoch = seconds_per_epoch(run)
-    left = budget_seconds - (time.time() - started)
+    left = budget_seconds - (time.time() - started) - budget_reserve(budget_seconds)
     fits = max(1, int(left / per_epoch))
     print(f"budget: {left:.0f}s left fits {fits} epochs of ~{per_epoch:.1f}s on {run.device_name}; "
           f"training {min(epochs, fits)} of {epochs}", flush=True)
     return min(epochs, fits)
+
+
+def refit_to_budget(done, epochs, most, durations, left, warmup):
+    """Epochs in all for a budget run after `done` of them, from how long they took (`durations`,
+    seconds each, the run's first left out once there are others: it pays for start-up) and the
+    seconds `left`: fewer when the rest would not fit; more, up to `most`, only while the schedule
+    is still warming up, so the learning rate does not jump later. `done` or less means stop."""
+    recent = (durations[1:] if len(durations) > 1 else durations)[-3:]
+    per_epoch = sum(recent) / len(recent)
+    fits = done + int(max(left, 0) / per_epoch)
+    if fits < epochs:
+        return fits
+    if done < warmup * epochs:
+        return min(most, fits)
+    return epochs
+
+
+def reschedule(opt, tcfg, configured, epochs, steps, done_steps):
+    """The schedule of a run rebuilt over `epochs` and moved on to the step reached, so a one-cycle
+    still anneals by the new last epoch. `configured` holds the config's (peak) learning rates."""
+    for group, lr in zip(opt.param_groups, configured):
+        group["lr"] = lr  # the schedule takes its peak from the groups' rates
+    sched = make_schedule(opt, tcfg, epochs * steps)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # stepping a schedule without optimiser steps
+        for _ in range(done_steps):
+            sched.step()
+    return sched
 
 
 def resume(run, ckpt_path, model, opt, configured, epochs, new_epochs=None):
@@ -343,13 +464,7 @@ def resume(run, ckpt_path, model, opt, configured, epochs, new_epochs=None):
             raise SystemExit(f"--epochs {new_epochs}: the run in {run.run_dir} has already trained {start} "
                              f"epochs; give more, or --fresh to start over")
         epochs = new_epochs
-        for group, lr in zip(opt.param_groups, configured):
-            group["lr"] = lr  # the schedule takes its peak from the groups' rates
-        sched = make_schedule(opt, tcfg, epochs * steps)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # stepping a schedule without optimiser steps
-            for _ in range(start * steps):
-                sched.step()
+        sched = reschedule(opt, tcfg, configured, epochs, steps, start * steps)
         print(f"resuming {ckpt_path} after epoch {start} with {epochs} epochs in all instead of "
               f"{planned}: schedule rebuilt, lr now {opt.param_groups[0]['lr']:.3g}", flush=True)
     else:
@@ -367,20 +482,28 @@ def train_epoch(run, model, opt, sched, epoch, epochs, gen):
     epoch_seed = int(tcfg.get("seed", 0)) * 1000 + epoch
     gen.manual_seed(epoch_seed)
     run.batches.seed(epoch_seed)
-    order = torch.randperm(run.train_count, generator=gen)
-    t_epoch, total_loss, correct, seen = time.time(), 0.0, 0, 0
+    # The order goes to the device once: a copy per step would wait for the GPU every step, and
+    # so would reading the loss; both add up on the device and are read once an epoch.
+    order = torch.randperm(run.train_count, generator=gen).to(run.device)
+    t_epoch, seen = time.time(), 0
+    total_loss = torch.zeros((), dtype=torch.float64, device=run.device)
+    correct = torch.zeros((), dtype=torch.int64, device=run.device)
     for step in range(steps):
         x, y = run.batches(order[step * bs:(step + 1) * bs])
-        logits, loss = train_step(model, opt, sched, x, y, run.weights, run.smoothing, run.teachers)
-        total_loss += loss.item() * len(y)
-        correct += (logits.argmax(1) == y).sum().item()
+        logits, loss = train_step(model, opt, sched, x, y, run.weights, run.smoothing, run.teachers,
+                                  run.autocast)
+        total_loss += loss.detach().double() * len(y)
+        target = y.dominant() if isinstance(y, aug.MixedTargets) else y
+        correct += (logits.argmax(1) == target).sum()
         seen += len(y)
         if step % 50 == 0:
             print(f"  epoch {epoch + 1} step {step}/{steps} loss {loss.item():.3f} "
                   f"({time.time() - t_epoch:.0f}s)", flush=True)
+    total_loss, correct = total_loss.item(), correct.item()
     train_s = time.time() - t_epoch
     yva = run.val_labels
-    probs = predict(model, run.val_images, run.batches.size, run.batches.mean, run.batches.std, tta_flip=run.tta)
+    probs = predict(model, run.val_images, run.batches.size, run.batches.mean, run.batches.std, run.eval_batch,
+                    tta_flip=run.tta)
     rep = metrics.report(yva, probs, run.classes)
     val_loss = float(-np.log(np.maximum(probs[np.arange(len(yva)), yva], 1e-12)).mean())
     lr = opt.param_groups[0]["lr"]
@@ -400,22 +523,30 @@ def train_epoch(run, model, opt, sched, epoch, epochs, gen):
     return row
 
 
-def record_epoch(run, row, model, opt, sched, history, best, epochs):
-    """Log an epoch's row, keep the best weights and checkpoint the run; the best so far."""
+def record_epoch(run, row, model, history, best):
+    """Log an epoch's row and keep the best weights (in memory until the next checkpoint); the
+    best so far."""
     history.append(row)
     print(json.dumps(row), flush=True)
     with open(run.run_dir / "log.jsonl", "a") as f:
         f.write(json.dumps(row) + "\n")
     if best is None or row["val_acc"] > best["val_acc"]:
         best = {"epoch": row["epoch"], "val_acc": row["val_acc"]}
-        torch.save(model.state_dict(), run.run_dir / "best.pt")
+        run.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return best
+
+
+def save_checkpoint(run, model, opt, sched, history, best, epochs):
+    """Write the best weights (`best.pt`, if they changed) and the run's state (`last.pt`)."""
+    if run.best_state is not None:
+        torch.save(run.best_state, run.run_dir / "best.pt")
+        run.best_state = None
     ckpt_path = run.run_dir / "last.pt"
     tmp = ckpt_path.with_suffix(".tmp")
     torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                "schedule": sched.state_dict(), "epoch": row["epoch"], "epochs": epochs,
+                "schedule": sched.state_dict(), "epoch": history[-1]["epoch"], "epochs": epochs,
                 "history": history, "best": best}, tmp)
     os.replace(tmp, ckpt_path)
-    return best
 
 
 def export_best(run, model, history, best, target, force, config_path):
@@ -447,7 +578,7 @@ def main(argv=None):
     device, device_name = choose_device(tcfg, args.threads)
     started = time.time()
     run_dir = Path(args.run_dir) if args.run_dir else resolve(cfg["output"]["dir"])
-    run = prepare_run(cfg, run_dir, device, device_name)
+    run = prepare_run(cfg, run_dir, device, device_name, args.data_pack)
 
     epochs = int(args.epochs or tcfg["epochs"])
     ckpt_path = run_dir / "last.pt"
@@ -463,16 +594,40 @@ def main(argv=None):
         sched, start, history, best, epochs = resume(run, ckpt_path, model, opt, configured, epochs, args.epochs)
 
     gen = torch.Generator()
-    for epoch in range(start, epochs if not args.export_only else start):
-        row = train_epoch(run, model, opt, sched, epoch, epochs, gen)
-        best = record_epoch(run, row, model, opt, sched, history, best, epochs)
-        spent = time.time() - started
-        if args.budget_seconds and epoch + 1 < epochs and spent + row["seconds"] > args.budget_seconds:
-            print(f"budget: {spent:.0f}s spent, stopping after epoch {epoch + 1} of {epochs}", flush=True)
+    every = int(tcfg.get("checkpoint_every", 1))
+    most = int(args.epochs or tcfg["epochs"])  # a budget may lengthen a run up to this
+    done = saved = start
+    durations, tick = [], time.time()  # an epoch's duration includes the last one's checkpoint
+    while done < epochs and not args.export_only:  # `epochs` may change as the budget is fitted
+        row = train_epoch(run, model, opt, sched, done, epochs, gen)
+        best = record_epoch(run, row, model, history, best)
+        done += 1
+        durations.append(time.time() - tick)
+        tick = time.time()
+        stop = False
+        if args.budget_seconds and done < epochs:
+            left = args.budget_seconds - (time.time() - started) - budget_reserve(args.budget_seconds)
+            fits = refit_to_budget(done, epochs, most, durations, left, float(tcfg.get("warmup", 0.15)))
+            if fits <= done:
+                print(f"budget: {time.time() - started:.0f}s spent, stopping after epoch {done} of {epochs}",
+                      flush=True)
+                stop = True
+            elif fits != epochs:
+                print(f"budget: epochs take ~{durations[-1]:.1f}s, {left:.0f}s left: {fits} epochs in all "
+                      f"instead of {epochs}, schedule rebuilt", flush=True)
+                epochs = fits
+                sched = reschedule(opt, tcfg, configured, epochs, run.steps_per_epoch, done * run.steps_per_epoch)
+        pause = args.stop_after and done >= args.stop_after and done < epochs
+        if done % every == 0 or stop or pause:
+            save_checkpoint(run, model, opt, sched, history, best, epochs)
+            saved = done
+        if stop:
             break
-        if args.stop_after and epoch + 1 >= args.stop_after and epoch + 1 < epochs:
-            print(f"stopped after epoch {epoch + 1} of {epochs}; run again to resume", flush=True)
+        if pause:
+            print(f"stopped after epoch {done} of {epochs}; run again to resume", flush=True)
             return 0
+    if saved < done:
+        save_checkpoint(run, model, opt, sched, history, best, epochs)
 
     with open(run_dir / "history.json", "w") as f:
         json.dump({"config": cfg, "history": history, "best": best}, f, indent=1)

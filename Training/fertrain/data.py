@@ -42,35 +42,57 @@ def _cache_path(root, items, size):
     h.update(str(size).encode())
     for path, label in items:
         h.update(f"{path.name}:{label}:{path.stat().st_size}".encode())
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "fertui"
-    return base / f"{Path(root).name}-{h.hexdigest()[:16]}.npz"
+    return cache_dir() / f"{Path(root).name}-{h.hexdigest()[:16]}.npz"
+
+
+def first_per_class(labels, limit_per_class):
+    """Indices of the first `limit_per_class` items of each label, in order (all when None)."""
+    if not limit_per_class:
+        return list(range(len(labels)))
+    kept, count = [], {}
+    for i, label in enumerate(labels):
+        if count.get(label, 0) < limit_per_class:
+            kept.append(i)
+            count[label] = count.get(label, 0) + 1
+    return kept
+
+
+def decode(file, size=48):
+    """One image file (a path or a binary file object) as (size, size) uint8 grayscale."""
+    with Image.open(file) as im:
+        im = im.convert("L")
+        if im.size != (size, size):
+            im = im.resize((size, size), Image.BILINEAR)
+        return np.asarray(im)
+
+
+def cache_dir():
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "fertui"
+
+
+def read_cache(path):
+    with np.load(path) as z:
+        return z["images"], z["labels"]
+
+
+def write_cache(path, images, labels):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez(tmp, images=images, labels=labels)
+    os.replace(tmp, path)
 
 
 def load_folder(root, classes, size=48, limit_per_class=None, cache=True):
     """All images of a class-folder dataset as (N, size, size) uint8 grayscale and (N,) int64."""
     items = list_images(root, classes)
-    if limit_per_class:
-        kept, count = [], {}
-        for path, label in items:
-            if count.get(label, 0) < limit_per_class:
-                kept.append((path, label))
-                count[label] = count.get(label, 0) + 1
-        items = kept
+    items = [items[i] for i in first_per_class([label for _, label in items], limit_per_class)]
     cache_file = _cache_path(root, items, size) if cache else None
     if cache_file and cache_file.exists():
-        with np.load(cache_file) as z:
-            return z["images"], z["labels"]
+        return read_cache(cache_file)
     images = np.empty((len(items), size, size), dtype=np.uint8)
     for i, (path, _) in enumerate(items):
-        with Image.open(path) as im:
-            im = im.convert("L")
-            if im.size != (size, size):
-                im = im.resize((size, size), Image.BILINEAR)
-            images[i] = np.asarray(im)
+        images[i] = decode(path, size)
     labels = np.array([label for _, label in items], dtype=np.int64)
     if cache_file:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(".tmp.npz")
-        np.savez(tmp, images=images, labels=labels)
-        os.replace(tmp, cache_file)
+        write_cache(cache_file, images, labels)
     return images, labels

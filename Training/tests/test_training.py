@@ -104,9 +104,9 @@ def test_time_budget_trains_fewer_epochs_and_logs_the_count(dataset, tmp_path, m
     assert train.main(["--config", str(cfg), "--budget-seconds", "4"]) == 0
     log = read_log(run)
     assert 1 <= len(log) < 500
-    # Every row logs the fitted count; the guard may stop a run that still overruns before it.
-    counts = {r["epochs"] for r in log}
-    assert len(counts) == 1 and len(log) <= counts.pop() < 500
+    # Every row logs the count fitted so far (fitted again after each epoch from the epochs' own
+    # times); a run with no time for another epoch stops before it.
+    assert all(r["epochs"] < 500 for r in log) and len(log) <= log[-1]["epochs"]
     assert (run / "model.safetensors").exists()
 
 
