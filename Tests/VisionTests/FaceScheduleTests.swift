@@ -44,7 +44,8 @@ final class FaceScheduleTests: XCTestCase {
                     let next = scales.first(where: { $0 < scale })
                 {
                     let overlap = Double(plan.first { $0.scale == next }!.minSide) / next
-                    XCTAssertLessThanOrEqual(overlap, Double(maxSide) / scale + 1, "the next band starts inside this one")
+                    XCTAssertLessThanOrEqual(
+                        overlap, Double(maxSide) / scale + 1, "the next band starts inside this one")
                     let xs = Set(band.map(\.rect.x)).sorted()
                     for (a, b) in zip(xs, xs.dropFirst()) {
                         let tileWidth = band.first { $0.rect.x == a }!.rect.width
