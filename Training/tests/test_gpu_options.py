@@ -10,7 +10,7 @@ import yaml
 import train
 from fertrain import CLASSES, models, pack
 
-from test_training import REPO, dataset, read_log, short_fertui_run  # noqa: F401 (dataset: fixture)
+from test_training import REPO, read_log, short_fertui_run
 
 
 def test_a_larger_batch_scales_the_learning_rate_as_asked():
@@ -51,7 +51,7 @@ def test_a_budget_is_fitted_again_from_the_epochs_own_times(done, epochs, durati
     assert train.refit_to_budget(done, epochs, 60, durations, left, warmup) == expect
 
 
-def test_a_run_slower_than_timed_still_ends_inside_its_budget(dataset, tmp_path, monkeypatch):  # noqa: F811
+def test_a_run_slower_than_timed_still_ends_inside_its_budget(dataset, tmp_path, monkeypatch):
     cfg, run = short_fertui_run(dataset, tmp_path, monkeypatch, epochs=200, checkpoint_every=50)
     monkeypatch.setattr(train, "seconds_per_epoch", lambda run: 0.001)  # the first guess: far too fast
     started = time.time()
@@ -64,7 +64,7 @@ def test_a_run_slower_than_timed_still_ends_inside_its_budget(dataset, tmp_path,
     assert ck["epoch"] == len(log)  # checkpointed at the end although 50 epochs were not reached
 
 
-def test_checkpoints_every_few_epochs_still_resume(dataset, tmp_path, monkeypatch):  # noqa: F811
+def test_checkpoints_every_few_epochs_still_resume(dataset, tmp_path, monkeypatch):
     cfg, run = short_fertui_run(dataset, tmp_path, monkeypatch, epochs=3, checkpoint_every=2)
     assert train.main(["--config", str(cfg), "--stop-after", "1"]) == 0
     assert torch.load(run / "last.pt", weights_only=False)["epoch"] == 1 and (run / "best.pt").exists()
@@ -73,7 +73,7 @@ def test_checkpoints_every_few_epochs_still_resume(dataset, tmp_path, monkeypatc
     assert torch.load(run / "last.pt", weights_only=False)["epoch"] == 3
 
 
-def test_a_run_reads_its_data_from_a_pack(dataset, tmp_path, monkeypatch):  # noqa: F811
+def test_a_run_reads_its_data_from_a_pack(dataset, tmp_path, monkeypatch):
     cfg, run = short_fertui_run(dataset, tmp_path, monkeypatch, epochs=1)
     packed = tmp_path / "d.ferpack"
     pack.write(packed, {"train": dataset / "train", "val": dataset / "val"}, CLASSES)

@@ -4,15 +4,14 @@ with the weights reassembled bit for bit and shipped only when they beat the shi
 import json
 import subprocess
 
-import numpy as np
 import pytest
 import torch
 import yaml
-from PIL import Image
 from safetensors.torch import save_file
 
 import gpu_round
-from fertrain import CLASSES, export
+from conftest import write_class_folders
+from fertrain import export
 
 from test_training import REPO
 
@@ -67,17 +66,8 @@ def repo(tmp_path):
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
-    """7 classes x 6 images of 48x48 gray: each class a different brightness gradient."""
-    root = tmp_path_factory.mktemp("fer")
-    rng = np.random.default_rng(0)
-    for split in ("train", "val"):
-        for c, name in enumerate(CLASSES):
-            (root / split / name).mkdir(parents=True)
-            for i in range(6):
-                base = np.linspace(0, 255, 48)[None, :] * (c + 1) / 7
-                img = np.clip(base + rng.normal(0, 20, (48, 48)), 0, 255).astype(np.uint8)
-                Image.fromarray(img).save(root / split / name / f"{split}_{i}.jpg")
-    return root
+    """7 classes x 6 images of 48x48 gray (JPEG, as the pack keeps them)."""
+    return write_class_folders(tmp_path_factory.mktemp("fer"), "jpg")
 
 
 def test_prepare_keeps_the_weights_home_and_restore_leaves_git_clean(repo, folders):

@@ -3,32 +3,15 @@ the paper's transfer set-up (frozen layers, per-layer learning rates), export an
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 import torchvision
 import yaml
-from PIL import Image
 
 import train
 from fertrain import CLASSES, export, models
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    """7 classes x 6 images of 48x48 gray: each class a different brightness gradient."""
-    root = tmp_path_factory.mktemp("fer")
-    rng = np.random.default_rng(0)
-    for split in ("train", "val"):
-        for c, name in enumerate(CLASSES):
-            (root / split / name).mkdir(parents=True)
-            for i in range(6):
-                base = np.linspace(0, 255, 48)[None, :] * (c + 1) / 7
-                img = np.clip(base + rng.normal(0, 20, (48, 48)), 0, 255).astype(np.uint8)
-                Image.fromarray(img).save(root / split / name / f"{split}_{i}.png")
-    return root
 
 
 def write_config(path, base, dataset, run_dir, **train_overrides):
