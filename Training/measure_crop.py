@@ -89,26 +89,38 @@ def fertui_today(box, margin):
 SIDE_SWEEP = (0.9, 1.1, 1.2)
 
 
-def accuracy(model, meta, faces, labels):
+def accuracy(model, meta, faces, labels, calibrated=False):
+    """Share of `faces` whose mirror-averaged prediction is right; through the file's calibration
+    map (as fertui computes it) when `calibrated`, else plain softmax."""
     z = [views.forward(model, faces, meta, v) for v in views.MIRROR]
-    return float(np.mean(cal.view_average(z).argmax(1) == labels))
+    probs = cal.apply_fitted(z, cal.map_from_metadata(meta)) if calibrated else cal.view_average(z)
+    return float(np.mean(probs.argmax(1) == labels))
+
+
+def model_path(name):
+    """A shipped model's name (resnet18) or a .safetensors path (a candidate from a training run)."""
+    if name.endswith(".safetensors"):
+        return Path(name)
+    return REPO / "Assets" / "models" / f"{name}.safetensors"
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True)
-    ap.add_argument("--model", default="resnet18")
+    ap.add_argument("--model", nargs="+", default=["resnet18"],
+                    help="shipped model names or .safetensors paths; the cascade runs once for all")
+    ap.add_argument("--calibrated", action="store_true",
+                    help="score through each file's calibration map, as fertui does (default: plain softmax)")
     ap.add_argument("--face", type=int, default=192, help="side the 48 px face is enlarged to")
     ap.add_argument("--limit-per-class", type=int, default=None)
-    ap.add_argument("--fertui-margin", type=float, default=0.0, help="Preprocessor.ferMargin today")
+    ap.add_argument("--fertui-margin", type=float, default=0.022, help="Preprocessor.ferMargin today")
     ap.add_argument("--json", help="also write the results to this JSON file")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(1)
-    path = REPO / "Assets" / "models" / f"{args.model}.safetensors"
-    model, meta = export.load(path)
-    classes = meta["classes"].split(",")
+    models = {name: export.load(model_path(name)) for name in args.model}
+    classes = next(iter(models.values()))[1]["classes"].split(",")
     images, labels = data.load_folder(args.data, classes, limit_per_class=args.limit_per_class)
     cascade = cv2.CascadeClassifier(CASCADE)
     if cascade.empty():
@@ -126,7 +138,9 @@ def main(argv=None):
         runs[variant] = (boxes, canvases)
         print(f"{variant}: cascade on {len(images)} canvases in {time.time() - t0:.0f}s", flush=True)
     # Geometry: every found box relative to its face.
-    geo, result = {}, {"images": int(len(images)), "face_px": side, "data": str(args.data)}
+    geo = {}
+    result = {"images": int(len(images)), "face_px": side, "data": str(args.data),
+              "calibrated": args.calibrated}
     for variant, (boxes, canvases) in runs.items():
         rel = np.array([crop.relative_box(b, pad, pad, side) for b, (_, pad) in zip(boxes, canvases) if b])
         geo[variant] = rel
@@ -136,28 +150,37 @@ def main(argv=None):
     derived = tuple(float(np.median(pooled[:, i])) for i in range(3))
     result["derived"] = {"x_off": derived[0], "y_off": derived[1], "scale": derived[2],
                          "centre_form": dict(zip(("side_factor", "dx", "dy"), crop.as_centre_form(derived)))}
-    # Accuracy on the found faces, per canvas variant.
+    # Accuracy on the found faces, per canvas variant and model.
     direct = torch.from_numpy(images.astype(np.float32) / 255)[:, None]
+    side_factor, dx, dy = crop.as_centre_form(derived)
     for variant, (boxes, canvases) in runs.items():
         idx = [i for i, b in enumerate(boxes) if b]
         y = labels[idx]
-        exact = torch.stack([cut(canvases[i][0], (canvases[i][1], canvases[i][1], side)) for i in idx])
-        via_derived = torch.stack([cut(canvases[i][0], crop.crop_from_box(boxes[i], derived)) for i in idx])
-        via_today = torch.stack([cut(canvases[i][0], fertui_today(boxes[i], args.fertui_margin)) for i in idx])
-        result[variant]["accuracy"] = {
-            "direct_48": accuracy(model, meta, direct[idx], y),
-            "exact_region_from_canvas": accuracy(model, meta, exact, y),
-            "cascade_derived_geometry": accuracy(model, meta, via_derived, y),
-            f"cascade_fertui_margin_{args.fertui_margin:g}": accuracy(model, meta, via_today, y),
+        inputs = {
+            "direct_48": direct[idx],
+            "exact_region_from_canvas":
+                torch.stack([cut(canvases[i][0], (canvases[i][1], canvases[i][1], side)) for i in idx]),
+            "cascade_derived_geometry":
+                torch.stack([cut(canvases[i][0], crop.crop_from_box(boxes[i], derived)) for i in idx]),
+            f"cascade_fertui_margin_{args.fertui_margin:g}":
+                torch.stack([cut(canvases[i][0], fertui_today(boxes[i], args.fertui_margin)) for i in idx]),
         }
         # The derived centre with a wider or tighter side: does a looser crop absorb the box's jitter?
-        side_factor, dx, dy = crop.as_centre_form(derived)
         sweep = {}
         for f in SIDE_SWEEP:
             g = crop.from_centre_form(f * side_factor, dx, dy)
-            faces = torch.stack([cut(canvases[i][0], crop.crop_from_box(boxes[i], g)) for i in idx])
-            sweep[f"{f * side_factor:.3f}"] = accuracy(model, meta, faces, y)
-        result[variant]["accuracy_by_side_factor"] = sweep
+            sweep[f"{f * side_factor:.3f}"] = torch.stack([cut(canvases[i][0], crop.crop_from_box(boxes[i], g))
+                                                           for i in idx])
+        scores = {}
+        for name, (model, meta) in models.items():
+            scores[name] = {
+                "accuracy": {k: accuracy(model, meta, v, y, args.calibrated) for k, v in inputs.items()},
+                "accuracy_by_side_factor": {k: accuracy(model, meta, v, y, args.calibrated) for k, v in sweep.items()},
+            }
+        if len(models) == 1:
+            result[variant].update(scores[args.model[0]])
+        else:
+            result[variant]["models"] = scores
         print(variant, json.dumps(result[variant]), flush=True)
     print("derived", json.dumps(result["derived"]))
     if args.json:

@@ -1,0 +1,29 @@
+"""measure_crop.py's scoring: models named or given as files, and accuracy with or without the
+calibration map a file carries."""
+import numpy as np
+import torch
+
+import measure_crop as mc
+
+
+class FixedLogits(torch.nn.Module):
+    """Logits (2, 0, 1) for every face: class 0 wins unless a calibration map says otherwise."""
+
+    def forward(self, x):
+        return torch.tensor([[2.0, 0.0, 1.0]]).expand(x.shape[0], 3)
+
+
+META = {"input_size": "48", "mean": "0.5,0.5,0.5", "std": "0.25,0.25,0.25", "classes": "a,b,c"}
+
+
+def test_model_path_takes_names_and_files(tmp_path):
+    assert mc.model_path("resnet34") == mc.REPO / "Assets" / "models" / "resnet34.safetensors"
+    assert mc.model_path(str(tmp_path / "cand.safetensors")) == tmp_path / "cand.safetensors"
+
+
+def test_accuracy_uses_the_files_map_only_when_calibrated():
+    faces = torch.rand(4, 1, 48, 48)
+    labels = np.array([2, 2, 2, 0])
+    meta = dict(META, temperature="1.0", class_bias="0,0,1.5")  # moves every face to class 2
+    assert mc.accuracy(FixedLogits(), meta, faces, labels) == 0.25
+    assert mc.accuracy(FixedLogits(), meta, faces, labels, calibrated=True) == 0.75
