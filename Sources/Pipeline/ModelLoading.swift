@@ -67,15 +67,18 @@ public enum ExpressionModels {
     /// `name` for the pipeline: a ResNet (see `ResNet.load`) or the ensemble of the catalog's three.
     public static func load(
         _ name: String, modelsDir: String?, weights: WeightsChoice = .file,
-        options: EngineOptions = EngineOptions(), views: [FaceClassifier.TestView] = []
+        options: EngineOptions = EngineOptions(), margin: Double = Preprocessor.ferMargin,
+        views: [FaceClassifier.TestView] = []
     ) throws -> ExpressionModel {
         guard name == ensembleName else {
             return ResNetExpressionModel(
-                try ResNet.load(name, modelsDir: modelsDir, weights: weights, options: options).network, views: views)
+                try ResNet.load(name, modelsDir: modelsDir, weights: weights, options: options).network,
+                margin: margin, views: views)
         }
         let members = try ModelCatalog.names.map {
             ResNetExpressionModel(
-                try ResNet.load($0, modelsDir: modelsDir, weights: weights, options: options).network, views: views)
+                try ResNet.load($0, modelsDir: modelsDir, weights: weights, options: options).network,
+                margin: margin, views: views)
         }
         return try EnsembleExpressionModel(members)
     }

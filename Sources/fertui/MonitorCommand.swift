@@ -34,6 +34,8 @@ enum MonitorCommand {
           --no-smooth        start with temporal smoothing off (s toggles it; always starts
                              off for images and folders, whose frames are different faces)
           --smooth-window N  predictions averaged per face (default 5)
+          --margin X         border added around each face box, fraction of its side
+                             (default \(Preprocessor.ferMargin), FER-2013's framing)
           --threads N        engine threads for the forward pass (default 1: on two cores the
                              detector runs beside it; 2 threads there oversubscribe the CPU)
           --random-weights   developer: seeded random-weight models instead of files
@@ -99,6 +101,7 @@ enum MonitorCommand {
         var summary: String?
         var timelineSeconds = 30.0
         var views: [FaceClassifier.TestView] = []
+        var margin = Preprocessor.ferMargin
     }
 
     static func parse(_ tokens: [String]) throws -> Options {
@@ -106,7 +109,7 @@ enum MonitorCommand {
             tokens,
             valueOptions: DetectionOptions.valueOptions.union([
                 "--source", "--size", "--fps", "--model", "--models-dir", "--smooth-window", "--threads",
-                "--input-size", "--color", "--views",
+                "--input-size", "--color", "--views", "--margin",
                 "--dump-dir", "--frames", "--seconds", "--log", "--cycle-models", "--summary", "--timeline-seconds",
             ]))
         var o = Options()
@@ -121,6 +124,7 @@ enum MonitorCommand {
         o.forceDetect = args.flag("--detect")
         o.detection = try DetectionOptions.parse(&args, stills: o.source.map(isStillImages) ?? false)
         o.views = try ViewOptions.parse(&args)
+        o.margin = try args.double("--margin", default: Preprocessor.ferMargin, in: 0...1)
         o.smoothing = !args.flag("--no-smooth")
         o.smoothWindow = try args.int("--smooth-window", default: 5, in: 1...100)
         o.randomWeights = args.flag("--random-weights")
@@ -305,7 +309,7 @@ enum MonitorCommand {
         return { name in
             try ExpressionModels.load(
                 name, modelsDir: o.modelsDir, weights: weights, options: EngineOptions(threads: o.threads),
-                views: o.views)
+                margin: o.margin, views: o.views)
         }
     }
 

@@ -23,7 +23,8 @@ enum PredictCommand {
           --no-detect         the whole image is one face (pre-cropped data such as FER-2013's 48x48)
         \(DetectionOptions.help)
         \(ViewOptions.help)
-          --margin X          border added around each face box, fraction of its side (default 0)
+          --margin X          border added around each face box, fraction of its side
+                              (default \(Preprocessor.ferMargin), FER-2013's framing)
           --flip / --no-flip  average each face with its mirror image (default: as the model was
                               validated, its tta_flip metadata)
 
@@ -45,7 +46,7 @@ enum PredictCommand {
         let noDetect = args.flag("--no-detect")
         let settings = try DetectionOptions.parse(&args, stills: true)
         let cascade = settings.cascadePath
-        let margin = try args.double("--margin", default: 0, in: 0...1)
+        let margin = try args.double("--margin", default: Preprocessor.ferMargin, in: 0...1)
         let views = try ViewOptions.parse(&args)
         let flip = args.flag("--flip")
         let noFlip = args.flag("--no-flip")

@@ -50,6 +50,11 @@ final class HeadlessRunTests: XCTestCase {
         let size = try run(["--size", "big"])
         XCTAssertEqual(size.status, 2)
         XCTAssertTrue(size.output.contains("--size big"), size.output)
+        for command in [["--headless", "--random-weights"], ["predict", "--no-detect", "face.pgm"]] {
+            let margin = try run(command + ["--margin", "2"])
+            XCTAssertEqual(margin.status, 2, margin.output)
+            XCTAssertTrue(margin.output.contains("--margin 2"), margin.output)
+        }
         let missing = try run(["--headless", "--source", "/nonexistent/clip.mp4", "--random-weights"])
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue(missing.output.contains("/nonexistent/clip.mp4"), missing.output)
@@ -60,7 +65,7 @@ final class HeadlessRunTests: XCTestCase {
         XCTAssertEqual(help.status, 0)
         for option in [
             "--source", "--model", "--models-dir", "--size", "--fps", "--cascade", "--no-realtime", "--loop",
-            "--dump-dir", "--headless", "--frames", "--seconds", "--log", "--no-smooth", "--threads",
+            "--dump-dir", "--headless", "--frames", "--seconds", "--log", "--no-smooth", "--threads", "--margin",
         ] {
             XCTAssertTrue(help.output.contains(option), "help lacks \(option)")
         }

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from . import crop
+
 QUARTILE_Z = 0.6744897501960817  # the standard normal's 75th percentile
 
 
@@ -105,11 +107,16 @@ def crop_jitter_theta(b, cfg, device, generator=None):
     (`docs/recognition/crop-val200.json`; one source is picked per face, uniformly); each value is
     drawn from a split normal through those quartiles, cut at `clip` spreads. fertui then takes
     the crop `reference` (x_off, y_off, scale) implies around that box (`crop.crop_from_box`;
-    (0, 0, 1), the box itself, is what a margin of 0 does). With probability `prob` a face gets
-    this crop, else it keeps the FER framing. The crop is in the face's own units: 0..1 across it.
+    (0, 0, 1), the box itself, is what a margin of 0 does), or, given `margin` instead, the box
+    grown by that fraction of its side on every edge (fertui's `Preprocessor.cropBox`). With
+    probability `prob` a face gets this crop, else it keeps the FER framing. The crop is in the
+    face's own units: 0..1 across it.
     """
     sources = cfg["sources"]
-    ref_x, ref_y, ref_scale = cfg.get("reference", [0.0, 0.0, 1.0])
+    if "margin" in cfg:
+        ref_x, ref_y, ref_scale = crop.from_centre_form(1 + 2 * float(cfg["margin"]), 0.0, 0.0)
+    else:
+        ref_x, ref_y, ref_scale = cfg.get("reference", [0.0, 0.0, 1.0])
     clip = float(cfg.get("clip", 2.5))
     which = torch.randint(0, len(sources), (b,), device=device, generator=generator)
     z = torch.randn(3, b, device=device, generator=generator).clamp_(-clip, clip)

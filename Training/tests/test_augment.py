@@ -100,6 +100,16 @@ def test_crop_jitter_cuts_what_fertrain_crop_says_around_the_box():
     assert (left, top, side) == pytest.approx(crop.crop_from_box(box, reference), abs=1e-6)
 
 
+def test_crop_jitter_margin_grows_the_box_on_every_edge_as_fertui_does():
+    box = (0.05, 0.02, 0.9)
+    theta = aug.crop_jitter_theta(4, fixed_jitter(*box, margin=0.022), "cpu")
+    side = theta[0, 0, 0].item()
+    left = (theta[0, 0, 2].item() - side + 1) / 2
+    top = (theta[0, 1, 2].item() - side + 1) / 2
+    # Preprocessor.cropBox: each edge moves out by margin * box side.
+    assert (left, top, side) == pytest.approx((0.05 - 0.022 * 0.9, 0.02 - 0.022 * 0.9, 0.9 * 1.044), abs=1e-6)
+
+
 def test_crop_jitter_shows_the_box_region_enlarged_and_mirrors_with_the_face():
     x = faces(4)
     centre = aug.augment(x, {"crop_jitter": fixed_jitter(0.25, 0.25, 0.5)})

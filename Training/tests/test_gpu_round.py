@@ -2,6 +2,7 @@
 back, and the whole round end to end on the CPU with tiny settings: prepare, run, send, fetch,
 with the weights reassembled bit for bit and shipped only when they beat the shipped file."""
 import json
+import re
 import subprocess
 
 import pytest
@@ -19,14 +20,17 @@ GPU_CONFIGS = sorted((REPO / "Training/configs").glob("gpu-resnet*.yaml"))
 
 
 def test_the_round_configs_ask_for_the_gpu_recipe_and_the_measured_crop_jitter():
-    measured = json.loads((REPO / "docs/recognition/crop-val200.json").read_text())
+    measured = json.loads((REPO / "docs/recognition/crop-val-full.json").read_text())["runs"][0]["result"]
     want = [{k: measured[canvas][k] for k in ("x_off", "y_off", "scale")} for canvas in ("replicate", "noise")]
+    swift = (REPO / "Sources/Vision/Preprocessor.swift").read_text()
+    fertui_margin = float(re.search(r"static let ferMargin = ([0-9.]+)", swift).group(1))
     plan = yaml.safe_load(open(gpu_round.PLAN))
     named = {REPO / p for p in list(plan["train"].values()) + list(plan["distill"].values())}
     assert named == set(GPU_CONFIGS) and set(plan["ships_as"]) <= set(plan["train"])
     for path in GPU_CONFIGS:
         cfg = yaml.safe_load(open(path))
         assert cfg["augment"]["crop_jitter"]["sources"] == want, path.name
+        assert cfg["augment"]["crop_jitter"]["margin"] == fertui_margin, path.name
         t = cfg["train"]
         assert (t["autocast"], t["channels_last"], t["fused"], t["batch_size"], t["lr_batch"]) == \
             ("bf16", True, True, 256, 64), path.name
