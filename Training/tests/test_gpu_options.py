@@ -58,7 +58,10 @@ def test_a_run_slower_than_timed_still_ends_inside_its_budget(dataset, tmp_path,
     assert train.main(["--config", str(cfg), "--budget-seconds", "8"]) == 0
     assert time.time() - started < 8 + 1.5  # start-up and imports before main() are not the run's
     log = read_log(run)
-    assert log[0]["epochs"] == 200 and log[-1]["epochs"] < 200
+    assert log[0]["epochs"] == 200 and len(log) < 200
+    # The plan is cut after an epoch's time is known; on a loaded machine the first epoch alone can
+    # spend the budget, and the run then stops after it without a second plan.
+    assert log[-1]["epochs"] < 200 or len(log) == 1
     assert (run / "model.safetensors").exists()
     ck = torch.load(run / "last.pt", weights_only=False)
     assert ck["epoch"] == len(log)  # checkpointed at the end although 50 epochs were not reached
