@@ -22,7 +22,7 @@ deps-apt:
 	fi
 
 deps-python:
-	@$(PYTHON) -c "import torch, torchvision, safetensors, sklearn, yaml, matplotlib, pytest" 2>/dev/null || \
+	@$(PYTHON) -c "import torch, torchvision, safetensors, sklearn, yaml, matplotlib, pytest, cv2" 2>/dev/null || \
 	  $(PYTHON) -m pip install -q -r Training/requirements.txt
 
 ## build: debug build; release: optimised build used by run, bench and eval
