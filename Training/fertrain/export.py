@@ -24,10 +24,15 @@ def metadata(arch, input_size, classes, mean, std, **extra):
 
 
 def export(model, path, meta, dtype=torch.float16):
-    """Save atomically (temporary file, then rename). Float tensors become `dtype`; integer
-    buffers (BatchNorm's num_batches_tracked) keep their type so load_state_dict accepts the file."""
+    """Save a model's weights atomically (temporary file, then rename); see `export_state`."""
+    export_state(model.state_dict(), path, meta, dtype)
+
+
+def export_state(state_dict, path, meta, dtype=torch.float16):
+    """Save a state dict atomically. Float tensors become `dtype`; integer buffers (BatchNorm's
+    num_batches_tracked) keep their type so load_state_dict accepts the file."""
     state = {}
-    for k, v in model.state_dict().items():
+    for k, v in state_dict.items():
         v = v.detach().cpu()
         state[k] = (v.to(dtype) if v.is_floating_point() else v).contiguous()
     path = Path(path)
