@@ -11,7 +11,7 @@ session, `pack` keeps what the next session needs in two small files that can be
     python3 Training/train.py --config Training/configs/cpu-resnet18-long.yaml   # resumes
 
 - `NAME.safetensors`: the weights after the last finished epoch, fp16, with the engine's
-  metadata (so `fertui eval --weights` reads it);
+  metadata (so `fertui eval --model FILE` and `evaluate.py --model FILE` read it);
 - `NAME.json`: the epoch reached, the planned length, the schedule's state, the optimiser's
   parameter groups (their current learning rates) and the log.
 
