@@ -468,9 +468,10 @@ def resume(run, ckpt_path, model, opt, configured, epochs, new_epochs=None):
         print(f"resuming {ckpt_path} after epoch {start} with {epochs} epochs in all instead of "
               f"{planned}: schedule rebuilt, lr now {opt.param_groups[0]['lr']:.3g}", flush=True)
     else:
+        # Rebuilt from the config's rates, not the checkpoint's schedule state: a one-cycle takes its
+        # peak from the groups' rates, and after loading they hold the rate the run had reached.
         epochs = planned
-        sched = make_schedule(opt, tcfg, epochs * steps)
-        sched.load_state_dict(ck["schedule"])
+        sched = reschedule(opt, tcfg, configured, epochs, steps, start * steps)
         print(f"resuming {ckpt_path} after epoch {start} ({torch.get_num_threads()} threads)", flush=True)
     return sched, start, history, best, epochs
 

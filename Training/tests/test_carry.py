@@ -46,8 +46,9 @@ def test_a_packed_run_resumes_on_the_carried_schedule(dataset, tmp_path, monkeyp
     assert [r["epoch"] for r in carried_log] == [1, 2, 3]
 
     # The same run never interrupted: the schedule's rates match epoch for epoch.
-    assert train.main(["--config", str(cfg)]) == 0
-    whole_log = read_log(run)
+    whole = tmp_path / "whole"
+    assert train.main(["--config", str(cfg), "--run-dir", str(whole)]) == 0
+    whole_log = read_log(whole)
     assert [r["lr"] for r in carried_log] == pytest.approx([r["lr"] for r in whole_log], rel=1e-9)
 
 

@@ -56,6 +56,20 @@ def test_short_run_resumes_and_exports(dataset, tmp_path, monkeypatch):
     assert float(meta["val_accuracy"]) == pytest.approx(max(r["val_acc"] for r in log), abs=1e-4)
 
 
+def test_a_resumed_one_cycle_run_keeps_its_schedule(dataset, tmp_path, monkeypatch):
+    # Stopped and resumed, a one-cycle run's rates are those of the same run never stopped (a
+    # resume once took the schedule's peak from the rate reached, lowering the rest of the run).
+    cfg, run = short_fertui_run(dataset, tmp_path, monkeypatch, epochs=4, schedule="onecycle",
+                                lr_batch=4)
+    assert train.main(["--config", str(cfg), "--stop-after", "2"]) == 0
+    assert train.main(["--config", str(cfg)]) == 0
+    whole = tmp_path / "whole"
+    assert train.main(["--config", str(cfg), "--run-dir", str(whole)]) == 0
+    resumed, uninterrupted = read_log(run), read_log(whole)
+    assert [r["epoch"] for r in resumed] == [1, 2, 3, 4]
+    assert [r["lr"] for r in resumed] == pytest.approx([r["lr"] for r in uninterrupted], rel=1e-9)
+
+
 def test_a_run_under_way_can_be_shortened_and_still_anneals(dataset, tmp_path, monkeypatch):
     cfg, run = short_fertui_run(dataset, tmp_path, monkeypatch, epochs=6, schedule="onecycle")
     assert train.main(["--config", str(cfg), "--stop-after", "2"]) == 0
