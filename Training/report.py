@@ -41,6 +41,7 @@ def trained_on(run):
             names.append(name)
     return ", then ".join(names)
 
+
 def shipped_epoch(log):
     """The exported epoch: the best of the last round (rows sharing the last row's `stage`), since
     a round is exported at its own best epoch even when an earlier round scored higher in fp32."""
