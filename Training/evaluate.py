@@ -59,8 +59,9 @@ def model_path(name):
     return p
 
 
-def ensemble_probs(paths, images, temperatures=None, weights=None, combine="prob", tta=True):
-    """Averaged calibrated probabilities of several models (see the module's docstring)."""
+def ensemble_probs(paths, images, temperatures=None, weights=None, combine="prob", tta=True, view_set="mirror"):
+    """Averaged calibrated probabilities of several models (see the module's docstring), each
+    member seen through fertui's `--views view_set` as one model is."""
     metas = [export.read_metadata(p) for p in paths]
     maps = [cal.map_from_metadata(m) for m in metas]
     if temperatures is None:
@@ -72,7 +73,7 @@ def ensemble_probs(paths, images, temperatures=None, weights=None, combine="prob
     w = [x / sum(weights) for x in weights]
     member_views = []
     for p, meta, m, t in zip(paths, metas, maps, temperatures):
-        names = list(views.MIRROR) if tta and meta.get("tta_flip") == "true" else ["id"]
+        names = views.names(view_set, tta and meta.get("tta_flip") == "true")
         z = views.cached_logits(p, images, meta, names)
         member_views.append([cal.apply_map(z[v], t, m["bias"], m["scale"]) for v in names])
     if combine == "logit":
@@ -95,7 +96,7 @@ def main(argv=None):
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--no-tta", action="store_true", help="ignore the model's tta_flip metadata")
     ap.add_argument("--views", choices=sorted(views.SETS), default="mirror",
-                    help="one model: test-time views besides the mirror, as fertui's --views")
+                    help="test-time views besides the mirror, as fertui's --views (for every member of an ensemble)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -109,7 +110,8 @@ def main(argv=None):
                 raise SystemExit(f"{p} has other classes than {paths[0]}: an ensemble needs the same classes")
         t0 = time.time()
         images, labels = data.load_folder(args.data, classes)
-        probs = ensemble_probs(paths, images, args.temperatures, args.weights, args.combine, not args.no_tta)
+        probs = ensemble_probs(paths, images, args.temperatures, args.weights, args.combine, not args.no_tta,
+                               args.views)
         rep = {"model": "ensemble:" + "+".join(p.stem for p in paths), **metrics.report(labels, probs, classes)}
         if args.json:
             print(json.dumps(rep))
@@ -117,7 +119,8 @@ def main(argv=None):
             temps = args.temperatures or [export.read_metadata(p).get("temperature", "1 (none in metadata)")
                                           for p in paths]
             print(f"ensemble {', '.join(map(str, paths))} on {args.data} in {time.time() - t0:.1f}s\n"
-                  f"combine {args.combine}, temperatures {temps}, weights {args.weights or 'equal'}")
+                  f"combine {args.combine}, temperatures {temps}, weights {args.weights or 'equal'}, "
+                  f"views {args.views}")
             print(format_report(rep, classes))
         return 0
     if not Path(args.model).exists():

@@ -12,6 +12,7 @@ as fractions of the face's side, give the geometry; the median over both canvase
 derived crop. Accuracy (the model, mirror-averaged as fertui does) is then compared on the
 found faces: the original 48x48 face, the exact face region cut from the canvas, the crop from
 the cascade box with the derived geometry, and the crop fertui takes today (box plus margin).
+With --ensemble the models' probabilities averaged are scored as well.
 """
 import argparse
 import json
@@ -89,12 +90,35 @@ def fertui_today(box, margin):
 SIDE_SWEEP = (0.9, 1.1, 1.2)
 
 
-def accuracy(model, meta, faces, labels, calibrated=False):
-    """Share of `faces` whose mirror-averaged prediction is right; through the file's calibration
-    map (as fertui computes it) when `calibrated`, else plain softmax."""
+def probabilities(model, meta, faces, calibrated=False):
+    """The mirror-averaged class probabilities of `faces`; through the file's calibration map (as
+    fertui computes it) when `calibrated`, else plain softmax."""
     z = [views.forward(model, faces, meta, v) for v in views.MIRROR]
-    probs = cal.apply_fitted(z, cal.map_from_metadata(meta)) if calibrated else cal.view_average(z)
+    return cal.apply_fitted(z, cal.map_from_metadata(meta)) if calibrated else cal.view_average(z)
+
+
+def hit_rate(probs, labels):
     return float(np.mean(probs.argmax(1) == labels))
+
+
+def accuracy(model, meta, faces, labels, calibrated=False):
+    """Share of `faces` whose mirror-averaged prediction is right."""
+    return hit_rate(probabilities(model, meta, faces, calibrated), labels)
+
+
+def scores(models, inputs, labels, calibrated, ensemble):
+    """Accuracy per model (and, with `ensemble`, of the models' probabilities averaged with equal
+    weights, as fertui's `--model ensemble`) on each named input batch."""
+    out = {name: {} for name in models}
+    if ensemble:
+        out["ensemble"] = {}
+    for key, faces in inputs.items():
+        probs = {name: probabilities(model, meta, faces, calibrated) for name, (model, meta) in models.items()}
+        for name, p in probs.items():
+            out[name][key] = hit_rate(p, labels)
+        if ensemble:
+            out["ensemble"][key] = hit_rate(np.mean(list(probs.values()), axis=0), labels)
+    return out
 
 
 def model_path(name):
@@ -109,6 +133,8 @@ def main(argv=None):
     ap.add_argument("--data", required=True)
     ap.add_argument("--model", nargs="+", default=["resnet18"],
                     help="shipped model names or .safetensors paths; the cascade runs once for all")
+    ap.add_argument("--ensemble", action="store_true",
+                    help="also score the models' probabilities averaged (give the three for fertui's ensemble)")
     ap.add_argument("--calibrated", action="store_true",
                     help="score through each file's calibration map, as fertui does (default: plain softmax)")
     ap.add_argument("--face", type=int, default=192, help="side the 48 px face is enlarged to")
@@ -171,16 +197,13 @@ def main(argv=None):
             g = crop.from_centre_form(f * side_factor, dx, dy)
             sweep[f"{f * side_factor:.3f}"] = torch.stack([cut(canvases[i][0], crop.crop_from_box(boxes[i], g))
                                                            for i in idx])
-        scores = {}
-        for name, (model, meta) in models.items():
-            scores[name] = {
-                "accuracy": {k: accuracy(model, meta, v, y, args.calibrated) for k, v in inputs.items()},
-                "accuracy_by_side_factor": {k: accuracy(model, meta, v, y, args.calibrated) for k, v in sweep.items()},
-            }
-        if len(models) == 1:
-            result[variant].update(scores[args.model[0]])
+        plain = scores(models, inputs, y, args.calibrated, args.ensemble)
+        swept = scores(models, sweep, y, args.calibrated, args.ensemble)
+        per_model = {name: {"accuracy": plain[name], "accuracy_by_side_factor": swept[name]} for name in plain}
+        if len(per_model) == 1:
+            result[variant].update(per_model[args.model[0]])
         else:
-            result[variant]["models"] = scores
+            result[variant]["models"] = per_model
         print(variant, json.dumps(result[variant]), flush=True)
     print("derived", json.dumps(result["derived"]))
     if args.json:

@@ -187,3 +187,22 @@ def test_ensemble_of_one_model_twice_is_that_model_calibrated(tmp_path, monkeypa
     want = (cal.softmax(z[0] / 2.0 * s + b) + cal.softmax(z[1] / 2.0 * s + b)) / 2
     np.testing.assert_allclose(mapped, want, atol=1e-6)
     assert np.abs(mapped - both).max() > 0.01
+
+
+def test_an_ensembles_members_see_the_same_views_as_one_model(tmp_path, monkeypatch):
+    import evaluate
+    from fertrain import models
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    torch.manual_seed(1)
+    path = tmp_path / "m.safetensors"
+    export.export(models.build("resnet18", 7), path,
+                  export.metadata("resnet18", 48, [str(i) for i in range(7)], [0.5] * 3, [0.25] * 3,
+                                  tta_flip="true", temperature="1.5"))
+    images = np.random.default_rng(1).integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    model, meta = export.load(path)
+    names = views.names("shifts")
+    assert len(names) == 10
+    z = [views.logits(model, torch.from_numpy(images), meta, v) for v in names]
+    shifted = evaluate.ensemble_probs([path, path], images, view_set="shifts")
+    np.testing.assert_allclose(shifted, cal.apply_fitted(z, cal.map_from_metadata(meta)), atol=1e-6)
+    assert np.abs(shifted - evaluate.ensemble_probs([path], images)).max() > 1e-4

@@ -97,10 +97,13 @@ def test_shipped_model(subset, name):
     check(ours, theirs, tolerance=0.002)
 
 
-def test_ensemble(subset, tmp_path):
+@pytest.mark.parametrize("views", ["mirror", "shifts"])
+def test_ensemble(subset, tmp_path, views):
     """`--model ensemble`: the three shipped models' calibrated probabilities averaged, each with
-    its mirror view, the same in both (evaluate.py's logits cache goes to a temporary folder)."""
+    its mirror view (and with `--views shifts` its four shifted views too), the same in both
+    (evaluate.py's logits cache goes to a temporary folder)."""
     if not all((REPO / "Assets" / "models" / f"{m}.safetensors").exists() for m in ("resnet18", "resnet34", "resnet50")):
         pytest.skip("the ensemble needs the three shipped models")
-    ours, theirs = run_both("ensemble", subset, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)})
+    ours, theirs = run_both("ensemble", subset, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)},
+                            extra=("--views", views))
     check(ours, theirs, tolerance=0.002)

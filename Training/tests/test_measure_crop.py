@@ -27,3 +27,29 @@ def test_accuracy_uses_the_files_map_only_when_calibrated():
     meta = dict(META, temperature="1.0", class_bias="0,0,1.5")  # moves every face to class 2
     assert mc.accuracy(FixedLogits(), meta, faces, labels) == 0.25
     assert mc.accuracy(FixedLogits(), meta, faces, labels, calibrated=True) == 0.75
+
+
+class ConstantLogits(torch.nn.Module):
+    """The same logits for every face."""
+
+    def __init__(self, logits):
+        super().__init__()
+        self.logits = torch.tensor([logits])
+
+    def forward(self, x):
+        return self.logits.expand(x.shape[0], -1)
+
+
+def test_the_ensemble_averages_its_members_probabilities():
+    # Member a says class 0 (0.45, 0.40, 0.15), member b class 2 (0.05, 0.40, 0.55); their average
+    # (0.25, 0.40, 0.35) says class 1, which neither member says.
+    meta = dict(META, classes="x,y,z")
+    models = {"a": (ConstantLogits(np.log([0.45, 0.40, 0.15]).tolist()), meta),
+              "b": (ConstantLogits(np.log([0.05, 0.40, 0.55]).tolist()), meta)}
+    inputs = {"faces": torch.rand(4, 1, 48, 48)}
+    labels = np.array([1, 1, 1, 0])
+    got = mc.scores(models, inputs, labels, calibrated=False, ensemble=True)
+    assert got["a"]["faces"] == 0.25
+    assert got["b"]["faces"] == 0.0
+    assert got["ensemble"]["faces"] == 0.75
+    assert "ensemble" not in mc.scores(models, inputs, labels, calibrated=False, ensemble=False)
