@@ -101,11 +101,6 @@ def hit_rate(probs, labels):
     return float(np.mean(probs.argmax(1) == labels))
 
 
-def accuracy(model, meta, faces, labels, calibrated=False):
-    """Share of `faces` whose mirror-averaged prediction is right."""
-    return hit_rate(probabilities(model, meta, faces, calibrated), labels)
-
-
 def scores(models, inputs, labels, calibrated, ensemble):
     """Accuracy per model (and, with `ensemble`, of the models' probabilities averaged with equal
     weights, as fertui's `--model ensemble`) on each named input batch."""

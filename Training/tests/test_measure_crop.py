@@ -21,12 +21,13 @@ def test_model_path_takes_names_and_files(tmp_path):
     assert mc.model_path(str(tmp_path / "cand.safetensors")) == tmp_path / "cand.safetensors"
 
 
-def test_accuracy_uses_the_files_map_only_when_calibrated():
-    faces = torch.rand(4, 1, 48, 48)
+def test_scores_use_the_files_map_only_when_calibrated():
+    faces = {"faces": torch.rand(4, 1, 48, 48)}
     labels = np.array([2, 2, 2, 0])
     meta = dict(META, temperature="1.0", class_bias="0,0,1.5")  # moves every face to class 2
-    assert mc.accuracy(FixedLogits(), meta, faces, labels) == 0.25
-    assert mc.accuracy(FixedLogits(), meta, faces, labels, calibrated=True) == 0.75
+    models = {"m": (FixedLogits(), meta)}
+    assert mc.scores(models, faces, labels, calibrated=False, ensemble=False) == {"m": {"faces": 0.25}}
+    assert mc.scores(models, faces, labels, calibrated=True, ensemble=False) == {"m": {"faces": 0.75}}
 
 
 class ConstantLogits(torch.nn.Module):
