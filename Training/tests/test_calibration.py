@@ -164,16 +164,22 @@ def test_update_metadata_keeps_every_tensor_byte(tmp_path):
         assert torch.equal(f.get_tensor("a"), torch.arange(10, dtype=torch.float16))
 
 
-def test_ensemble_of_one_model_twice_is_that_model_calibrated(tmp_path, monkeypatch):
-    import evaluate
+def seeded_file(tmp_path, seed, temperature):
+    """A seeded 7-class ResNet18 exported with the mirror and `temperature` in its metadata, and
+    six random 48x48 faces."""
     from fertrain import models
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     path = tmp_path / "m.safetensors"
     export.export(models.build("resnet18", 7), path,
                   export.metadata("resnet18", 48, [str(i) for i in range(7)], [0.5] * 3, [0.25] * 3,
-                                  tta_flip="true", temperature="2.0"))
-    images = np.random.default_rng(0).integers(0, 256, (6, 48, 48), dtype=np.uint8)
+                                  tta_flip="true", temperature=temperature))
+    return path, np.random.default_rng(seed).integers(0, 256, (6, 48, 48), dtype=np.uint8)
+
+
+def test_ensemble_of_one_model_twice_is_that_model_calibrated(tmp_path, monkeypatch):
+    import evaluate
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path, images = seeded_file(tmp_path, 0, "2.0")
     model, meta = export.load(path)
     z = [views.logits(model, torch.from_numpy(images), meta, v) for v in views.MIRROR]
     both = evaluate.ensemble_probs([path, path], images)
@@ -191,14 +197,8 @@ def test_ensemble_of_one_model_twice_is_that_model_calibrated(tmp_path, monkeypa
 
 def test_an_ensembles_members_see_the_same_views_as_one_model(tmp_path, monkeypatch):
     import evaluate
-    from fertrain import models
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    torch.manual_seed(1)
-    path = tmp_path / "m.safetensors"
-    export.export(models.build("resnet18", 7), path,
-                  export.metadata("resnet18", 48, [str(i) for i in range(7)], [0.5] * 3, [0.25] * 3,
-                                  tta_flip="true", temperature="1.5"))
-    images = np.random.default_rng(1).integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    path, images = seeded_file(tmp_path, 1, "1.5")
     model, meta = export.load(path)
     names = views.names("shifts")
     assert len(names) == 10

@@ -1,16 +1,20 @@
-"""measure_crop.py's scoring: models named or given as files, and accuracy with or without the
-calibration map a file carries."""
+"""measure_crop.py's scoring: models named or given as files, accuracy with or without the
+calibration map a file carries, and the ensemble of the models given."""
 import numpy as np
 import torch
 
 import measure_crop as mc
 
 
-class FixedLogits(torch.nn.Module):
-    """Logits (2, 0, 1) for every face: class 0 wins unless a calibration map says otherwise."""
+class ConstantLogits(torch.nn.Module):
+    """The same logits for every face."""
+
+    def __init__(self, logits):
+        super().__init__()
+        self.logits = torch.tensor([logits])
 
     def forward(self, x):
-        return torch.tensor([[2.0, 0.0, 1.0]]).expand(x.shape[0], 3)
+        return self.logits.expand(x.shape[0], -1)
 
 
 META = {"input_size": "48", "mean": "0.5,0.5,0.5", "std": "0.25,0.25,0.25", "classes": "a,b,c"}
@@ -25,20 +29,9 @@ def test_scores_use_the_files_map_only_when_calibrated():
     faces = {"faces": torch.rand(4, 1, 48, 48)}
     labels = np.array([2, 2, 2, 0])
     meta = dict(META, temperature="1.0", class_bias="0,0,1.5")  # moves every face to class 2
-    models = {"m": (FixedLogits(), meta)}
+    models = {"m": (ConstantLogits([2.0, 0.0, 1.0]), meta)}  # class 0 wins without the map
     assert mc.scores(models, faces, labels, calibrated=False, ensemble=False) == {"m": {"faces": 0.25}}
     assert mc.scores(models, faces, labels, calibrated=True, ensemble=False) == {"m": {"faces": 0.75}}
-
-
-class ConstantLogits(torch.nn.Module):
-    """The same logits for every face."""
-
-    def __init__(self, logits):
-        super().__init__()
-        self.logits = torch.tensor([logits])
-
-    def forward(self, x):
-        return self.logits.expand(x.shape[0], -1)
 
 
 def test_the_ensemble_averages_its_members_probabilities():
