@@ -154,8 +154,12 @@ def build_training(cfg, classes, device):
 
 
 class Batches:
-    """Augmented, normalised training batches, made on the training device. The labels are a
-    tensor, or `augment.MixedTargets` for a batch that mixup or cutmix mixed."""
+    """Augmented, normalised training batches, made on the training device: (x, labels, what the
+    teachers see). The labels are a tensor, or `augment.MixedTargets` for a batch that mixup or
+    cutmix mixed. The teachers see x itself (None) unless the config's `distill.teachers_see` is
+    `fer`: then they see each face as FER-2013 frames it, without the detector's crop jitter or
+    the erased patch, so a student cut around a jittered box learns what the teachers say of the
+    well-framed face."""
 
     def __init__(self, images, labels, cfg, device):
         self.images, self.labels = images.to(device), labels.to(device)
@@ -165,6 +169,11 @@ class Batches:
         self.channels_last = cfg["train"].get("channels_last", False)
         self.generator = torch.Generator(device=device)
         self.mix_rng = np.random.default_rng(0)
+        seen = (cfg.get("distill") or {}).get("teachers_see", "student")
+        if seen not in ("student", "fer"):
+            raise SystemExit(f"distill.teachers_see: {seen!r} is not a view; use student (the "
+                             f"student's own input) or fer (the face without crop jitter or erasing)")
+        self.teacher_view = seen == "fer"
 
     def seed(self, value):
         self.generator.manual_seed(value)
@@ -173,12 +182,12 @@ class Batches:
     def __call__(self, idx):
         idx = idx.to(self.images.device)
         x = prepare(self.images[idx], self.size)
-        x = aug.augment(x, self.augment, generator=self.generator)
+        x = aug.augment(x, self.augment, generator=self.generator, teacher_view=self.teacher_view)
         x, y = aug.mix(x, self.labels[idx], self.augment, self.mix_rng)
-        x = normalise(x, self.mean, self.std)
+        views = [normalise(v, self.mean, self.std) for v in x.split(1, dim=1)]
         if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return x, y
+            views = [v.contiguous(memory_format=torch.channels_last) for v in views]
+        return views[0], y, (views[1] if self.teacher_view else None)
 
 
 class Teachers:
@@ -248,13 +257,15 @@ def label_loss(logits, y, weights, smoothing):
     return F.cross_entropy(logits, y, weight=weights, label_smoothing=smoothing)
 
 
-def train_step(model, opt, sched, x, y, weights, smoothing, teachers=None, autocast=None):
-    """One optimiser step; `autocast` (a dtype) runs the forward passes in it."""
+def train_step(model, opt, sched, x, y, weights, smoothing, teachers=None, autocast=None, teacher_x=None):
+    """One optimiser step; `autocast` (a dtype) runs the forward passes in it. The teachers see
+    `teacher_x` where given (`Batches`), else the student's x."""
     with torch.autocast(x.device.type, dtype=autocast or torch.bfloat16, enabled=autocast is not None):
         logits = model(x)
         loss = label_loss(logits, y, weights, smoothing)
         if teachers is not None:
-            loss = (1 - teachers.weight) * loss + teachers.weight * teachers.loss(logits, teachers(x))
+            target = teachers(x if teacher_x is None else teacher_x)
+            loss = (1 - teachers.weight) * loss + teachers.weight * teachers.loss(logits, target)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -387,12 +398,16 @@ def seconds_per_epoch(run):
     idx = torch.arange(int(run.cfg["train"]["batch_size"]))
     sync = torch.cuda.synchronize if run.device.type == "cuda" else (lambda: None)
     warm, n = min(5, run.steps_per_epoch), max(1, min(20, run.steps_per_epoch))  # no more than an epoch has
+    def step():
+        x, y, teacher_x = run.batches(idx)
+        train_step(model, opt, None, x, y, run.weights, run.smoothing, run.teachers, run.autocast, teacher_x)
+
     for _ in range(warm):
-        train_step(model, opt, None, *run.batches(idx), run.weights, run.smoothing, run.teachers, run.autocast)
+        step()
     sync()
     t = time.time()
     for _ in range(n):
-        train_step(model, opt, None, *run.batches(idx), run.weights, run.smoothing, run.teachers, run.autocast)
+        step()
     sync()
     step = (time.time() - t) / n
     t = time.time()
@@ -490,9 +505,9 @@ def train_epoch(run, model, opt, sched, epoch, epochs, gen):
     total_loss = torch.zeros((), dtype=torch.float64, device=run.device)
     correct = torch.zeros((), dtype=torch.int64, device=run.device)
     for step in range(steps):
-        x, y = run.batches(order[step * bs:(step + 1) * bs])
+        x, y, teacher_x = run.batches(order[step * bs:(step + 1) * bs])
         logits, loss = train_step(model, opt, sched, x, y, run.weights, run.smoothing, run.teachers,
-                                  run.autocast)
+                                  run.autocast, teacher_x)
         total_loss += loss.detach().double() * len(y)
         target = y.dominant() if isinstance(y, aug.MixedTargets) else y
         correct += (logits.argmax(1) == target).sum()
@@ -521,6 +536,8 @@ def train_epoch(run, model, opt, sched, epoch, epochs, gen):
         # of a plain run's; report.py leaves these rows out of the train-loss curve.
         row["distill"] = {"teachers": run.teachers.names, "weight": run.teachers.weight,
                           "temperature": run.teachers.temperature}
+        if run.batches.teacher_view:
+            row["distill"]["teachers_see"] = "fer"
     return row
 
 

@@ -2,7 +2,9 @@
 detector's crop jitter (folded into the same warp), random crops from a padded image, brightness,
 contrast, random erasing; and mixup / cutmix, which mix pairs of images and their labels. Runs on
 whole batches on the training device, so the CPU cores stay on launching the network's kernels,
-not on per-image Python transforms. Each step is off unless the config's `augment:` asks for it."""
+not on per-image Python transforms. Each step is off unless the config's `augment:` asks for it.
+For distillation it can also make a teacher's view of each face: the same face without the
+detector's crop jitter or erasing (`augment(..., teacher_view=True)`)."""
 import math
 from dataclasses import dataclass
 
@@ -14,9 +16,15 @@ from . import crop
 QUARTILE_Z = 0.6744897501960817  # the standard normal's 75th percentile
 
 
-def augment(x, cfg, generator=None):
+def augment(x, cfg, generator=None, teacher_view=False):
     """x: (B, 1, H, W) float in [0, 1]. cfg: the YAML's `augment` mapping. Returns a new tensor,
-    equal to x when the mapping asks for nothing. Mixing needs the labels too: see `mix`."""
+    equal to x when the mapping asks for nothing. Mixing needs the labels too: see `mix`.
+
+    With `teacher_view`, returns (B, 2, H, W): channel 0 is that tensor, channel 1 the same face
+    as FER-2013 frames it, with the same flip, warp, brightness and contrast but neither the crop
+    jitter nor the erased patch, for teachers that show the student what a well-framed, whole
+    face should get (`mix` and `pad_crop` then treat both channels alike). The random draws are
+    the same as without it, so the student's channel is unchanged."""
     b = x.shape[0]
     dev = x.device
 
@@ -42,6 +50,7 @@ def augment(x, cfg, generator=None):
             torch.stack([cos, -sin + torch.tan(sh) * cos, tx], dim=1),
             torch.stack([sin, cos, ty], dim=1),
         ], dim=1)
+    framed = theta  # the warp without the detector's box: the teacher's view
     if cfg.get("crop_jitter"):
         jitter = crop_jitter_theta(b, cfg["crop_jitter"], dev, generator)
         if cfg.get("hflip", 0) > 0:
@@ -49,10 +58,9 @@ def augment(x, cfg, generator=None):
             # the detector would put it on the mirrored face.
             jitter[:, 0, 2] = torch.where(flip, -jitter[:, 0, 2], jitter[:, 0, 2])
         theta = jitter if theta is None else compose(jitter, theta)
-    if theta is not None:
-        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-        x = F.grid_sample(x, grid, mode="bilinear", padding_mode=cfg.get("padding", "reflection"),
-                          align_corners=False)
+    padding = cfg.get("padding", "reflection")
+    seen = warp(x, theta, padding)
+    x = torch.cat([seen, warp(x, framed, padding)], dim=1) if teacher_view else seen
 
     if cfg.get("pad_crop", 0) > 0:
         x = pad_crop(x, int(cfg["pad_crop"]), cfg.get("pad_mode", "constant"), generator)
@@ -62,7 +70,7 @@ def augment(x, cfg, generator=None):
         x = x * uniform(1 - k, 1 + k)[:, None, None, None]
     if cfg.get("contrast", 0) > 0:
         k = cfg["contrast"]
-        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        mean = x.mean(dim=(2, 3), keepdim=True)  # each view about its own mean
         x = (x - mean) * uniform(1 - k, 1 + k)[:, None, None, None] + mean
     x = x.clamp(0, 1)
 
@@ -79,8 +87,18 @@ def augment(x, cfg, generator=None):
         box = ((rows >= y0[:, None, None]) & (rows < (y0 + eh)[:, None, None]) &
                (cols >= x0[:, None, None]) & (cols < (x0 + ew)[:, None, None]))
         box = box & hit[:, None, None]
-        x = torch.where(box[:, None], torch.rand_like(x), x)
+        student = x[:, :1]
+        student = torch.where(box[:, None], torch.rand_like(student), student)
+        x = torch.cat([student, x[:, 1:]], dim=1)  # the teacher's view keeps the whole face
     return x
+
+
+def warp(x, theta, padding):
+    """x resampled through the sampling warp theta (B, 2, 3), or x itself when there is none."""
+    if theta is None:
+        return x
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode=padding, align_corners=False)
 
 
 def compose(outer, inner):

@@ -189,3 +189,49 @@ def test_the_loss_on_mixed_labels_keeps_class_weights_and_smoothing():
         0.3 * ce(a).item() + 0.7 * ce(b).item())
     assert train.label_loss(logits, a, w, 0.1) == pytest.approx(ce(a).item())
     assert train.label_loss(logits, aug.MixedTargets(a, a, 0.3), w, 0.1) == pytest.approx(ce(a).item())
+
+
+def test_the_teacher_view_is_the_same_face_without_the_crop_jitter_or_erasing():
+    x = faces(32)
+    cfg = {"hflip": 0.5, "rotate_deg": 10, "scale": 0.1, "shift": 0.1, "brightness": 0.2,
+           "contrast": 0.2, "erase": 0.5, "crop_jitter": fixed_jitter(0.1, 0.05, 0.8)}
+    torch.manual_seed(7)  # random erasing fills from the global stream
+    alone = aug.augment(x, cfg, torch.Generator().manual_seed(3))
+    torch.manual_seed(7)
+    both = aug.augment(x, cfg, torch.Generator().manual_seed(3), teacher_view=True)
+    assert both.shape == (32, 2, 48, 48)
+    assert torch.allclose(both[:, :1], alone, atol=1e-6)  # the student's input is unchanged
+    assert not torch.allclose(both[:, 1:], both[:, :1], atol=1e-2)
+
+    # No jitter drawn and no erasing: the two views are one.
+    never = {**cfg, "erase": 0, "crop_jitter": {**cfg["crop_jitter"], "prob": 0.0}}
+    same = aug.augment(x, never, torch.Generator().manual_seed(3), teacher_view=True)
+    assert torch.allclose(same[:, :1], same[:, 1:], atol=1e-6)
+
+    # Erasing: the teacher sees the whole face where the student sees a patch of noise.
+    erased = {**never, "erase": 1.0}
+    torch.manual_seed(7)
+    views = aug.augment(x, erased, torch.Generator().manual_seed(3), teacher_view=True)
+    assert torch.allclose(views[:, 1:], same[:, 1:], atol=1e-6)
+    differs = (views[:, :1] - views[:, 1:]).abs() > 1e-6
+    assert differs.any(dim=(1, 2, 3)).all()
+
+    # The jitter: the teacher sees the warp without the detector's box (no colour draws here,
+    # so the jitter's own draws leave the rest of the stream alone).
+    warped = {"hflip": 0.5, "rotate_deg": 10, "scale": 0.1, "crop_jitter": fixed_jitter(0.1, 0.05, 0.8)}
+    views = aug.augment(x, warped, torch.Generator().manual_seed(3), teacher_view=True)
+    framed = aug.augment(x, {k: v for k, v in warped.items() if k != "crop_jitter"},
+                         torch.Generator().manual_seed(3))
+    assert torch.allclose(views[:, 1:], framed, atol=1e-6)
+    assert torch.allclose(views[:, :1], aug.augment(x, warped, torch.Generator().manual_seed(3)), atol=1e-6)
+
+
+def test_mixing_and_pad_crop_treat_both_views_alike():
+    x = aug.augment(faces(8), {"crop_jitter": fixed_jitter(0.1, 0.05, 0.8)}, teacher_view=True)
+    y = torch.arange(8) % 7
+    for kind in ("mixup", "cutmix"):
+        out, t = aug.mix(x, y, {kind: 1.0}, np.random.default_rng(4))
+        one, _ = aug.mix(x[:, 1:], y, {kind: 1.0}, np.random.default_rng(4))
+        assert torch.allclose(out[:, 1:], one)
+    shifted = aug.pad_crop(x, 3, "constant", torch.Generator().manual_seed(1))
+    assert torch.equal(shifted[:, 1:], aug.pad_crop(x[:, 1:], 3, "constant", torch.Generator().manual_seed(1)))

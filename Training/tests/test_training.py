@@ -254,3 +254,28 @@ def test_threads_option_sets_torch_threads_and_rejects_nonsense(dataset, tmp_pat
 def test_a_missing_config_is_a_clear_error(tmp_path):
     with pytest.raises(SystemExit, match="nope.yaml: cannot read it .*Training/configs"):
         train.main(["--config", str(tmp_path / "nope.yaml")])
+
+
+def test_teachers_can_see_the_face_without_the_students_crop_jitter(dataset, tmp_path, monkeypatch):
+    cfg, run = short_fertui_run(dataset, tmp_path, monkeypatch, epochs=1)
+    c = yaml.safe_load(open(cfg))
+    c["augment"]["crop_jitter"] = {"sources": [{"x_off": [0.1] * 3, "y_off": [0.05] * 3, "scale": [0.8] * 3}]}
+    c["distill"] = {"teachers": [str(exported_teacher(tmp_path / "t.safetensors", seed=3))],
+                    "weight": 0.5, "temperature": 2.0, "teachers_see": "fer"}
+    batches = train.Batches(torch.randint(0, 256, (8, 48, 48), dtype=torch.uint8), torch.arange(8) % 7,
+                            c, torch.device("cpu"))
+    batches.seed(0)
+    x, y, seen = batches(torch.arange(8))
+    assert x.shape == seen.shape == (8, 3, 48, 48) and not torch.allclose(x, seen)
+    c["distill"]["teachers_see"] = "student"
+    _, _, none = train.Batches(torch.zeros(2, 48, 48, dtype=torch.uint8), torch.arange(2), c,
+                               torch.device("cpu"))(torch.arange(2))
+    assert none is None
+    c["distill"]["teachers_see"] = "fer"
+    cfg.write_text(yaml.safe_dump(c))
+    assert train.main(["--config", str(cfg)]) == 0
+    assert read_log(run)[0]["distill"]["teachers_see"] == "fer"
+    c["distill"]["teachers_see"] = "clean"
+    cfg.write_text(yaml.safe_dump(c))
+    with pytest.raises(SystemExit, match="teachers_see: 'clean' is not a view"):
+        train.main(["--config", str(cfg)])
