@@ -12,7 +12,8 @@ as fractions of the face's side, give the geometry; the median over both canvase
 derived crop. Accuracy (the model, mirror-averaged as fertui does) is then compared on the
 found faces: the original 48x48 face, the exact face region cut from the canvas, the crop from
 the cascade box with the derived geometry, and the crop fertui takes today (box plus margin).
-With --ensemble the models' probabilities averaged are scored as well.
+With --ensemble the models' probabilities averaged are scored as well; --views sees every crop
+through fertui's test-time views (the mirror by default).
 """
 import argparse
 import json
@@ -90,10 +91,11 @@ def fertui_today(box, margin):
 SIDE_SWEEP = (0.9, 1.1, 1.2)
 
 
-def probabilities(model, meta, faces, calibrated=False):
-    """The mirror-averaged class probabilities of `faces`; through the file's calibration map (as
-    fertui computes it) when `calibrated`, else plain softmax."""
-    z = [views.forward(model, faces, meta, v) for v in views.MIRROR]
+def probabilities(model, meta, faces, calibrated=False, view_set="mirror"):
+    """The class probabilities of `faces` averaged over fertui's `--views view_set` (the mirror by
+    default); through the file's calibration map (as fertui computes it) when `calibrated`, else
+    plain softmax."""
+    z = [views.forward(model, faces, meta, v) for v in views.names(view_set)]
     return cal.apply_fitted(z, cal.map_from_metadata(meta)) if calibrated else cal.view_average(z)
 
 
@@ -101,14 +103,15 @@ def hit_rate(probs, labels):
     return float(np.mean(probs.argmax(1) == labels))
 
 
-def scores(models, inputs, labels, calibrated, ensemble):
+def scores(models, inputs, labels, calibrated, ensemble, view_set="mirror"):
     """Accuracy per model (and, with `ensemble`, of the models' probabilities averaged with equal
     weights, as fertui's `--model ensemble`) on each named input batch."""
     out = {name: {} for name in models}
     if ensemble:
         out["ensemble"] = {}
     for key, faces in inputs.items():
-        probs = {name: probabilities(model, meta, faces, calibrated) for name, (model, meta) in models.items()}
+        probs = {name: probabilities(model, meta, faces, calibrated, view_set)
+                 for name, (model, meta) in models.items()}
         for name, p in probs.items():
             out[name][key] = hit_rate(p, labels)
         if ensemble:
@@ -135,6 +138,9 @@ def main(argv=None):
     ap.add_argument("--face", type=int, default=192, help="side the 48 px face is enlarged to")
     ap.add_argument("--limit-per-class", type=int, default=None)
     ap.add_argument("--fertui-margin", type=float, default=0.022, help="Preprocessor.ferMargin today")
+    ap.add_argument("--views", choices=sorted(views.SETS), default="mirror",
+                    help="test-time views every crop is seen through, as fertui's --views")
+    ap.add_argument("--no-sweep", action="store_true", help="skip the crops of wider and tighter sides")
     ap.add_argument("--json", help="also write the results to this JSON file")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
@@ -161,7 +167,7 @@ def main(argv=None):
     # Geometry: every found box relative to its face.
     geo = {}
     result = {"images": int(len(images)), "face_px": side, "data": str(args.data),
-              "calibrated": args.calibrated}
+              "calibrated": args.calibrated, "views": args.views}
     for variant, (boxes, canvases) in runs.items():
         rel = np.array([crop.relative_box(b, pad, pad, side) for b, (_, pad) in zip(boxes, canvases) if b])
         geo[variant] = rel
@@ -188,12 +194,12 @@ def main(argv=None):
         }
         # The derived centre with a wider or tighter side: does a looser crop absorb the box's jitter?
         sweep = {}
-        for f in SIDE_SWEEP:
+        for f in () if args.no_sweep else SIDE_SWEEP:
             g = crop.from_centre_form(f * side_factor, dx, dy)
             sweep[f"{f * side_factor:.3f}"] = torch.stack([cut(canvases[i][0], crop.crop_from_box(boxes[i], g))
                                                            for i in idx])
-        plain = scores(models, inputs, y, args.calibrated, args.ensemble)
-        swept = scores(models, sweep, y, args.calibrated, args.ensemble)
+        plain = scores(models, inputs, y, args.calibrated, args.ensemble, args.views)
+        swept = scores(models, sweep, y, args.calibrated, args.ensemble, args.views)
         per_model = {name: {"accuracy": plain[name], "accuracy_by_side_factor": swept[name]} for name in plain}
         if len(per_model) == 1:
             result[variant].update(per_model[args.model[0]])

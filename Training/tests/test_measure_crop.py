@@ -4,6 +4,7 @@ import numpy as np
 import torch
 
 import measure_crop as mc
+from fertrain import views
 
 
 class ConstantLogits(torch.nn.Module):
@@ -47,3 +48,29 @@ def test_the_ensemble_averages_its_members_probabilities():
     assert got["b"]["faces"] == 0.0
     assert got["ensemble"]["faces"] == 0.75
     assert "ensemble" not in mc.scores(models, inputs, labels, calibrated=False, ensemble=False)
+
+
+
+class Recorder(torch.nn.Module):
+    """Uniform logits; keeps every batch it is shown."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def forward(self, x):
+        self.seen.append(x.clone())
+        return torch.zeros(x.shape[0], 3)
+
+
+def test_views_show_the_model_every_crop_through_fertuis_test_time_views():
+    face = torch.rand(2, 1, 48, 48, generator=torch.Generator().manual_seed(0))
+    mirror, shifts = Recorder(), Recorder()
+    mc.probabilities(mirror, META, face)
+    p = mc.probabilities(shifts, META, face, view_set="shifts")
+    assert len(mirror.seen) == 2 and len(shifts.seen) == 10
+    assert np.allclose(p, 1 / 3)
+    # Among them the face moved 2 px right, as fertui's shift view moves it (normalised as fed).
+    moved = (views.apply_view(face, "shift:2,0") - 0.5) / 0.25
+    assert any(torch.allclose(x[:, :1], moved) for x in shifts.seen)
+    assert not any(torch.allclose(x[:, :1], moved) for x in mirror.seen)
