@@ -7,7 +7,9 @@ Prints accuracy, weighted precision/recall/F1, per-class figures with one-vs-res
 AUC, the expected calibration error (15 bins) and the confusion matrix; `--json` prints the same object as `fertui eval --json`. Images are
 taken as pre-cropped faces (FER-2013), grayscale, resized to 48x48 then to the model's input size,
 exactly as fertui's preprocessing. The mirror average is used when the model's metadata says
-`tta_flip: true`, as fertui does, unless --no-tta.
+`tta_flip: true`, as fertui does, unless --no-tta; the test-time views beyond it are the set the
+file names (`test_views`, written by set_views.py) unless --views, and the mirror alone for an
+ensemble's members.
 
     python Training/evaluate.py --data ../shared/fer2013/val --ensemble resnet18 resnet34 resnet50
     python Training/evaluate.py --data ../shared/fer2013/val --model ensemble
@@ -59,9 +61,15 @@ def model_path(name):
     return p
 
 
-def ensemble_probs(paths, images, temperatures=None, weights=None, combine="prob", tta=True, view_set="mirror"):
+def view_set_of(meta, view_set=None):
+    """The views fertui sees a model through: `view_set` when given (`--views`), else the set its
+    file names (`test_views`), else the mirror alone."""
+    return view_set or meta.get("test_views", "mirror")
+
+
+def ensemble_probs(paths, images, temperatures=None, weights=None, combine="prob", tta=True, view_set=None):
     """Averaged calibrated probabilities of several models (see the module's docstring), each
-    member seen through fertui's `--views view_set` as one model is."""
+    member seen through fertui's `--views view_set` as one model is (None: each its own set)."""
     metas = [export.read_metadata(p) for p in paths]
     maps = [cal.map_from_metadata(m) for m in metas]
     if temperatures is None:
@@ -73,7 +81,7 @@ def ensemble_probs(paths, images, temperatures=None, weights=None, combine="prob
     w = [x / sum(weights) for x in weights]
     member_views = []
     for p, meta, m, t in zip(paths, metas, maps, temperatures):
-        names = views.names(view_set, tta and meta.get("tta_flip") == "true")
+        names = views.names(view_set_of(meta, view_set), tta and meta.get("tta_flip") == "true")
         z = views.cached_logits(p, images, meta, names)
         member_views.append([cal.apply_map(z[v], t, m["bias"], m["scale"]) for v in names])
     if combine == "logit":
@@ -95,8 +103,10 @@ def main(argv=None):
                     help="ensemble: average probabilities (as fertui) or logits")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--no-tta", action="store_true", help="ignore the model's tta_flip metadata")
-    ap.add_argument("--views", choices=sorted(views.SETS), default="mirror",
-                    help="test-time views besides the mirror, as fertui's --views (for every member of an ensemble)")
+    ap.add_argument("--views", choices=sorted(views.SETS), default=None,
+                    help="test-time views besides the mirror, as fertui's --views (for every member of an "
+                         "ensemble); default: the set the file names (test_views), else the mirror; the mirror "
+                         "for an ensemble")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -110,8 +120,9 @@ def main(argv=None):
                 raise SystemExit(f"{p} has other classes than {paths[0]}: an ensemble needs the same classes")
         t0 = time.time()
         images, labels = data.load_folder(args.data, classes)
+        # As fertui's ensemble: the mirror alone for every member unless --views says otherwise.
         probs = ensemble_probs(paths, images, args.temperatures, args.weights, args.combine, not args.no_tta,
-                               args.views)
+                               args.views or "mirror")
         rep = {"model": "ensemble:" + "+".join(p.stem for p in paths), **metrics.report(labels, probs, classes)}
         if args.json:
             print(json.dumps(rep))
@@ -120,7 +131,7 @@ def main(argv=None):
                                           for p in paths]
             print(f"ensemble {', '.join(map(str, paths))} on {args.data} in {time.time() - t0:.1f}s\n"
                   f"combine {args.combine}, temperatures {temps}, weights {args.weights or 'equal'}, "
-                  f"views {args.views}")
+                  f"views {args.views or 'mirror'}")
             print(format_report(rep, classes))
         return 0
     if not Path(args.model).exists():
@@ -130,7 +141,7 @@ def main(argv=None):
     size = int(meta["input_size"])
     t0 = time.time()
     images, labels = data.load_folder(args.data, classes)
-    names = views.names(args.views, meta.get("tta_flip") == "true" and not args.no_tta)
+    names = views.names(view_set_of(meta, args.views), meta.get("tta_flip") == "true" and not args.no_tta)
     z = [views.logits(model, torch.from_numpy(images), meta, v) for v in names]
     probs = cal.apply_fitted(z, cal.map_from_metadata(meta))
     rep = {"model": meta["arch"], **metrics.report(labels, probs, classes)}

@@ -56,6 +56,9 @@ extension ModelInfo {
     /// few units; a scale of 10 or a bias of 10 (a class's odds times 22,000) means a broken file.
     public static let classScales: ClosedRange<Float> = 0.1...10
     public static let classBiases: ClosedRange<Float> = -10...10
+    /// Test-time view sets a file may name as its default (`test_views`; the pipeline's
+    /// `FaceClassifier.TestView.sets`): the set measured best for that file on validation data.
+    public static let testViewSets = ["mirror", "shifts", "zoom", "all"]
 
     /// Reads the facts from a weights file's `__metadata__`; `arch` and `classCount` come from the
     /// tensors. Absent entries take defaults (input 224, FER classes when there are 7, ImageNet
@@ -115,6 +118,9 @@ extension ModelInfo {
         let grayscale = try flag("grayscale", default: true)
         // Read by the pipeline as the exact word "true".
         if let s = metadata["tta_flip"], s != "true" && s != "false" { throw bad("tta_flip", s, "true or false") }
+        if let s = metadata["test_views"], !ModelInfo.testViewSets.contains(s) {
+            throw bad("test_views", s, "one of \(ModelInfo.testViewSets.joined(separator: ", "))")
+        }
         var temperature: Float = 1
         if let s = metadata["temperature"] {
             guard let v = Float(s.trimmingCharacters(in: .whitespaces)), v.isFinite, ModelInfo.temperatures.contains(v)

@@ -14,7 +14,8 @@ public final class FaceClassifier {
     /// (`tta_flip` in its metadata); costs a second image per face in the same forward pass.
     public let mirrorAverage: Bool
     /// Test-time views beyond the mirror (each also mirrored when mirror-averaging); their
-    /// probabilities are averaged with the face's. Empty by default (docs/RECOGNITION.md).
+    /// probabilities are averaged with the face's. By default the set the model's metadata names
+    /// (`test_views`), else none (docs/RECOGNITION.md).
     public let extraViews: [TestView]
     private var input: [Float] = []  // view by view, each (faces, 3, S, S); grown, reused
 
@@ -45,19 +46,26 @@ public final class FaceClassifier {
 
         /// The set called `name`, or nil.
         public static func set(named name: String) -> [TestView]? { sets.first { $0.name == name }?.views }
+
+        /// The set a model runs with unless told otherwise: the one its metadata names
+        /// (`test_views`, checked by the loader), else none beyond the mirror.
+        public static func defaultSet(for info: ModelInfo) -> [TestView] {
+            info.metadata["test_views"].flatMap { set(named: $0) } ?? []
+        }
     }
 
     /// `margin`: border added around each box before cropping, as a fraction of its side
     /// (default: the one matching FER-2013's framing). `mirrorAverage` nil: as the model's
-    /// metadata says (`tta_flip`).
+    /// metadata says (`tta_flip`); `extraViews` nil: the set its metadata names (`test_views`).
     public init(
         model: ResNet, margin: Double = Preprocessor.ferMargin, mirrorAverage: Bool? = nil,
-        extraViews: [TestView] = []
+        extraViews: [TestView]? = nil
     ) {
         let info = model.info  // the loader guarantees three values each for mean and std
         self.model = model
         let mirror = mirrorAverage ?? (info.metadata["tta_flip"] == "true")
         self.mirrorAverage = mirror
+        let extraViews = extraViews ?? TestView.defaultSet(for: info)
         self.extraViews = extraViews
         preprocessor = Preprocessor(inputSize: info.inputSize, mean: info.mean, std: info.std, margin: margin)
         views = ([nil] + extraViews.map { $0 }).flatMap { v in mirror ? [(v, false), (v, true)] : [(v, false)] }

@@ -68,17 +68,19 @@ public enum ExpressionModels {
     public static func load(
         _ name: String, modelsDir: String?, weights: WeightsChoice = .file,
         options: EngineOptions = EngineOptions(), margin: Double = Preprocessor.ferMargin,
-        views: [FaceClassifier.TestView] = []
+        views: [FaceClassifier.TestView]? = nil
     ) throws -> ExpressionModel {
         guard name == ensembleName else {
             return ResNetExpressionModel(
                 try ResNet.load(name, modelsDir: modelsDir, weights: weights, options: options).network,
                 margin: margin, views: views)
         }
+        // The ensemble's members see the mirror alone unless asked: ResNet18's own shifts cost the
+        // ensemble its frame rate with several faces for +0.14 points (docs/RECOGNITION.md).
         let members = try ModelCatalog.names.map {
             ResNetExpressionModel(
                 try ResNet.load($0, modelsDir: modelsDir, weights: weights, options: options).network,
-                margin: margin, views: views)
+                margin: margin, views: views ?? [])
         }
         return try EnsembleExpressionModel(members)
     }
@@ -86,13 +88,13 @@ public enum ExpressionModels {
     /// `name` for still images (predict, eval): a FaceClassifier, or an EnsembleClassifier of the three.
     public static func classifier(
         _ name: String, modelsDir: String?, margin: Double = Preprocessor.ferMargin,
-        mirrorAverage: Bool? = nil, views: [FaceClassifier.TestView] = []
+        mirrorAverage: Bool? = nil, views: [FaceClassifier.TestView]? = nil
     ) throws -> FaceClassifying {
         let names = name == ensembleName ? ModelCatalog.names : [name]
         let members = try names.map {
             FaceClassifier(
                 model: try ResNet.load($0, modelsDir: modelsDir).network, margin: margin,
-                mirrorAverage: mirrorAverage, extraViews: views)
+                mirrorAverage: mirrorAverage, extraViews: name == ensembleName ? views ?? [] : views)
         }
         return name == ensembleName ? try EnsembleClassifier(members) : members[0]
     }

@@ -13,8 +13,8 @@ public final class ResNetExpressionModel: ExpressionModel, @unchecked Sendable {
     public var info: ModelInfo { network.info }
 
     /// `margin`: border added around each detected box before cropping (Preprocessor.ferMargin);
-    /// `views`: test-time views beyond the mirror.
-    public init(_ network: ResNet, margin: Double = Preprocessor.ferMargin, views: [FaceClassifier.TestView] = []) {
+    /// `views`: test-time views beyond the mirror (nil: the set the file's metadata names).
+    public init(_ network: ResNet, margin: Double = Preprocessor.ferMargin, views: [FaceClassifier.TestView]? = nil) {
         self.network = network
         classifier = FaceClassifier(model: network, margin: margin, extraViews: views)
     }

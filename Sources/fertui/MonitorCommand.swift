@@ -100,7 +100,7 @@ enum MonitorCommand {
         var cycleModels: Double?
         var summary: String?
         var timelineSeconds = 30.0
-        var views: [FaceClassifier.TestView] = []
+        var views: [FaceClassifier.TestView]? = nil  // nil: each model's own (test_views)
         var margin = Preprocessor.ferMargin
     }
 

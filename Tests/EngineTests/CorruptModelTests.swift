@@ -64,6 +64,7 @@ final class CorruptModelTests: XCTestCase {
         try add("classes-duplicate", "classes", "angry,angry,fear,happy,neutral,sad,surprise", ["distinct"])
         try add("grayscale-word", "grayscale", "maybe", ["true or false"])
         try add("tta-word", "tta_flip", "yes", ["true or false"])
+        try add("views-unknown", "test_views", "spin", ["test_views 'spin'", "mirror, shifts, zoom, all"])
         cases.append(("classes-count", g.withMetadata(["classes": "a,b"]), ["classes lists 2 names", "7 rows"]))
         cases.append(("arch-unknown", g.withMetadata(["arch": "vgg16"]), ["unknown architecture 'vgg16'"]))
         try assertEachFails(cases)

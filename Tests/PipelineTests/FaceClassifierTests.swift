@@ -123,6 +123,20 @@ final class FaceClassifierTests: XCTestCase {
         XCTAssertNotEqual(out[1].probabilities, plain[1].probabilities)
     }
 
+    func testAModelRunsTheViewsItsFileNamesUnlessToldOtherwise() throws {
+        var info = FaceClassifierTests.model.info
+        XCTAssertEqual(FaceClassifier(model: makeModel()).extraViews, [], "no test_views: the mirror alone")
+        info.metadata["test_views"] = "shifts"
+        let named = ResNet(arch: "resnet18", info: info, seed: 11)
+        let shifts = FaceClassifier.TestView.set(named: "shifts")!
+        XCTAssertEqual(FaceClassifier(model: named).extraViews, shifts)
+        XCTAssertEqual(FaceClassifier(model: named, extraViews: []).extraViews, [], "--views mirror overrides it")
+        XCTAssertEqual(ResNetExpressionModel(named).classifier.extraViews, shifts)
+        XCTAssertEqual(
+            ModelInfo.testViewSets, FaceClassifier.TestView.sets.map(\.name),
+            "the loader accepts exactly the sets the pipeline has")
+    }
+
     /// The views' pixels: a shift repeats the border, a zoom enlarges the centre (bilinear, as
     /// PyTorch's resize with align_corners false), a mirror reverses rows.
     func testViewPixels() {
