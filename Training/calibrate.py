@@ -144,16 +144,11 @@ def reliability_figure(res, labels, out):
 
 def write_map(path, res):
     """Stores the map in the file's metadata and checks every tensor byte is unchanged."""
-    def body():
-        with open(path, "rb") as f:
-            n = int.from_bytes(f.read(8), "little")
-            f.seek(8 + n)
-            return f.read()
-    before = body()
+    before = export.tensor_bytes(path)
     updates, absent = cal.map_to_metadata({"temperature": res["temperature"], "bias": res["class_bias"],
                                             "scale": res["class_scale"]})
     export.update_metadata(path, updates, remove=absent)
-    if body() != before:
+    if export.tensor_bytes(path) != before:
         raise SystemExit(f"{path}: tensor bytes changed while writing the calibration; restore it from git")
     print(f"    wrote {', '.join(updates)} into {path}" + (f", removed {', '.join(absent)}" if absent else ""))
 

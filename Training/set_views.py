@@ -19,21 +19,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import evaluate  # noqa: E402
-from fertrain import data, export, metrics  # noqa: E402
-
-
-def tensor_bytes(path):
-    with open(path, "rb") as f:
-        n = int.from_bytes(f.read(8), "little")
-        f.seek(8 + n)
-        return f.read()
+from fertrain import data, export, metrics, views  # noqa: E402
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True, help="class-folder dataset to measure on (val)")
     ap.add_argument("--model", required=True, help="shipped model name or .safetensors path")
-    ap.add_argument("--views", required=True, choices=sorted(evaluate.views.SETS))
+    ap.add_argument("--views", required=True, choices=sorted(views.SETS))
     ap.add_argument("--min-gain", type=float, default=0.3, help="points of accuracy the set must gain")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
@@ -47,7 +40,7 @@ def main(argv=None):
         acc[name] = metrics.report(labels, evaluate.ensemble_probs([path], images, view_set=name), classes)["accuracy"]
     gain = (acc[args.views] - acc["mirror"]) * 100
     print(f"{path.name}: mirror {acc['mirror']:.4f}, {args.views} {acc[args.views]:.4f} ({gain:+.2f} points)")
-    before = tensor_bytes(path)
+    before = export.tensor_bytes(path)
     if args.views == "mirror":
         export.update_metadata(path, {}, remove=["test_views"])
         print(f"removed test_views from {path}")
@@ -58,7 +51,7 @@ def main(argv=None):
     else:
         export.update_metadata(path, {"test_views": args.views})
         print(f"wrote test_views {args.views} into {path}")
-    if tensor_bytes(path) != before:
+    if export.tensor_bytes(path) != before:
         raise SystemExit(f"{path}: tensor bytes changed while writing the metadata; restore it from git")
     return 0
 

@@ -60,6 +60,15 @@ def load(path):
     return model, meta
 
 
+def tensor_bytes(path):
+    """Everything after a safetensors file's header: the tensors, which a metadata edit must
+    leave as they are."""
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        f.seek(8 + n)
+        return f.read()
+
+
 def update_metadata(path, updates, remove=()):
     """Set `updates` (str -> str) in a safetensors file's `__metadata__` and drop the keys in
     `remove`, leaving every tensor byte as it is: only the JSON header is rewritten (offsets are

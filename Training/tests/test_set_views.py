@@ -17,13 +17,13 @@ def run(dataset, path, views, min_gain):
 def test_the_set_is_written_only_when_it_gains_enough(dataset, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     path = exported_teacher(tmp_path / "m.safetensors", seed=5)
-    body = set_views.tensor_bytes(path)
+    body = export.tensor_bytes(path)
     assert run(dataset, path, "shifts", 100) == 1  # no set gains 100 points
     assert "not written" in capsys.readouterr().out
     assert "test_views" not in export.read_metadata(path)
     assert run(dataset, path, "shifts", -100) == 0
     assert export.read_metadata(path)["test_views"] == "shifts"
-    assert set_views.tensor_bytes(path) == body
+    assert export.tensor_bytes(path) == body
     assert evaluate.view_set_of(export.read_metadata(path)) == "shifts"
     assert evaluate.view_set_of(export.read_metadata(path), "zoom") == "zoom"
     assert run(dataset, path, "mirror", 0) == 0  # the mirror removes the key
