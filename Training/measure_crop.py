@@ -139,7 +139,8 @@ def main(argv=None):
     ap.add_argument("--limit-per-class", type=int, default=None)
     ap.add_argument("--fertui-margin", type=float, default=0.022, help="Preprocessor.ferMargin today")
     ap.add_argument("--views", choices=sorted(views.SETS), default="mirror",
-                    help="test-time views every crop is seen through, as fertui's --views")
+                    help="test-time views every crop is seen through, as fertui's --views (default: the "
+                         "mirror for every file, not its test_views, so runs stay comparable)")
     ap.add_argument("--no-sweep", action="store_true", help="skip the crops of wider and tighter sides")
     ap.add_argument("--json", help="also write the results to this JSON file")
     ap.add_argument("--threads", type=int, default=2)
