@@ -67,9 +67,10 @@ def view_set_of(meta, view_set=None):
     return view_set or meta.get("test_views", "mirror")
 
 
-def ensemble_probs(paths, images, temperatures=None, weights=None, combine="prob", tta=True, view_set=None):
+def ensemble_probs(paths, images, temperatures=None, weights=None, combine="prob", tta=True, view_set="mirror"):
     """Averaged calibrated probabilities of several models (see the module's docstring), each
-    member seen through fertui's `--views view_set` as one model is (None: each its own set)."""
+    member seen through fertui's `--views view_set` as one model is (the mirror alone by default,
+    as fertui's ensemble, whatever set a member's file names)."""
     metas = [export.read_metadata(p) for p in paths]
     maps = [cal.map_from_metadata(m) for m in metas]
     if temperatures is None:
@@ -81,7 +82,7 @@ def ensemble_probs(paths, images, temperatures=None, weights=None, combine="prob
     w = [x / sum(weights) for x in weights]
     member_views = []
     for p, meta, m, t in zip(paths, metas, maps, temperatures):
-        names = views.names(view_set_of(meta, view_set), tta and meta.get("tta_flip") == "true")
+        names = views.names(view_set, tta and meta.get("tta_flip") == "true")
         z = views.cached_logits(p, images, meta, names)
         member_views.append([cal.apply_map(z[v], t, m["bias"], m["scale"]) for v in names])
     if combine == "logit":

@@ -50,7 +50,6 @@ def test_the_ensemble_averages_its_members_probabilities():
     assert "ensemble" not in mc.scores(models, inputs, labels, calibrated=False, ensemble=False)
 
 
-
 class Recorder(torch.nn.Module):
     """Uniform logits; keeps every batch it is shown."""
 

@@ -214,6 +214,26 @@ def test_distillation_pulls_the_student_towards_its_teachers(tmp_path):
     assert divergence() < 0.5 * before
 
 
+def test_the_teachers_target_comes_from_the_teacher_view_when_given(tmp_path):
+    cfg = yaml.safe_load(open(REPO / "Training/configs/fertui-resnet18.yaml"))
+    t = train.Teachers({"teachers": [str(exported_teacher(tmp_path / "t.safetensors", seed=4))],
+                        "weight": 0.5, "temperature": 2.0}, cfg, torch.device("cpu"))
+    g = torch.Generator().manual_seed(0)
+    x, seen = torch.randn(4, 3, 48, 48, generator=g), torch.randn(4, 3, 48, 48, generator=g)
+    y = torch.tensor([0, 1, 2, 3])
+    torch.manual_seed(0)
+    student = models.build("resnet18", 7)
+    student.train()
+    with torch.no_grad():  # train mode: batch statistics, the same logits train_step computes
+        logits = student(x)
+        labels = train.label_loss(logits, y, None, 0.0)
+        expected = {name: (0.5 * labels + 0.5 * t.loss(logits, t(v))).item() for name, v in (("x", x), ("seen", seen))}
+    opt = torch.optim.SGD(student.parameters(), lr=0.0)
+    _, loss = train.train_step(student, opt, None, x, y, None, 0.0, t, teacher_x=seen)
+    assert loss.item() == pytest.approx(expected["seen"], rel=1e-5)
+    assert expected["seen"] != pytest.approx(expected["x"], rel=1e-3)
+
+
 def test_a_teacher_that_sees_other_input_is_a_clear_error(tmp_path):
     cfg = yaml.safe_load(open(REPO / "Training/configs/fertui-resnet18.yaml"))
     wrong = exported_teacher(tmp_path / "t224.safetensors", seed=0, size=224)
