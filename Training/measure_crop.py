@@ -7,7 +7,9 @@ cascade box back into FER's framing, and a model's accuracy through that detecti
 Each 48x48 face is enlarged (bicubic) to --face px and set into a canvas twice its side,
 filled either by replicating the face's border or by blurred noise of the face's mean and
 spread. The cascade (scaleFactor 1.1, minNeighbors 5, minSize 0.3 of the face) runs on the
-canvas; the box overlapping the face most (IoU >= 0.3) counts as found. Its corner and side,
+canvas; the box overlapping the face most (IoU >= 0.3) counts as found. --cascade and
+--min-neighbors pick the detector (default: OpenCV's default frontal cascade with 5 neighbours, as
+every run in docs/recognition; fertui itself runs alt2 with 3, `--cascade alt2 --min-neighbors 3`). Its corner and side,
 as fractions of the face's side, give the geometry; the median over both canvases is the
 derived crop. Accuracy (the model, mirror-averaged as fertui does) is then compared on the
 found faces: the original 48x48 face, the exact face region cut from the canvas, the crop from
@@ -31,7 +33,7 @@ from fertrain import crop, data, export, views  # noqa: E402
 from fertrain import calibration as cal  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-CASCADE = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
+CASCADES = "/usr/share/opencv4/haarcascades"
 
 
 def canvas(face, side, variant, rng):
@@ -62,9 +64,15 @@ def iou(a, b):
     return inter / (aw * aw + bw * bw - inter)
 
 
-def detect(cascade, img, face_box, min_size):
+def cascade_path(name):
+    """A cascade XML path, or a short name of opencv-data's frontal cascades (default, alt, alt2)."""
+    return name if name.endswith(".xml") else f"{CASCADES}/haarcascade_frontalface_{name}.xml"
+
+
+def detect(cascade, img, face_box, min_size, min_neighbors=5):
     """The cascade's box (x, y, side) that overlaps `face_box` most, or None below IoU 0.3."""
-    found = cascade.detectMultiScale(img, scaleFactor=1.1, minNeighbors=5, minSize=(min_size, min_size))
+    found = cascade.detectMultiScale(img, scaleFactor=1.1, minNeighbors=min_neighbors,
+                                     minSize=(min_size, min_size))
     best, best_iou = None, 0.3
     for x, y, w, h in (found if len(found) else []):
         v = iou((float(x), float(y), float(w)), face_box)
@@ -135,6 +143,9 @@ def main(argv=None):
                     help="also score the models' probabilities averaged (give the three for fertui's ensemble)")
     ap.add_argument("--calibrated", action="store_true",
                     help="score through each file's calibration map, as fertui does (default: plain softmax)")
+    ap.add_argument("--cascade", default="default",
+                    help="default, alt, alt2 (fertui's) or an XML path (default: default, as the logged runs)")
+    ap.add_argument("--min-neighbors", type=int, default=5, help="the cascade's minNeighbors (fertui: 3)")
     ap.add_argument("--face", type=int, default=192, help="side the 48 px face is enlarged to")
     ap.add_argument("--limit-per-class", type=int, default=None)
     ap.add_argument("--fertui-margin", type=float, default=0.022, help="Preprocessor.ferMargin today")
@@ -150,9 +161,10 @@ def main(argv=None):
     models = {name: export.load(model_path(name)) for name in args.model}
     classes = next(iter(models.values()))[1]["classes"].split(",")
     images, labels = data.load_folder(args.data, classes, limit_per_class=args.limit_per_class)
-    cascade = cv2.CascadeClassifier(CASCADE)
+    path = cascade_path(args.cascade)
+    cascade = cv2.CascadeClassifier(path)
     if cascade.empty():
-        raise SystemExit(f"cascade {CASCADE} did not load: apt-get install opencv-data")
+        raise SystemExit(f"cascade {path} did not load: check the path, or apt-get install opencv-data")
     side, min_size = args.face, int(round(0.3 * args.face))
     rng = np.random.default_rng(0)
     t0 = time.time()
@@ -161,13 +173,14 @@ def main(argv=None):
         boxes, canvases = [], []
         for img in images:
             c, pad = canvas(img, side, variant, rng)
-            boxes.append(detect(cascade, c, (float(pad), float(pad), float(side)), min_size))
+            boxes.append(detect(cascade, c, (float(pad), float(pad), float(side)), min_size, args.min_neighbors))
             canvases.append((c, pad))
         runs[variant] = (boxes, canvases)
         print(f"{variant}: cascade on {len(images)} canvases in {time.time() - t0:.0f}s", flush=True)
     # Geometry: every found box relative to its face.
     geo = {}
     result = {"images": int(len(images)), "face_px": side, "data": str(args.data),
+              "cascade": Path(path).name, "min_neighbors": args.min_neighbors,
               "calibrated": args.calibrated, "views": args.views}
     for variant, (boxes, canvases) in runs.items():
         rel = np.array([crop.relative_box(b, pad, pad, side) for b, (_, pad) in zip(boxes, canvases) if b])

@@ -26,6 +26,12 @@ def test_model_path_takes_names_and_files(tmp_path):
     assert mc.model_path(str(tmp_path / "cand.safetensors")) == tmp_path / "cand.safetensors"
 
 
+def test_cascade_names_are_opencv_datas_frontal_cascades_and_paths_pass_through():
+    assert mc.cascade_path("alt2") == "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml"
+    assert mc.cascade_path("default").endswith("/haarcascade_frontalface_default.xml")
+    assert mc.cascade_path("/tmp/mine.xml") == "/tmp/mine.xml"
+
+
 def test_scores_use_the_files_map_only_when_calibrated():
     faces = {"faces": torch.rand(4, 1, 48, 48)}
     labels = np.array([2, 2, 2, 0])
