@@ -4,18 +4,17 @@ cascade box back into FER's framing, and a model's accuracy through that detecti
 
     python Training/measure_crop.py --data ../shared/fer2013/val [--limit-per-class 200]
 
-Each 48x48 face is enlarged (bicubic) to --face px and set into a canvas twice its side,
-filled either by replicating the face's border or by blurred noise of the face's mean and
-spread. The cascade (scaleFactor 1.1, minNeighbors 5, minSize 0.3 of the face) runs on the
-canvas; the box overlapping the face most (IoU >= 0.3) counts as found. --cascade and
---min-neighbors pick the detector (default: OpenCV's default frontal cascade with 5 neighbours, as
-every run in docs/recognition; fertui itself runs alt2 with 3, `--cascade alt2 --min-neighbors 3`). Its corner and side,
-as fractions of the face's side, give the geometry; the median over both canvases is the
-derived crop. Accuracy (the model, mirror-averaged as fertui does) is then compared on the
-found faces: the original 48x48 face, the exact face region cut from the canvas, the crop from
-the cascade box with the derived geometry, and the crop fertui takes today (box plus margin).
-With --ensemble the models' probabilities averaged are scored as well; --views sees every crop
-through fertui's test-time views (the mirror by default).
+Each 48x48 face is enlarged (bicubic) to --face px and set into a canvas twice its side, filled
+either by replicating the face's border or by blurred noise of the face's mean and spread. The
+cascade (scaleFactor 1.1, minSize 0.3 of the face; by default OpenCV's default frontal cascade
+with minNeighbors 5, as the first runs in docs/recognition; fertui's own is `--cascade alt2
+--min-neighbors 3`) runs on the canvas; the box overlapping the face most (IoU >= 0.3) counts as
+found. Its corner and side, as fractions of the face's side, give the geometry; the median over
+both canvases is the derived crop. Accuracy (the model, mirror-averaged as fertui does) is then
+compared on the found faces: the original 48x48 face, the exact face region cut from the canvas,
+the crop from the cascade box with the derived geometry, and the crop fertui takes today (box
+plus margin). With --ensemble the models' probabilities averaged are scored as well; --views
+sees every crop through fertui's test-time views (the mirror by default).
 """
 import argparse
 import json
