@@ -57,11 +57,9 @@ def rounded(fitted):
 def held_out(z, labels, kind, l2, splits):
     """Fit on one random half, score on the other, both ways, for `splits` seeded splits."""
     out = []
-    for seed in range(splits):
-        halves = np.array_split(np.random.default_rng(seed).permutation(len(labels)), 2)
-        for a, b in (halves, halves[::-1]):
-            fitted = cal.fit_map([zz[a] for zz in z], labels[a], kind, l2)
-            out.append(scores(cal.apply_fitted([zz[b] for zz in z], fitted), labels[b]))
+    for a, b in cal.half_splits(len(labels), range(splits)):
+        fitted = cal.fit_map([zz[a] for zz in z], labels[a], kind, l2)
+        out.append(scores(cal.apply_fitted([zz[b] for zz in z], fitted), labels[b]))
     return out
 
 
@@ -80,8 +78,7 @@ def calibrate_one(path, images, labels, kind="vector", l2=0.0, splits=10, shared
             "map": k, "val": on_val, "held_out_first_split": [h["ece"] for h in held[:2]],
             "held_out_mean": {m: float(np.mean([h[m] for h in held])) for m in ("ece", "accuracy", "nll")}})
     # The first split's halves uncalibrated, in the order held_out measures them.
-    halves = np.array_split(np.random.default_rng(0).permutation(len(labels)), 2)
-    uncal_halves = [cal.ece(before[h], labels[h], BINS) for h in halves[::-1]]
+    uncal_halves = [cal.ece(before[h], labels[h], BINS) for _, h in cal.half_splits(len(labels), [0])]
     thr = cal.uncertain_threshold(after, labels)
     conf, correct = after.max(1), after.argmax(1) == labels
     low = conf < thr

@@ -27,20 +27,12 @@ from fertrain import calibration as cal  # noqa: E402
 FLOORS = {"fear": 0.50, "angry": 0.62}
 
 
-def folds(n, repeats):
-    """(fit, held-out) index pairs: every random split of range(n) in halves, both ways."""
-    for seed in range(repeats):
-        a, b = np.array_split(np.random.default_rng(seed).permutation(n), 2)
-        yield a, b
-        yield b, a
-
-
 def held_out(log_probs, labels, floors, repeats, classes):
     """Per fold: accuracy and the floors' recalls (by class name) on the held-out half before and
     after the biases fitted on the other half; `floors` is {class index: minimum recall}."""
     k = log_probs.shape[1]
     rows = []
-    for fit, test in folds(len(labels), repeats):
+    for fit, test in cal.half_splits(len(labels), range(repeats)):
         b = cal.fit_class_bias(log_probs[fit], labels[fit], floors)
         row = {}
         for when, bias in (("before", 0.0), ("after", b)):
@@ -66,7 +58,7 @@ def summarise(rows, floors):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True)
-    ap.add_argument("--model", nargs="+", default=["resnet18", "resnet34", "resnet50", "ensemble"],
+    ap.add_argument("--model", nargs="+", default=[*evaluate.SHIPPED, "ensemble"],
                     help="shipped names, .safetensors paths, or ensemble (the three shipped files)")
     ap.add_argument("--repeats", type=int, default=10, help="random splits (each scored both ways)")
     ap.add_argument("--json", help="also write the results to this JSON file")
@@ -79,7 +71,7 @@ def main(argv=None):
     out = {"data": args.data, "images": int(len(labels)), "repeats": args.repeats, "floors": FLOORS, "models": {}}
     for name in args.model:
         if name == "ensemble":
-            paths = [evaluate.model_path(m) for m in ("resnet18", "resnet34", "resnet50")]
+            paths = [evaluate.model_path(m) for m in evaluate.SHIPPED]
             probs = evaluate.ensemble_probs(paths, images)
         else:
             path = evaluate.model_path(name)

@@ -31,12 +31,6 @@ VIEW_SETS = {  # name: (description, views); every extra view is also taken mirr
 }
 
 
-def halves(n, seed=0):
-    idx = np.random.default_rng(seed).permutation(n)
-    a, b = np.array_split(idx, 2)
-    return [(a, b), (b, a)]
-
-
 def summary(labels, probs, classes):
     rep = metrics.report(labels, probs, classes)
     return {"accuracy": rep["accuracy"], **{f"weighted_{k}": v for k, v in rep["weighted"].items()},
@@ -97,7 +91,7 @@ def main(argv=None):
     ens[f"prob average, weights {np.round(w, 2).tolist()} (tuned on val)"] = sum(wi * p for wi, p in zip(w, members))
     out["ensemble"] = {name: {**summary(labels, p, classes), "ece": cal.ece(p, labels)} for name, p in ens.items()}
     cross = []
-    for a, b in halves(len(labels)):
+    for a, b in cal.half_splits(len(labels), [0]):
         wa = best_weights(members, labels, a)
         eq = np.mean((sum(members) / 3)[b].argmax(1) == labels[b])
         tuned = np.mean(sum(wi * p[b] for wi, p in zip(wa, members)).argmax(1) == labels[b])
@@ -128,7 +122,7 @@ def main(argv=None):
         b = cal.fit_class_bias(lp, labels, floors)
         before, after = lp.argmax(1), (lp + b).argmax(1)
         folds = []
-        for ia, ib in halves(len(labels)):
+        for ia, ib in cal.half_splits(len(labels), [0]):
             ba = cal.fit_class_bias(lp[ia], labels[ia], floors)
             pa, pb = lp[ib].argmax(1), (lp[ib] + ba).argmax(1)
             folds.append({"acc_before": float(np.mean(pa == labels[ib])), "acc_after": float(np.mean(pb == labels[ib])),

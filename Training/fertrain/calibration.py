@@ -185,6 +185,15 @@ def threshold_interval(probs, labels, draws=200, seed=0, level=0.5):
     return tuple(float(v) for v in np.percentile(t, [10, 90]))
 
 
+def half_splits(n, seeds):
+    """(fit, held-out) index pairs for the held-out figures: for each seed, a random split of
+    range(n) in halves, used both ways (the first half fitted, then the second)."""
+    for seed in seeds:
+        a, b = np.array_split(np.random.default_rng(seed).permutation(n), 2)
+        yield a, b
+        yield b, a
+
+
 def recalls(pred, labels, k):
     return np.array([np.mean(pred[labels == c] == c) if np.any(labels == c) else 0.0 for c in range(k)])
 

@@ -206,3 +206,13 @@ def test_an_ensembles_members_see_the_same_views_as_one_model(tmp_path, monkeypa
     shifted = evaluate.ensemble_probs([path, path], images, view_set="shifts")
     np.testing.assert_allclose(shifted, cal.apply_fitted(z, cal.map_from_metadata(meta)), atol=1e-6)
     assert np.abs(shifted - evaluate.ensemble_probs([path], images)).max() > 1e-4
+
+
+def test_half_splits_cover_every_face_in_disjoint_halves_used_both_ways():
+    got = list(cal.half_splits(11, range(3)))
+    assert len(got) == 6
+    for fit, test in got:
+        assert not set(fit) & set(test) and sorted(np.concatenate([fit, test])) == list(range(11))
+    assert all(np.array_equal(got[i][0], got[i + 1][1]) and np.array_equal(got[i][1], got[i + 1][0])
+               for i in range(0, 6, 2))
+    assert not np.array_equal(got[0][0], got[2][0]), "each seed splits differently"
